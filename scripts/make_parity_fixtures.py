@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Parity fixtures from the reference implementation (Debian's python3-torchvision).
+
+For every variant B0-B7: seeded random weights with randomised batch-norm statistics and affine parameters, saved with
+torch.save (zip format, torchvision key names), plus an input batch and the eval-mode logits and pooled features.
+B0 runs at its native 224 px; the others at reduced resolutions to keep the tests fast.
+
+Checkpoints in the other naming schemes, whose reference logits come from TensorFlow-"SAME"-padded convolutions and the
+batch-norm eps of their source (efficientnet.md):
+  b0.lukemelas.pth            lukemelas names, SAME padding, eps 1e-3, no num_batches_tracked (like the released files)
+  tf_efficientnet_b3.safetensors      timm tf_efficientnet names, SAME padding, eps 1e-3
+  b1.timm.pth                 timm efficientnet names, symmetric padding, eps 1e-5
+And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which the importer must reject clearly.
+
+Usage: make_parity_fixtures.py OUTPUT_DIR
+"""
+import json, os, struct, sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+torch.set_num_threads(2)
+OUT = sys.argv[1]
+BATCH = 2
+# Reduced resolutions: even sizes so the SAME-padding cases differ from symmetric padding, varied to cover odd maps.
+RESOLUTIONS = {"b0": 224, "b1": 96, "b2": 80, "b3": 96, "b4": 64, "b5": 72, "b6": 64, "b7": 64}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def randomise(model, seed):
+    """Seeded weights; batch norm gets random affine parameters and running statistics so that it is exercised."""
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.normal_(m.bias, 0.0, 0.1)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.normal_(m.bias, 0.0, 0.1)
+            m.running_mean.normal_(0.0, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.num_batches_tracked.fill_(int(torch.randint(1, 10000, ())))
+        elif isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -0.05, 0.05)
+            nn.init.normal_(m.bias, 0.0, 0.1)
+    return model.eval()
+
+
+class Conv2dSame(nn.Conv2d):
+    """TensorFlow 'SAME' padding computed from the input size: the odd pixel goes after, as in TF-trained weights."""
+
+    def forward(self, x):
+        pads = []
+        for size, k, s in ((x.shape[-1], self.kernel_size[1], self.stride[1]), (x.shape[-2], self.kernel_size[0], self.stride[0])):
+            out = (size + s - 1) // s
+            total = max((out - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def tensorflow_style(model, eps):
+    """The same network computed as the TF ports do: SAME padding everywhere and the source's batch-norm eps."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            m.__class__ = Conv2dSame
+        elif isinstance(m, nn.BatchNorm2d):
+            m.eps = eps
+    return model
+
+
+def rename(key, scheme):
+    """torchvision key -> lukemelas or timm key, derived from torchvision's module structure."""
+    if scheme == "torchvision":
+        return key
+    parts = key.split(".")
+    luke, timm = scheme == "lukemelas", scheme.startswith("timm")
+    bn_names = {"lukemelas": ["_bn0", "_bn1"], "timm": ["bn1", "bn2"]}
+    if parts[0] == "classifier":
+        return ("_fc." if luke else "classifier.") + parts[-1]
+    index = int(parts[1])
+    head = index == HEAD_INDEX
+    if index == 0 or head:
+        unit = int(parts[2])  # 0 = conv, 1 = bn
+        if unit == 0:
+            return ("_conv_stem" if index == 0 else "_conv_head") + ".weight" if luke else ("conv_stem" if index == 0 else "conv_head") + ".weight"
+        bn = (bn_names["lukemelas"] if luke else bn_names["timm"])[0 if index == 0 else 1]
+        return bn + "." + parts[-1]
+    stage, j, layer = index - 1, int(parts[2]), int(parts[4])
+    expanded = BLOCK_EXPANDS[(stage, j)]
+    role = (["expand", "dw", "se", "project"] if expanded else ["dw", "se", "project"])[layer]
+    tail = parts[5:]
+    if luke:
+        prefix = "_blocks.%d." % FLAT_INDEX[(stage, j)]
+        if role == "se":
+            return prefix + ("_se_reduce." if tail[0] == "fc1" else "_se_expand.") + tail[1]
+        conv, bn = {"expand": ("_expand_conv", "_bn0"), "dw": ("_depthwise_conv", "_bn1"), "project": ("_project_conv", "_bn2")}[role]
+    else:
+        prefix = "blocks.%d.%d." % (stage, j)
+        if role == "se":
+            return prefix + ("se.conv_reduce." if tail[0] == "fc1" else "se.conv_expand.") + tail[1]
+        if expanded:
+            conv, bn = {"expand": ("conv_pw", "bn1"), "dw": ("conv_dw", "bn2"), "project": ("conv_pwl", "bn3")}[role]
+        else:
+            conv, bn = {"dw": ("conv_dw", "bn1"), "project": ("conv_pw", "bn2")}[role]
+    return prefix + (conv + ".weight" if tail[0] == "0" else bn + "." + tail[-1])
+
+
+def index_blocks(model):
+    global HEAD_INDEX, BLOCK_EXPANDS, FLAT_INDEX
+    HEAD_INDEX = len(model.features) - 1
+    BLOCK_EXPANDS, FLAT_INDEX, flat = {}, {}, 0
+    for s in range(1, HEAD_INDEX):
+        for j, block in enumerate(model.features[s]):
+            BLOCK_EXPANDS[(s - 1, j)] = len(block.block) == 4
+            FLAT_INDEX[(s - 1, j)] = flat
+            flat += 1
+
+
+def save_safetensors(path, tensors):
+    """The safetensors layout: u64 header length, JSON header, raw little-endian data."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        data = t.numpy().tobytes()
+        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+def reference_outputs(model, resolution, seed):
+    torch.manual_seed(seed + 1)
+    x = torch.randn(BATCH, 3, resolution, resolution)
+    with torch.no_grad():
+        features = torch.flatten(model.avgpool(model.features(x)), 1)
+        logits = model.classifier(features)
+    return {"input": x, "logits": logits, "features": features}
+
+
+def check_against_reference_key_table(model):
+    """The renaming above must reproduce ../shared/reference/b0-keys.txt (copied to tests/fixtures/b0-keys.txt)."""
+    rows = [line.split() for line in open(os.path.join(HERE, "..", "tests", "fixtures", "b0-keys.txt")) if not line.startswith("#")]
+    for tv, luke, timm, *_ in rows:
+        assert rename(tv, "lukemelas") == luke, (tv, rename(tv, "lukemelas"), luke)
+        assert rename(tv, "timm") == timm, (tv, rename(tv, "timm"), timm)
+    assert [r[0] for r in rows] == list(model.state_dict().keys())
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    manifest = []
+    for i, (name, resolution) in enumerate(RESOLUTIONS.items()):
+        seed = 1000 + i
+        model = randomise(getattr(torchvision.models, "efficientnet_" + name)(), seed)
+        if name == "b0":
+            index_blocks(model)
+            check_against_reference_key_table(model)
+        torch.save(model.state_dict(), os.path.join(OUT, name + ".torchvision.pth"))
+        save_safetensors(os.path.join(OUT, name + ".torchvision.io.safetensors"), reference_outputs(model, resolution, seed))
+        manifest.append({"variant": name, "format": "torchvision", "weights": name + ".torchvision.pth",
+                         "io": name + ".torchvision.io.safetensors", "resolution": resolution})
+
+        tf_eps = 1e-3
+        if name == "b0":
+            index_blocks(model)
+            sd = {rename(k, "lukemelas"): v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+            torch.save(sd, os.path.join(OUT, "b0.lukemelas.pth"))
+            io = reference_outputs(tensorflow_style(model, tf_eps), resolution, seed)
+            save_safetensors(os.path.join(OUT, "b0.lukemelas.io.safetensors"), io)
+            manifest.append({"variant": name, "format": "lukemelas", "weights": "b0.lukemelas.pth",
+                             "io": "b0.lukemelas.io.safetensors", "resolution": resolution})
+        if name == "b1":
+            index_blocks(model)
+            sd = {rename(k, "timm"): v for k, v in model.state_dict().items()}
+            torch.save(sd, os.path.join(OUT, "b1.timm.pth"))
+            model.eval()
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.eps = 1e-5
+            save_safetensors(os.path.join(OUT, "b1.timm.io.safetensors"), reference_outputs(model, resolution, seed))
+            manifest.append({"variant": name, "format": "timm", "weights": "b1.timm.pth",
+                             "io": "b1.timm.io.safetensors", "resolution": resolution})
+        if name == "b3":
+            index_blocks(model)
+            sd = {rename(k, "timm"): v for k, v in model.state_dict().items()}
+            save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.safetensors"), sd)
+            save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.io.safetensors"),
+                             reference_outputs(tensorflow_style(model, tf_eps), resolution, seed))
+            manifest.append({"variant": name, "format": "timm-tf", "weights": "tf_efficientnet_b3.safetensors",
+                             "io": "tf_efficientnet_b3.io.safetensors", "resolution": resolution})
+        print("fixtures for", name, "at", resolution, "px", flush=True)
+
+    torch.save({"weight": torch.ones(2, 2)}, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)
+    with open(os.path.join(OUT, "manifest.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "batch": BATCH, "cases": manifest}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+using Microsoft.ML.EfficientNet.Architecture;
+using System.Text;
+
+namespace Microsoft.ML.EfficientNet.Weights;
+
+/// <summary>
+/// Weights checked against a network spec and renamed to canonical (torchvision) keys, with the padding and batch-norm
+/// conventions of their source. Both the TorchSharp model and the ONNX writer consume this.
+/// </summary>
+public sealed class EfficientNetCheckpoint
+{
+    private const string DataParallelPrefix = "module.";
+
+    private EfficientNetCheckpoint(EfficientNetSpec spec, WeightSource source, StateDict weights, bool headReplaced, string origin)
+    {
+        Spec = spec;
+        Source = source;
+        Weights = weights;
+        HeadReplaced = headReplaced;
+        Origin = origin;
+    }
+
+    /// <summary>The network the weights fit.</summary>
+    public EfficientNetSpec Spec { get; }
+
+    /// <summary>Padding and batch-norm conventions of the weights.</summary>
+    public WeightSource Source { get; }
+
+    /// <summary>The weights under canonical keys, in spec order. Without the classifier when <see cref="HeadReplaced"/>;
+    /// <c>num_batches_tracked</c> entries only where the file had them.</summary>
+    public StateDict Weights { get; }
+
+    /// <summary>True when the checkpoint's classifier was dropped because another class count was asked for.</summary>
+    public bool HeadReplaced { get; }
+
+    /// <summary>The file (or description) the weights came from.</summary>
+    public string Origin { get; }
+
+    /// <summary>Reads a checkpoint file (.pth or .safetensors) and checks it against the spec of <paramref name="variant"/>.</summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="variant">The variant the weights should be.</param>
+    /// <param name="options">Format, class count, head replacement and strictness; default <see cref="CheckpointLoadOptions"/>.</param>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit: every problem key is named.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable checkpoint.</exception>
+    public static EfficientNetCheckpoint Load(string path, EfficientNetVariant variant, CheckpointLoadOptions? options = null)
+    {
+        var stateDict = StateDict.Load(path);
+        return FromStateDict(stateDict, variant, options);
+    }
+
+    /// <summary>Checks an in-memory state dict against the spec of <paramref name="variant"/>.</summary>
+    /// <param name="stateDict">Weights in any supported naming.</param>
+    /// <param name="variant">The variant the weights should be.</param>
+    /// <param name="options">Format, class count, head replacement and strictness.</param>
+    public static EfficientNetCheckpoint FromStateDict(StateDict stateDict, EfficientNetVariant variant, CheckpointLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(variant);
+        options ??= new CheckpointLoadOptions();
+        stateDict = StripDataParallelPrefix(stateDict);
+        WeightFormat format = options.Format ?? DetectFormat(stateDict);
+
+        // The class count comes from the checkpoint's classifier unless asked otherwise.
+        var probe = EfficientNetSpec.Create(variant);
+        string classifierKey = CheckpointKeyMap.KeyFor(probe.StateDict[^1], format);
+        int? checkpointClasses = stateDict.TryGetValue(classifierKey, out var classifierBias) ? (int)classifierBias.Shape[0] : null;
+        int numClasses = options.NumClasses ?? checkpointClasses ?? 1000;
+        bool replaceHead = checkpointClasses is { } c && c != numClasses;
+        if (replaceHead && !options.ReplaceHead)
+        {
+            throw new CheckpointMismatchException(
+                $"The classifier in {stateDict.Source} has {checkpointClasses} classes but {numClasses} were asked for. " +
+                "Set ReplaceHead (--replace-head) to drop it and train a new classifier (transfer learning).",
+                [], [], [new ShapeMismatch(classifierKey, $"[{numClasses}]", $"[{checkpointClasses}]")]);
+        }
+
+        var spec = EfficientNetSpec.Create(variant, numClasses);
+        var expected = CheckpointKeyMap.ByFormatKey(spec, format);
+        var missing = new List<string>();
+        var mismatched = new List<ShapeMismatch>();
+        var canonical = new List<KeyValuePair<string, WeightTensor>>();
+        foreach (var (key, tensorSpec) in expected)
+        {
+            bool isHead = tensorSpec.Layer.Role == LayerRole.Classifier;
+            if (isHead && replaceHead) continue;
+            if (!stateDict.TryGetValue(key, out var tensor))
+            {
+                if (tensorSpec.Role != TensorRole.NumBatchesTracked) missing.Add(key);
+                continue;
+            }
+            if (!tensor.HasShape(tensorSpec.Shape))
+            {
+                mismatched.Add(new ShapeMismatch(key, tensorSpec.ShapeText, tensor.ShapeText));
+                continue;
+            }
+            canonical.Add(new(tensorSpec.Name, tensor));
+        }
+        var unexpected = stateDict.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || mismatched.Count > 0 || (options.Strict && unexpected.Count > 0))
+            throw Mismatch(stateDict, spec, format, missing, options.Strict ? unexpected : [], mismatched);
+
+        return new EfficientNetCheckpoint(spec, WeightSource.For(format, variant), new StateDict(canonical, stateDict.Source), replaceHead, stateDict.Source);
+    }
+
+    /// <summary>
+    /// Wraps weights produced in this process (for example by training) without a file, under canonical names.
+    /// </summary>
+    /// <param name="spec">The network the weights belong to.</param>
+    /// <param name="weights">Weights under canonical (torchvision) keys.</param>
+    /// <param name="source">Their padding and batch-norm conventions.</param>
+    public static EfficientNetCheckpoint FromCanonical(EfficientNetSpec spec, StateDict weights, WeightSource source)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(source);
+        var checkpoint = FromStateDict(weights, spec.Variant, new CheckpointLoadOptions { Format = WeightFormat.TorchVision, NumClasses = spec.NumClasses });
+        return new EfficientNetCheckpoint(checkpoint.Spec, source, checkpoint.Weights, false, weights.Source);
+    }
+
+    /// <summary>
+    /// The published variant whose layer shapes (classifier aside) a state dict has, or null when none fits.
+    /// </summary>
+    /// <param name="stateDict">Weights in any supported naming.</param>
+    /// <param name="format">Their naming; null to detect.</param>
+    public static EfficientNetVariant? IdentifyVariant(StateDict stateDict, WeightFormat? format = null)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        stateDict = StripDataParallelPrefix(stateDict);
+        WeightFormat naming = format ?? CheckpointKeyMap.DetectNaming(stateDict.Keys) ?? WeightFormat.TorchVision;
+        // Compare the body (classifier and counters aside) key for key: B0's keys are a subset of B1's, so a subset test is not enough.
+        static bool IsBody(TensorSpec t) => t.Layer.Role != LayerRole.Classifier && t.Role != TensorRole.NumBatchesTracked;
+        foreach (var variant in EfficientNetVariant.Published)
+        {
+            var spec = EfficientNetSpec.Create(variant);
+            var keys = CheckpointKeyMap.ByFormatKey(spec, naming);
+            var body = spec.StateDict.Where(IsBody).ToList();
+            int bodyKeysInFile = stateDict.Keys.Count(k => !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) &&
+                !(keys.TryGetValue(k, out var t) && t.Layer.Role == LayerRole.Classifier));
+            if (bodyKeysInFile == body.Count &&
+                body.All(t => stateDict.TryGetValue(CheckpointKeyMap.KeyFor(t, naming), out var tensor) && tensor.HasShape(t.Shape)))
+                return variant;
+        }
+        return null;
+    }
+
+    private static WeightFormat DetectFormat(StateDict stateDict)
+    {
+        WeightFormat naming = CheckpointKeyMap.DetectNaming(stateDict.Keys) ?? throw new InvalidDataException(
+            $"{stateDict.Source} does not look like an EfficientNet checkpoint: none of its {stateDict.Count} keys is a stem convolution " +
+            "('features.0.0.weight' for torchvision, '_conv_stem.weight' for lukemelas, 'conv_stem.weight' for timm). " +
+            $"First keys: {string.Join(", ", stateDict.Keys.Take(5))}.");
+        if (naming == WeightFormat.Timm && Path.GetFileName(stateDict.Source).Contains("tf_", StringComparison.OrdinalIgnoreCase))
+            return WeightFormat.TimmTensorFlow;
+        return naming;
+    }
+
+    private static StateDict StripDataParallelPrefix(StateDict stateDict) =>
+        stateDict.Count > 0 && stateDict.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal))
+            ? new StateDict(stateDict.Entries.Select(e => new KeyValuePair<string, WeightTensor>(e.Key[DataParallelPrefix.Length..], e.Value)), stateDict.Source)
+            : stateDict;
+
+    private static CheckpointMismatchException Mismatch(StateDict stateDict, EfficientNetSpec spec, WeightFormat format,
+        List<string> missing, List<string> unexpected, List<ShapeMismatch> mismatched)
+    {
+        var message = new StringBuilder();
+        message.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"Checkpoint {stateDict.Source} ({WeightFormats.ToName(format)} naming) does not fit EfficientNet-{spec.Variant.Name} with {spec.NumClasses} classes");
+        var actual = IdentifyVariant(stateDict, format);
+        if (actual is not null && actual != spec.Variant)
+            message.Append(System.Globalization.CultureInfo.InvariantCulture, $": it holds EfficientNet-{actual.Name} weights");
+        message.Append('.');
+        if (mismatched.Count > 0)
+        {
+            var first = mismatched[0];
+            message.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $" First mismatched tensor: '{first.Key}' expected {first.Expected}, checkpoint has {first.Actual}.");
+            message.Append(System.Globalization.CultureInfo.InvariantCulture, $"\nShape mismatches ({mismatched.Count}):");
+            foreach (var m in mismatched) message.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n  {m.Key}: expected {m.Expected}, found {m.Actual}");
+        }
+        if (missing.Count > 0)
+        {
+            message.Append(System.Globalization.CultureInfo.InvariantCulture, $"\nMissing keys ({missing.Count}):");
+            foreach (var k in missing) message.Append("\n  ").Append(k);
+        }
+        if (unexpected.Count > 0)
+        {
+            message.Append(System.Globalization.CultureInfo.InvariantCulture, $"\nUnexpected keys ({unexpected.Count}):");
+            foreach (var k in unexpected) message.Append("\n  ").Append(k);
+        }
+        return new CheckpointMismatchException(message.ToString(), missing, unexpected, mismatched);
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.ML.EfficientNet.Architecture;
+
+namespace Microsoft.ML.EfficientNet.Weights;
+
+/// <summary>
+/// The numerical conventions weights were trained under: padding and batch-norm eps/momentum. Inference must use the
+/// same eps as training, or every batch norm is slightly off (efficientnet.md).
+/// </summary>
+/// <param name="Format">The source the conventions come from.</param>
+/// <param name="Padding">Convolution padding.</param>
+/// <param name="BatchNormEpsilon">The ε added to the running variance.</param>
+/// <param name="BatchNormMomentum">PyTorch-style momentum for running statistics during training.</param>
+public sealed record WeightSource(WeightFormat Format, PaddingMode Padding, double BatchNormEpsilon, double BatchNormMomentum)
+{
+    /// <summary>The conventions of a weight format for a variant (efficientnet.md, "BatchNorm eps / momentum").</summary>
+    /// <param name="format">The format.</param>
+    /// <param name="variant">The variant; torchvision changes eps and momentum from B5 on.</param>
+    public static WeightSource For(WeightFormat format, EfficientNetVariant variant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        return format switch
+        {
+            // torchvision's B5–B7 weights are lukemelas ports and keep their eps 1e-3 and momentum 0.01.
+            WeightFormat.TorchVision => IsTorchvisionLukeMelasPort(variant)
+                ? new(format, PaddingMode.Symmetric, 1e-3, 0.01)
+                : new(format, PaddingMode.Symmetric, 1e-5, 0.1),
+            WeightFormat.LukeMelas => new(format, PaddingMode.TensorFlowSame, 1e-3, 0.01),
+            WeightFormat.Timm => new(format, PaddingMode.Symmetric, 1e-5, 0.1),
+            WeightFormat.TimmTensorFlow => new(format, PaddingMode.TensorFlowSame, 1e-3, 0.1),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown weight format."),
+        };
+    }
+
+    private static bool IsTorchvisionLukeMelasPort(EfficientNetVariant variant) =>
+        variant == EfficientNetVariant.B5 || variant == EfficientNetVariant.B6 || variant == EfficientNetVariant.B7;
+}
