@@ -1,13 +1,22 @@
 #!/usr/bin/python3
 """Parity fixtures from the reference implementation (Debian's python3-torchvision).
 
-For every variant B0-B7: seeded random weights with randomised batch-norm statistics and affine parameters, saved with
-torch.save (zip format, torchvision key names), plus an input batch and the eval-mode logits and pooled features.
-B0 runs at its native 224 px; the others at reduced resolutions to keep the tests fast.
+For every variant B0-B7: seeded random weights with randomised batch-norm affine parameters and running statistics,
+saved with torch.save (zip format, torchvision key names), plus an input batch and the eval-mode logits and pooled
+features. B0 runs at its native 224 px; the others at reduced resolutions to keep the tests fast.
+
+Why the statistics are calibrated, not drawn: with freshly initialised convolutions and running statistics drawn at
+random, each batch norm's output is dominated by its running mean and the logits stop depending on the input at all
+(measured: 3.6e-7 change for a different input), so a wrong padding or kernel would go unnoticed. Instead the running
+statistics are measured on a batch of structured random images, then perturbed (variance x U(0.8, 1.25), mean shifted
+by 0.1 standard deviations), and the residual branches' last batch-norm scale is drawn small (U(0.2, 0.5)) as in
+trained networks, so that signal flows through all 55 blocks of B7. The inputs are smooth random fields plus noise,
+not white noise, so a one-pixel shift (SAME vs symmetric padding) changes the output by thousands of tolerances.
 
 Checkpoints in the other naming schemes, whose reference logits come from TensorFlow-"SAME"-padded convolutions and the
 batch-norm eps of their source (efficientnet.md):
   b0.lukemelas.pth            lukemelas names, SAME padding, eps 1e-3, no num_batches_tracked (like the released files)
+  b0.lukemelas.safetensors    the same tensors as safetensors (the two readers must agree bit for bit)
   tf_efficientnet_b3.safetensors      timm tf_efficientnet names, SAME padding, eps 1e-3
   b1.timm.pth                 timm efficientnet names, symmetric padding, eps 1e-5
 And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which the importer must reject clearly.
@@ -29,8 +38,16 @@ RESOLUTIONS = {"b0": 224, "b1": 96, "b2": 80, "b3": 96, "b4": 64, "b5": 72, "b6"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def images(n, resolution, seed):
+    """Structured random images: a bicubic-upsampled 6x6 random field plus fine noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.randn(n, 3, 6, 6, generator=g)
+    x = F.interpolate(coarse, size=(resolution, resolution), mode="bicubic", align_corners=False)
+    return x + 0.2 * torch.randn(n, 3, resolution, resolution, generator=g)
+
+
 def randomise(model, seed):
-    """Seeded weights; batch norm gets random affine parameters and running statistics so that it is exercised."""
+    """Seeded weights: convolutions as torchvision initialises them, random batch-norm affine parameters."""
     torch.manual_seed(seed)
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
@@ -40,13 +57,34 @@ def randomise(model, seed):
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.uniform_(m.weight, 0.5, 1.5)
             nn.init.normal_(m.bias, 0.0, 0.1)
-            m.running_mean.normal_(0.0, 0.2)
-            m.running_var.uniform_(0.5, 2.0)
-            m.num_batches_tracked.fill_(int(torch.randint(1, 10000, ())))
         elif isinstance(m, nn.Linear):
             nn.init.uniform_(m.weight, -0.05, 0.05)
             nn.init.normal_(m.bias, 0.0, 0.1)
+    for block in model.modules():
+        if isinstance(block, torchvision.models.efficientnet.MBConv) and block.use_res_connect:
+            nn.init.uniform_(block.block[-1][1].weight, 0.2, 0.5)
     return model.eval()
+
+
+def calibrate(model, resolution, seed):
+    """Running statistics measured on structured images, then perturbed; see the module docstring for why."""
+    g = torch.Generator().manual_seed(seed)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: one batch gives exactly its statistics
+        m.train()
+    with torch.no_grad():
+        model(images(16, resolution, seed))
+    model.eval()
+    for m in norms:
+        m.momentum = 0.1
+        m.running_var.clamp_(min=0.1 * m.running_var.mean().item())
+        m.running_var.mul_(torch.empty(m.running_var.shape).uniform_(0.8, 1.25, generator=g))
+        m.running_mean.add_(0.1 * m.running_var.sqrt() * torch.randn(m.running_mean.shape, generator=g))
+        m.num_batches_tracked.fill_(int(torch.randint(1, 10000, (), generator=g)))
+    return model
 
 
 class Conv2dSame(nn.Conv2d):
@@ -139,9 +177,18 @@ def save_safetensors(path, tensors):
             f.write(b)
 
 
+def check_sensitive(model, resolution, seed):
+    """The fixture must be able to fail: its logits must depend on the input (see the module docstring)."""
+    with torch.no_grad():
+        a, b = model(images(BATCH, resolution, seed + 1)), model(images(BATCH, resolution, seed + 2))
+    assert torch.isfinite(a).all() and a.abs().max() < 100, "activations exploded"
+    tolerance = 1e-4 * a.abs().max() + 1e-5
+    assert (a - b).abs().max() > 1000 * tolerance, "logits do not depend on the input"
+
+
 def reference_outputs(model, resolution, seed):
-    torch.manual_seed(seed + 1)
-    x = torch.randn(BATCH, 3, resolution, resolution)
+    check_sensitive(model, resolution, seed)
+    x = images(BATCH, resolution, seed + 1)
     with torch.no_grad():
         features = torch.flatten(model.avgpool(model.features(x)), 1)
         logits = model.classifier(features)
@@ -160,45 +207,42 @@ def check_against_reference_key_table(model):
 def main():
     os.makedirs(OUT, exist_ok=True)
     manifest = []
+
+    def case(variant, fmt, weights, io, resolution):
+        manifest.append({"variant": variant, "format": fmt, "weights": weights, "io": io, "resolution": resolution})
+
     for i, (name, resolution) in enumerate(RESOLUTIONS.items()):
         seed = 1000 + i
-        model = randomise(getattr(torchvision.models, "efficientnet_" + name)(), seed)
+        build = getattr(torchvision.models, "efficientnet_" + name)
+        model = calibrate(randomise(build(), seed), resolution, seed + 100)
+        index_blocks(model)
         if name == "b0":
-            index_blocks(model)
             check_against_reference_key_table(model)
         torch.save(model.state_dict(), os.path.join(OUT, name + ".torchvision.pth"))
         save_safetensors(os.path.join(OUT, name + ".torchvision.io.safetensors"), reference_outputs(model, resolution, seed))
-        manifest.append({"variant": name, "format": "torchvision", "weights": name + ".torchvision.pth",
-                         "io": name + ".torchvision.io.safetensors", "resolution": resolution})
+        case(name, "torchvision", name + ".torchvision.pth", name + ".torchvision.io.safetensors", resolution)
 
-        tf_eps = 1e-3
-        if name == "b0":
-            index_blocks(model)
-            sd = {rename(k, "lukemelas"): v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-            torch.save(sd, os.path.join(OUT, "b0.lukemelas.pth"))
-            io = reference_outputs(tensorflow_style(model, tf_eps), resolution, seed)
-            save_safetensors(os.path.join(OUT, "b0.lukemelas.io.safetensors"), io)
-            manifest.append({"variant": name, "format": "lukemelas", "weights": "b0.lukemelas.pth",
-                             "io": "b0.lukemelas.io.safetensors", "resolution": resolution})
         if name == "b1":
-            index_blocks(model)
-            sd = {rename(k, "timm"): v for k, v in model.state_dict().items()}
-            torch.save(sd, os.path.join(OUT, "b1.timm.pth"))
-            model.eval()
-            for m in model.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.eps = 1e-5
+            # timm efficientnet_b1: same conventions as torchvision B1 (symmetric padding, eps 1e-5), timm names.
+            torch.save({rename(k, "timm"): v for k, v in model.state_dict().items()}, os.path.join(OUT, "b1.timm.pth"))
             save_safetensors(os.path.join(OUT, "b1.timm.io.safetensors"), reference_outputs(model, resolution, seed))
-            manifest.append({"variant": name, "format": "timm", "weights": "b1.timm.pth",
-                             "io": "b1.timm.io.safetensors", "resolution": resolution})
-        if name == "b3":
-            index_blocks(model)
-            sd = {rename(k, "timm"): v for k, v in model.state_dict().items()}
-            save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.safetensors"), sd)
-            save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.io.safetensors"),
-                             reference_outputs(tensorflow_style(model, tf_eps), resolution, seed))
-            manifest.append({"variant": name, "format": "timm-tf", "weights": "tf_efficientnet_b3.safetensors",
-                             "io": "tf_efficientnet_b3.io.safetensors", "resolution": resolution})
+            case(name, "timm", "b1.timm.pth", "b1.timm.io.safetensors", resolution)
+
+        # TensorFlow ports: the network computed with SAME padding and eps 1e-3, calibrated as such.
+        if name in ("b0", "b3"):
+            tf_model = calibrate(tensorflow_style(randomise(build(), seed + 50), 1e-3), resolution, seed + 150)
+            io = reference_outputs(tf_model, resolution, seed + 50)
+            if name == "b0":
+                sd = {rename(k, "lukemelas"): v for k, v in tf_model.state_dict().items() if not k.endswith("num_batches_tracked")}
+                torch.save(sd, os.path.join(OUT, "b0.lukemelas.pth"))
+                save_safetensors(os.path.join(OUT, "b0.lukemelas.safetensors"), sd)
+                save_safetensors(os.path.join(OUT, "b0.lukemelas.io.safetensors"), io)
+                case(name, "lukemelas", "b0.lukemelas.pth", "b0.lukemelas.io.safetensors", resolution)
+            else:
+                sd = {rename(k, "timm"): v for k, v in tf_model.state_dict().items()}
+                save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.safetensors"), sd)
+                save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.io.safetensors"), io)
+                case(name, "timm-tf", "tf_efficientnet_b3.safetensors", "tf_efficientnet_b3.io.safetensors", resolution)
         print("fixtures for", name, "at", resolution, "px", flush=True)
 
     torch.save({"weight": torch.ones(2, 2)}, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)

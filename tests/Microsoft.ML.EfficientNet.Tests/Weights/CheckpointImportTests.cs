@@ -39,11 +39,12 @@ public sealed class CheckpointImportTests
     [TestMethod]
     public void PickleAndSafetensorsReadersAgreeBitForBit()
     {
-        // The same B3 weights, saved by torch.save under torchvision names and as safetensors under timm names.
-        var fromPickle = EfficientNetCheckpoint.Load(Fixtures.Generated("b3.torchvision.pth"), EfficientNetVariant.B3);
-        var fromSafetensors = EfficientNetCheckpoint.Load(Fixtures.Generated("tf_efficientnet_b3.safetensors"), EfficientNetVariant.B3);
-        Assert.AreEqual(WeightFormat.TorchVision, fromPickle.Source.Format);
-        Assert.AreEqual(WeightFormat.TimmTensorFlow, fromSafetensors.Source.Format);
+        // The same lukemelas B0 tensors, saved by torch.save and as safetensors by the fixture script.
+        var fromPickle = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.lukemelas.pth"), EfficientNetVariant.B0);
+        var fromSafetensors = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.lukemelas.safetensors"), EfficientNetVariant.B0);
+        Assert.AreEqual(WeightFormat.LukeMelas, fromPickle.Source.Format);
+        Assert.AreEqual(WeightFormat.LukeMelas, fromSafetensors.Source.Format);
+        Assert.AreEqual(311, fromPickle.Weights.Count);
         Assert.AreEqual(fromPickle.Weights.Count, fromSafetensors.Weights.Count);
         foreach (var (key, tensor) in fromPickle.Weights.Entries)
             CollectionAssert.AreEqual(tensor.Values, fromSafetensors.Weights[key].Values, key);
@@ -52,6 +53,9 @@ public sealed class CheckpointImportTests
     [TestMethod]
     public void EachFormatBringsItsPaddingAndEps()
     {
+        var tf = EfficientNetCheckpoint.Load(Fixtures.Generated("tf_efficientnet_b3.safetensors"), EfficientNetVariant.B3);
+        Assert.AreEqual(new WeightSource(WeightFormat.TimmTensorFlow, PaddingMode.TensorFlowSame, 1e-3, 0.1), tf.Source);
+
         var luke = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.lukemelas.pth"), EfficientNetVariant.B0);
         Assert.AreEqual(new WeightSource(WeightFormat.LukeMelas, PaddingMode.TensorFlowSame, 1e-3, 0.01), luke.Source);
         // lukemelas releases have no num_batches_tracked: 360 − 49 tensors.

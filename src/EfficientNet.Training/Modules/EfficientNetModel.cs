@@ -1,0 +1,101 @@
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EfficientNet.Training.Modules;
+
+/// <summary>
+/// EfficientNet as a TorchSharp module, built from an <see cref="EfficientNetSpec"/>. Children mirror torchvision:
+/// <c>features</c> (stem <c>0</c>, stages <c>1</c>–<c>7</c>, head <c>8</c>), <c>avgpool</c> and <c>classifier</c>
+/// (<c>0</c> dropout, <c>1</c> linear), so <see cref="nn.Module.state_dict"/> keys equal torchvision's.
+/// </summary>
+public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential features;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private readonly Sequential classifier;
+
+    /// <summary>Builds the network with freshly initialised weights.</summary>
+    /// <param name="spec">The network layout (variant and class count).</param>
+    /// <param name="source">Padding and batch-norm eps/momentum; default torchvision's for the variant.</param>
+    /// <param name="activation">Makes each SiLU; default <see cref="nn.SiLU()"/>.</param>
+    public EfficientNetModel(EfficientNetSpec spec, WeightSource? source = null, ActivationFactory? activation = null) : base(nameof(EfficientNetModel))
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Spec = spec;
+        Source = source ?? WeightSource.For(WeightFormat.TorchVision, spec.Variant);
+        activation ??= () => nn.SiLU();
+
+        var stages = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", ConvNormActivation.Create(spec.Stem, Source, activation)) };
+        for (int s = 0; s < spec.Stages.Count; s++)
+        {
+            var blocks = spec.Stages[s].Select(b => (b.IndexInStage.ToString(System.Globalization.CultureInfo.InvariantCulture), (nn.Module<Tensor, Tensor>)new MBConv(b, Source, activation)));
+            stages.Add(((s + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), nn.Sequential(blocks)));
+        }
+        stages.Add(((spec.Stages.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ConvNormActivation.Create(spec.Head, Source, activation)));
+        features = nn.Sequential(stages);
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        var linear = nn.Linear(spec.Classifier.InputFeatures, spec.Classifier.OutputFeatures);
+        // torchvision: uniform(−1/√classes, 1/√classes) weights, zero bias.
+        double range = 1.0 / Math.Sqrt(spec.Classifier.OutputFeatures);
+        nn.init.uniform_(linear.weight, -range, range);
+        nn.init.zeros_(linear.bias);
+        classifier = nn.Sequential(("0", nn.Dropout(spec.Dropout, inplace: true)), ("1", linear));
+        // Registered by hand in torchvision's order (RegisterComponents would order the fields by name).
+        register_module(nameof(features), features);
+        register_module(nameof(avgpool), avgpool);
+        register_module(nameof(classifier), classifier);
+    }
+
+    /// <summary>The layout this module was built from.</summary>
+    public EfficientNetSpec Spec { get; }
+
+    /// <summary>Padding and batch-norm conventions in use.</summary>
+    public WeightSource Source { get; }
+
+    /// <summary>Stem, stages and head (<c>features.0</c> … <c>features.8</c>).</summary>
+    public Sequential Features => features;
+
+    /// <summary>Dropout and the linear classifier.</summary>
+    public Sequential Classifier => classifier;
+
+    /// <summary>Logits [N, classes] for images [N, 3, H, W] (normalised float32).</summary>
+    /// <param name="input">Normalised images.</param>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return classifier.forward(PooledFeatures(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Pooled features [N, head channels] before dropout and classifier: what the featurizer outputs.</summary>
+    /// <param name="input">Normalised images [N, 3, H, W].</param>
+    public Tensor PooledFeatures(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return avgpool.forward(features.forward(input)).flatten(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The feature maps of the stem and of each of the seven stages (timm's <c>features_only</c>), for detection or
+    /// segmentation heads; channels and strides are in <see cref="EfficientNetSpec.Endpoints"/>.
+    /// </summary>
+    /// <param name="input">Normalised images [N, 3, H, W].</param>
+    /// <returns>Eight maps, the caller disposes them.</returns>
+    public IReadOnlyList<Tensor> Endpoints(Tensor input)
+    {
+        var maps = new List<Tensor>();
+        Tensor x = input;
+        // features.8 (head) is not an endpoint: stop after the last stage.
+        for (int i = 0; i <= Spec.Stages.Count; i++)
+        {
+            x = ((nn.Module<Tensor, Tensor>)features[i]).forward(x);
+            maps.Add(x);
+        }
+        return maps;
+    }
+
+    /// <summary>Learnable parameters of the live module.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+}
