@@ -3,4 +3,15 @@ using EfficientNet.Cli.Commands;
 
 var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune and evaluate.");
 root.Subcommands.Add(InfoCommand.Create());
-return root.Parse(args).Invoke();
+
+try
+{
+    // Errors a user can cause (bad argument, missing file, mismatched checkpoint) print one clear line, not a stack trace.
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
+                              or Microsoft.ML.EfficientNet.Weights.CheckpointMismatchException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
