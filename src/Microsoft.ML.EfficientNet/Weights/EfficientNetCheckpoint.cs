@@ -36,6 +36,14 @@ public sealed class EfficientNetCheckpoint
     /// <summary>The file (or description) the weights came from.</summary>
     public string Origin { get; }
 
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the checkpoint file, or, for weights made in memory, of their canonical keys and float32
+    /// data. Recorded in exported ONNX metadata so a model can be traced to its weights.
+    /// </summary>
+    public string Sha256 => _sha256 ??= File.Exists(Origin) ? FileHash.Sha256(Origin) : FileHash.Sha256(Weights);
+
+    private string? _sha256;
+
     /// <summary>Reads a checkpoint file (.pth or .safetensors) and checks it against the spec of <paramref name="variant"/>.</summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="variant">The variant the weights should be.</param>

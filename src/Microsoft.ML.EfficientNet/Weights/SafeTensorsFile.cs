@@ -105,25 +105,16 @@ public static class SafeTensorsFile
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
         while (headerStream.Length % 8 != 0) headerStream.WriteByte((byte)' ');
 
-        string temporary = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerStream.Length);
-                file.Write(length);
-                headerStream.Position = 0;
-                headerStream.CopyTo(file);
-                foreach (var (_, tensor) in list)
-                    file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerStream.Length);
+            file.Write(length);
+            headerStream.Position = 0;
+            headerStream.CopyTo(file);
+            foreach (var (_, tensor) in list)
+                file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+        });
     }
 
     private static JsonDocument ParseHeader(ReadOnlySpan<byte> bytes, string path)

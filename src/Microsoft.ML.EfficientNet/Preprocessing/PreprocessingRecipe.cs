@@ -1,0 +1,112 @@
+using System.Globalization;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace Microsoft.ML.EfficientNet.Preprocessing;
+
+/// <summary>Filter used to resize the shorter image side to <see cref="PreprocessingRecipe.ResizeSize"/>.</summary>
+public enum ResizeInterpolation
+{
+    /// <summary>Bilinear (torchvision's B1 V2 weights).</summary>
+    Bilinear,
+
+    /// <summary>Bicubic: what the published EfficientNet weights were evaluated with.</summary>
+    Bicubic,
+}
+
+/// <summary>Per-channel values in RGB order.</summary>
+/// <param name="R">Red.</param>
+/// <param name="G">Green.</param>
+/// <param name="B">Blue.</param>
+public readonly record struct RgbValues(float R, float G, float B)
+{
+    /// <summary>The values as an array [R, G, B].</summary>
+    public float[] ToArray() => [R, G, B];
+
+    /// <summary>Written as <c>0.485,0.456,0.406</c> (invariant culture), as stored in ONNX metadata.</summary>
+    public override string ToString() => string.Join(",", ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
+    /// <summary>Parses the form written by <see cref="ToString"/>.</summary>
+    /// <param name="text">Three comma-separated numbers.</param>
+    public static RgbValues Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        return parts.Length == 3 ? new RgbValues(parts[0], parts[1], parts[2])
+            : throw new FormatException($"Expected three comma-separated values (R,G,B), got '{text}'.");
+    }
+}
+
+/// <summary>
+/// How images are turned into network input at evaluation: resize the shorter side to <see cref="ResizeSize"/>, crop the
+/// centre <see cref="CropSize"/>×<see cref="CropSize"/>, scale 0–255 to 0–1, subtract <see cref="Mean"/>, divide by
+/// <see cref="Std"/>. The single definition used by the ONNX writer, the featurizer and training-time evaluation, so there
+/// is no train/serve skew. Wrong preprocessing costs whole points of accuracy (efficientnet.md).
+/// </summary>
+/// <param name="ResizeSize">Shorter side after resizing, in pixels.</param>
+/// <param name="CropSize">Side of the square centre crop fed to the network, in pixels.</param>
+/// <param name="Mean">Per-channel mean on the 0–1 scale.</param>
+/// <param name="Std">Per-channel standard deviation on the 0–1 scale.</param>
+/// <param name="Interpolation">Resize filter the weights were evaluated with.</param>
+public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues Mean, RgbValues Std, ResizeInterpolation Interpolation)
+{
+    /// <summary>ImageNet mean (0.485, 0.456, 0.406).</summary>
+    public static RgbValues ImageNetMean { get; } = new(0.485f, 0.456f, 0.406f);
+
+    /// <summary>ImageNet standard deviation (0.229, 0.224, 0.225).</summary>
+    public static RgbValues ImageNetStd { get; } = new(0.229f, 0.224f, 0.225f);
+
+    /// <summary>AdvProp weights' mean and standard deviation (0.5, 0.5, 0.5): inputs scaled to [−1, 1].</summary>
+    public static RgbValues AdvProp { get; } = new(0.5f, 0.5f, 0.5f);
+
+    // torchvision's published eval transforms: (resize, crop) per variant, B1 being the V1 "rwightman" weights.
+    private static readonly (int Resize, int Crop)[] TorchvisionSizes = [(256, 224), (256, 240), (288, 288), (320, 300), (384, 380), (456, 456), (528, 528), (600, 600)];
+
+    // timm tf_efficientnet_bN crop_pct per variant (resize = ⌊crop / crop_pct⌋).
+    private static readonly double[] TimmCropFractions = [0.875, 0.882, 0.890, 0.904, 0.922, 0.934, 0.942, 0.949];
+
+    /// <summary>
+    /// The evaluation transform published with a weight source (efficientnet.md, "Preprocessing of the public weights"):
+    /// torchvision's per-variant resize/crop pairs, lukemelas' resize = crop = native size, timm's crop fractions.
+    /// Variants that are not B0–B7 get resize = ⌊crop/0.875⌋ at their native resolution.
+    /// </summary>
+    /// <param name="format">Where the weights come from.</param>
+    /// <param name="variant">The variant.</param>
+    /// <param name="advProp">True for AdvProp weights (mean = std = 0.5).</param>
+    public static PreprocessingRecipe For(WeightFormat format, EfficientNetVariant variant, bool advProp = false)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        int index = EfficientNetVariant.Published.ToList().IndexOf(variant);
+        var (mean, std) = advProp ? (AdvProp, AdvProp) : (ImageNetMean, ImageNetStd);
+        if (index < 0) return Centered(variant.Resolution, 0.875, mean, std);
+        return format switch
+        {
+            WeightFormat.TorchVision => new(TorchvisionSizes[index].Resize, TorchvisionSizes[index].Crop, mean, std, ResizeInterpolation.Bicubic),
+            WeightFormat.LukeMelas => new(variant.Resolution, variant.Resolution, mean, std, ResizeInterpolation.Bicubic),
+            _ => Centered(variant.Resolution, TimmCropFractions[index], mean, std),
+        };
+    }
+
+    /// <summary>A centre-crop recipe: resize to ⌊crop/cropFraction⌋, crop <paramref name="cropSize"/>, ImageNet statistics by default.</summary>
+    /// <param name="cropSize">Network input side, in pixels.</param>
+    /// <param name="cropFraction">Crop side over resize side, in (0, 1]; 1 means no crop.</param>
+    /// <param name="mean">Per-channel mean; default ImageNet.</param>
+    /// <param name="std">Per-channel standard deviation; default ImageNet.</param>
+    public static PreprocessingRecipe Centered(int cropSize, double cropFraction = 0.875, RgbValues? mean = null, RgbValues? std = null)
+    {
+        if (cropSize < 1) throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, "Crop size must be positive.");
+        if (!(cropFraction > 0 && cropFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(cropFraction), cropFraction, "Crop fraction must be in (0, 1].");
+        return new((int)Math.Floor(cropSize / cropFraction), cropSize, mean ?? ImageNetMean, std ?? ImageNetStd, ResizeInterpolation.Bicubic);
+    }
+
+    /// <summary>The same recipe for another network input size, keeping the crop fraction (for reduced-resolution use).</summary>
+    /// <param name="cropSize">New network input side, in pixels.</param>
+    public PreprocessingRecipe WithCropSize(int cropSize) => cropSize == CropSize ? this
+        : this with { CropSize = cropSize, ResizeSize = (int)Math.Round(cropSize * (double)ResizeSize / CropSize) };
+
+    /// <summary>
+    /// Offset of the centre crop from the top-left corner of the <see cref="ResizeSize"/> square, as torchvision's
+    /// <c>CenterCrop</c> computes it: round((resize − crop)/2) with ties to even.
+    /// </summary>
+    public int CropOffset => (int)Math.Round((ResizeSize - CropSize) / 2.0, MidpointRounding.ToEven);
+}
