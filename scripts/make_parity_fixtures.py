@@ -21,6 +21,11 @@ batch-norm eps of their source (efficientnet.md):
   b1.timm.pth                 timm efficientnet names, symmetric padding, eps 1e-5
 And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which the importer must reject clearly.
 
+images/: JPEG and PNG test images (smooth random scenes with shapes, various sizes and aspect ratios) in two class
+folders, hostile files (empty, random bytes, text named .jpg, truncated JPEG), and images.io.safetensors with
+torchvision's Resize(256, bicubic) + CenterCrop(224) of each good image as 0-255 planar RGB, to measure how closely
+ML.NET's resize follows torchvision's.
+
 Usage: make_parity_fixtures.py OUTPUT_DIR
 """
 import json, os, struct, sys
@@ -204,8 +209,49 @@ def check_against_reference_key_table(model):
     assert [r[0] for r in rows] == list(model.state_dict().keys())
 
 
+def make_images():
+    """Deterministic test images; see the module docstring."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+    from torchvision import transforms
+    root = os.path.join(OUT, "images")
+    rng = np.random.default_rng(42)
+    sizes = [(500, 375), (375, 500), (640, 480), (300, 300), (1024, 683), (257, 129)]
+    reference = {}
+    for i in range(12):
+        label = "round" if i % 2 == 0 else "square"
+        w, h = sizes[i % len(sizes)]
+        field = torch.from_numpy(rng.normal(size=(1, 3, 5, 7)).astype("float32"))
+        base = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False)[0]
+        pixels = ((base * 40 + 128).clamp(0, 255)).permute(1, 2, 0).numpy().astype("uint8")
+        image = Image.fromarray(pixels)
+        draw = ImageDraw.Draw(image)
+        for _ in range(3):
+            x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(min(w, h) // 10, min(w, h) // 3))
+            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            (draw.ellipse if label == "round" else draw.rectangle)([x - r, y - r, x + r, y + r], fill=colour)
+        folder = os.path.join(root, label)
+        os.makedirs(folder, exist_ok=True)
+        name = "%s_%02d.%s" % (label, i, "png" if i % 5 == 4 else "jpg")
+        image.save(os.path.join(folder, name), quality=92)
+        crop = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224)])
+        reference[label + "/" + name] = torch.from_numpy(np.asarray(crop(Image.open(os.path.join(folder, name)).convert("RGB"))).astype("float32")).permute(2, 0, 1).contiguous()
+    save_safetensors(os.path.join(OUT, "images.io.safetensors"), reference)
+    bad = os.path.join(root, "bad")
+    os.makedirs(bad, exist_ok=True)
+    open(os.path.join(bad, "empty.jpg"), "wb").close()
+    with open(os.path.join(bad, "random.jpg"), "wb") as f:
+        f.write(rng.integers(0, 256, 4096).astype("uint8").tobytes())
+    with open(os.path.join(bad, "text.jpg"), "w") as f:
+        f.write("this is not an image\n")
+    good = open(os.path.join(root, "round", "round_00.jpg"), "rb").read()
+    with open(os.path.join(bad, "truncated.jpg"), "wb") as f:
+        f.write(good[: len(good) // 3])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    make_images()
     manifest = []
 
     def case(variant, fmt, weights, io, resolution):

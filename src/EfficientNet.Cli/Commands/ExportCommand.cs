@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Weights;
+using Spectre.Console;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet export</c>: a checkpoint (.pth or .safetensors, any supported format) to ONNX, written in managed code.
+/// With <c>--bare</c> the file has exactly one input, <c>input</c> [N,3,H,W] float32 already normalised, and one output,
+/// <c>logits</c> [N, classes]; other tooling relies on that contract.
+/// </summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var variant = new Option<string?>("--variant") { Description = "b0 … b7. Default: identified from the checkpoint's shapes." };
+        var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint: .pth (torch zip) or .safetensors.", Required = true };
+        var format = new Option<string?>("--format") { Description = "torchvision, lukemelas, timm or timm-tf. Default: detected from the key names." };
+        var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." };
+        var resolution = new Option<int?>("--resolution") { Description = "Network input side in pixels. Default: the weights' published crop size." };
+        var features = new Option<bool>("--features") { Description = "Also output 'features' [N, head]: the pooled features before the classifier." };
+        var featuresOnly = new Option<bool>("--features-only") { Description = "Output only 'features' (a featurizer; the classifier is not exported)." };
+        var bare = new Option<bool>("--bare") { Description = "One input 'input' [N,3,H,W] already normalised, one output 'logits'; no preprocessing in the graph." };
+        var labels = new Option<FileInfo?>("--labels") { Description = "Text file with one class label per line, recorded in the model's metadata." };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "The .onnx file to write.", Required = true };
+        var command = new Command("export", "Export a checkpoint to ONNX (opset 17, batch norm folded, dynamic batch, fixed H×W).")
+        {
+            variant, weights, format, classes, resolution, features, featuresOnly, bare, labels, output,
+        };
+        command.SetAction(result =>
+        {
+            var weightsFile = result.GetValue(weights)!;
+            if (!weightsFile.Exists) throw new FileNotFoundException($"Weights file '{weightsFile.FullName}' does not exist.", weightsFile.FullName);
+            WeightFormat? weightFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null;
+            var stateDict = StateDict.Load(weightsFile.FullName);
+            var chosen = result.GetValue(variant) is { } v ? EfficientNetVariant.Parse(v)
+                : EfficientNetCheckpoint.IdentifyVariant(stateDict, weightFormat)
+                  ?? throw new ArgumentException($"Could not identify the variant of '{weightsFile.Name}' from its shapes; pass --variant.");
+            bool wantsFeaturesOnly = result.GetValue(featuresOnly);
+            var checkpoint = EfficientNetCheckpoint.FromStateDict(stateDict, chosen, new CheckpointLoadOptions
+            {
+                Format = weightFormat,
+                NumClasses = result.GetValue(classes),
+                // A featurizer does not need the classifier, so its class count does not matter.
+                ReplaceHead = wantsFeaturesOnly,
+            });
+            var options = new OnnxExportOptions
+            {
+                Bare = result.GetValue(bare),
+                Resolution = result.GetValue(resolution),
+                Outputs = wantsFeaturesOnly ? OnnxOutputs.Features : result.GetValue(features) ? OnnxOutputs.LogitsAndFeatures : OnnxOutputs.Logits,
+                Labels = result.GetValue(labels) is { } l ? File.ReadAllLines(l.FullName).Where(s => s.Length > 0).ToArray() : null,
+            };
+            var target = result.GetValue(output)!;
+            EfficientNetOnnxExporter.Export(checkpoint, target.FullName, options);
+            var metadata = OnnxModelMetadata.Read(target.FullName);
+            var grid = new Grid().AddColumn().AddColumn();
+            void Row(string name, string value) => grid.AddRow(new Text(name), new Text(value));
+            Row("model", target.FullName);
+            Row("variant", $"{metadata.Variant} ({WeightFormats.ToName(checkpoint.Source.Format)} weights, {checkpoint.Source.Padding} padding, BN eps {checkpoint.Source.BatchNormEpsilon})");
+            Row("input", metadata.Bare
+                ? $"{OnnxExportOptions.NormalizedInputName} [N, 3, {metadata.InputSize}, {metadata.InputSize}] normalised"
+                : $"{OnnxExportOptions.ImageInputName} [N, 3, {metadata.InputSize}, {metadata.InputSize}] RGB 0–255 (crop {metadata.Preprocessing.CropSize}, mean {metadata.Preprocessing.Mean}, std {metadata.Preprocessing.Std})");
+            Row("outputs", string.Join(", ", new[]
+            {
+                options.Outputs.HasFlag(OnnxOutputs.Logits) ? $"{OnnxExportOptions.LogitsOutputName} [N, {metadata.NumClasses}]" : null,
+                options.Outputs.HasFlag(OnnxOutputs.Features) ? $"{OnnxExportOptions.FeaturesOutputName} [N, {metadata.FeatureWidth}]" : null,
+            }.Where(s => s is not null)));
+            Row("size", $"{target.Length / 1e6:F1} MB");
+            Row("weights sha256", metadata.WeightSha256);
+            AnsiConsole.Write(grid);
+            return 0;
+        });
+        return command;
+    }
+}

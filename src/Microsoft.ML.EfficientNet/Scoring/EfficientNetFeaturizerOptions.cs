@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace Microsoft.ML.EfficientNet.Scoring;
+
+/// <summary>
+/// Options of <see cref="EfficientNetFeaturizerEstimator"/>. Every property has a documented default; an options object
+/// with nothing set featurizes with torchvision's ImageNet weights from the cache (downloading them once).
+/// </summary>
+public sealed class EfficientNetFeaturizerOptions
+{
+    /// <summary>Default values of the options.</summary>
+    public static class Defaults
+    {
+        /// <summary>Images scored per ONNX Runtime call on the batched path.</summary>
+        public const int BatchSize = 32;
+
+        /// <summary>Whether a missing pretrained file may be downloaded.</summary>
+        public const bool AllowDownload = true;
+
+        /// <summary>Whether to score on the CPU when the requested GPU cannot be used.</summary>
+        public const bool FallbackToCpu = false;
+
+        /// <summary>What an unreadable image produces.</summary>
+        public const UnreadableImageHandling UnreadableImages = UnreadableImageHandling.NaNFeatures;
+    }
+
+    /// <summary>
+    /// Weights to use: an <c>.onnx</c> model exported by <c>efficientnet export --features-only</c> (or with
+    /// <c>--features</c>), or a checkpoint (<c>.pth</c>, <c>.safetensors</c>) in any supported format. Default null: the
+    /// pretrained torchvision weights of the variant, from <see cref="CacheDirectory"/>, downloaded when missing.
+    /// </summary>
+    public string? WeightsPath { get; set; }
+
+    /// <summary>Format of a checkpoint in <see cref="WeightsPath"/>. Default null: detected from its key names.</summary>
+    public WeightFormat? WeightFormat { get; set; }
+
+    /// <summary>
+    /// Folder of downloaded weights. Default null: the <c>EFFICIENTNETML_CACHE</c> environment variable, else a per-user
+    /// folder (<c>~/.cache/efficientnetml</c> on Linux).
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Whether a pretrained file missing from the cache may be downloaded. Default <see cref="Defaults.AllowDownload"/>.</summary>
+    public bool AllowDownload { get; set; } = Defaults.AllowDownload;
+
+    /// <summary>
+    /// The published file to fetch when <see cref="WeightsPath"/> is null. Default null: torchvision's file for the
+    /// variant (<see cref="PretrainedWeights.Torchvision"/>). Set it to use a mirror or another published file.
+    /// </summary>
+    public PretrainedWeights? Pretrained { get; set; }
+
+    /// <summary>
+    /// Seeded random weights instead of pretrained ones, for tests and benchmarks only. Never used unless asked for:
+    /// missing weights are an error, not a reason to fall back. Default false.
+    /// </summary>
+    public bool UseRandomWeights { get; set; }
+
+    /// <summary>Seed of <see cref="UseRandomWeights"/>. Default 0.</summary>
+    public int RandomSeed { get; set; }
+
+    /// <summary>
+    /// Network input side, in pixels. Default null: the crop size the weights were published with (224 for B0,
+    /// 380 for B4 …). Smaller is faster and less accurate; the resize size keeps the recipe's crop fraction.
+    /// </summary>
+    public int? Resolution { get; set; }
+
+    /// <summary>Images per ONNX Runtime call on the batched path. Default <see cref="Defaults.BatchSize"/>.</summary>
+    public int BatchSize { get; set; } = Defaults.BatchSize;
+
+    /// <summary>Threads ONNX Runtime uses inside one operator. Default null: ONNX Runtime's choice (one per physical core).</summary>
+    public int? IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// GPU to score on through ONNX Runtime's CUDA provider (the app must reference <c>Microsoft.ML.OnnxRuntime.Gpu</c>).
+    /// Default null: CPU. Not stored in a saved model: ML.NET takes it from the loading context.
+    /// </summary>
+    public int? GpuDeviceId { get; set; }
+
+    /// <summary>
+    /// When <see cref="GpuDeviceId"/> is set and CUDA cannot be used: true scores on the CPU and logs a warning; false
+    /// (default) fails with an error naming the cause.
+    /// </summary>
+    public bool FallbackToCpu { get; set; } = Defaults.FallbackToCpu;
+
+    /// <summary>What a row whose image cannot be read produces on the batched path. Default <see cref="Defaults.UnreadableImages"/>.</summary>
+    public UnreadableImageHandling UnreadableImages { get; set; } = Defaults.UnreadableImages;
+
+    /// <summary>Receives warnings (GPU fallback, unreadable images) and download progress. Default null: nothing is logged.</summary>
+    public ILogger? Logger { get; set; }
+}
+
+/// <summary>What the featurizer does with a row whose image cannot be read or decoded.</summary>
+public enum UnreadableImageHandling
+{
+    /// <summary>
+    /// The row's features are all NaN, a warning naming the row is logged, and the remaining rows are scored: one bad
+    /// upload never ends a batch job. Filter with <c>float.IsNaN(features[0])</c> or ML.NET's <c>FilterRowsByMissingValues</c>.
+    /// </summary>
+    NaNFeatures,
+
+    /// <summary>The error ends the enumeration, as in plain ML.NET.</summary>
+    Throw,
+}

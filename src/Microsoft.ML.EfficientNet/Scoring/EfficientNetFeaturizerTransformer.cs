@@ -1,0 +1,91 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+
+namespace Microsoft.ML.EfficientNet.Scoring;
+
+/// <summary>
+/// A fitted EfficientNet featurizer. <see cref="Transform"/> scores on batches; <see cref="ICanSaveModel.Save"/> writes the
+/// equivalent chain of built-in ML.NET transforms, so the saved model loads in an app that does not reference this
+/// library (it then scores one row at a time, as ML.NET's <c>ApplyOnnxModel</c> does). Dispose it to free the ONNX
+/// Runtime sessions.
+/// </summary>
+public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposable
+{
+    private readonly TransformerChain<ColumnSelectingTransformer> _chain;
+    private readonly OnnxBatchScorer _scorer;
+    private readonly FeaturizerModel _model;
+    private readonly EfficientNetFeaturizerOptions _options;
+    private bool _disposed;
+
+    internal EfficientNetFeaturizerTransformer(TransformerChain<ColumnSelectingTransformer> chain, OnnxBatchScorer scorer, FeaturizerModel model,
+        EfficientNetVariant variant, string inputColumnName, EfficientNetFeaturizerOptions options)
+    {
+        _chain = chain;
+        _scorer = scorer;
+        _model = model;
+        _options = options;
+        Variant = variant;
+        InputColumnName = inputColumnName;
+    }
+
+    /// <summary>The variant that computes the features.</summary>
+    public EfficientNetVariant Variant { get; }
+
+    /// <summary>The image column.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The features column.</summary>
+    public string OutputColumnName => _model.OutputName;
+
+    /// <summary>Recipe, weight source and SHA-256 of the model in use.</summary>
+    public OnnxModelMetadata Metadata => _model.Metadata;
+
+    /// <summary>Where batches run: <c>CPU</c> or <c>CUDA:{id}</c> (after any fallback).</summary>
+    public string ExecutionProvider => _scorer.ExecutionProvider;
+
+    /// <summary>The ONNX model (features only, preprocessing in the graph), as stored in a saved model.</summary>
+    public ReadOnlyMemory<byte> OnnxModel => _model.Onnx;
+
+    /// <summary>The equivalent chain of built-in ML.NET transforms (what <see cref="ICanSaveModel.Save"/> writes).</summary>
+    public ITransformer StandardChain => _chain;
+
+    /// <summary>Always true: the row-at-a-time chain serves prediction engines.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The input schema plus the features column.</summary>
+    /// <param name="inputSchema">Schema of the data to featurize.</param>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        EfficientNetFeaturizerEstimator.CheckInputColumn(inputSchema, InputColumnName);
+        return BatchedFeaturizerDataView.OutputSchema(inputSchema, _chain.GetOutputSchema(inputSchema), OutputColumnName);
+    }
+
+    /// <summary>Featurizes lazily, scoring <see cref="EfficientNetFeaturizerOptions.BatchSize"/> images per ONNX Runtime call.</summary>
+    /// <param name="input">Data with the image column.</param>
+    public IDataView Transform(IDataView input)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(input);
+        EfficientNetFeaturizerEstimator.CheckInputColumn(input.Schema, InputColumnName);
+        return new BatchedFeaturizerDataView(input, _chain, _scorer, InputColumnName, OutputColumnName, _model.InputName, _options);
+    }
+
+    /// <summary>The row-at-a-time mapper of the standard chain, used by prediction engines.</summary>
+    /// <param name="inputSchema">Schema of the rows to map.</param>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+
+    /// <summary>Writes the standard chain: the saved model needs only ML.NET and ONNX Runtime to load.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+
+    /// <summary>Frees the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _scorer.Dispose();
+        foreach (var transformer in _chain) (transformer as IDisposable)?.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.EfficientNet.Scoring;
+
+/// <summary>
+/// The featurizer as built-in ML.NET transforms only, which is what makes a saved model load without this library:
+/// shorter-side resize and centre crop to the recipe's resize size, planar RGB pixels 0–255, the ONNX model (crop to the
+/// network size and normalisation happen inside it, since ML.NET has no crop-only or per-channel transform), then the
+/// temporary columns are dropped.
+/// </summary>
+internal static class FeaturizerChain
+{
+    public static string ResizedColumn(string output) => output + ".EfficientNetResized";
+
+    public static string PixelsColumn(string output) => output + ".EfficientNetPixels";
+
+    public static EstimatorChain<ColumnSelectingTransformer> Create(TransformsCatalog catalog, FeaturizerModel model, string inputColumnName, EfficientNetFeaturizerOptions options)
+    {
+        int size = model.Metadata.InputSize;
+        string resized = ResizedColumn(model.OutputName), pixels = model.InputName;
+        return catalog.ResizeImages(resized, size, size, inputColumnName, ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
+            .Append(catalog.ExtractPixels(pixels, resized, ImagePixelExtractingEstimator.ColorBits.Rgb, ImagePixelExtractingEstimator.ColorsOrder.ARGB,
+                interleavePixelColors: false, offsetImage: 0, scaleImage: 1))
+            .Append(catalog.ApplyOnnxModel([model.OutputName], [pixels], new MemoryStream(model.RowOnnx, writable: false),
+                shapeDictionary: null, gpuDeviceId: options.GpuDeviceId, fallbackToCpu: options.FallbackToCpu, recursionLimit: 100))
+            .Append(catalog.DropColumns(resized, pixels));
+    }
+}

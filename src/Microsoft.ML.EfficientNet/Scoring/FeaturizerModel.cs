@@ -1,0 +1,80 @@
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace Microsoft.ML.EfficientNet.Scoring;
+
+/// <summary>
+/// The ONNX model a featurizer scores with: pooled features only, preprocessing (crop, normalisation) in the graph, input
+/// and output named after the featurizer's columns.
+/// </summary>
+/// <param name="Onnx">Batched model: [N, 3, S, S] → [N, width], for the batched path.</param>
+/// <param name="RowOnnx">The same network with a rank-1 [width] output, for ML.NET's row-at-a-time <c>ApplyOnnxModel</c>.</param>
+/// <param name="Metadata">Recipe and weight provenance.</param>
+/// <param name="InputName">The pixels column, also the ONNX input name.</param>
+/// <param name="OutputName">The features column, also the ONNX output name.</param>
+/// <param name="WeightsDescription">Where the weights came from.</param>
+internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMetadata Metadata, string InputName, string OutputName, string WeightsDescription)
+{
+    /// <summary>Resolves the weights the options name (file, cache/download, or explicit random) into a featurizer model.</summary>
+    public static FeaturizerModel Create(EfficientNetVariant variant, EfficientNetFeaturizerOptions options, string inputName, string outputName)
+    {
+        if (options.UseRandomWeights && options.WeightsPath is not null)
+            throw new ArgumentException("Set either WeightsPath or UseRandomWeights, not both.", nameof(options));
+        if (options.Resolution is < 32)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Resolution, "Resolution must be at least 32 pixels.");
+
+        byte[] onnx;
+        string description;
+        if (options.WeightsPath is { } path && IsOnnx(path))
+        {
+            onnx = File.ReadAllBytes(path);
+            var metadata = OnnxModelMetadata.Read(onnx);
+            if (metadata.Variant != variant.Name)
+                throw new ArgumentException($"'{path}' is an EfficientNet-{metadata.Variant} model but the featurizer was asked for {variant.Name}.", nameof(options));
+            if (metadata.Bare)
+                throw new ArgumentException($"'{path}' is a bare model (normalised input); the featurizer needs one with preprocessing in the graph. Export it without --bare.", nameof(options));
+            if (options.Resolution is { } r && r != metadata.Resolution)
+                throw new ArgumentException($"'{path}' has a fixed input of {metadata.Resolution} px; Resolution {r} cannot be applied to an ONNX file. Export it again with --resolution {r}.", nameof(options));
+            if (!OnnxModelEditing.Signature(onnx).Outputs.Contains(OnnxExportOptions.FeaturesOutputName))
+                throw new ArgumentException($"'{path}' has no '{OnnxExportOptions.FeaturesOutputName}' output. Export it with --features-only or --features.", nameof(options));
+            description = path;
+        }
+        else
+        {
+            EfficientNetCheckpoint checkpoint;
+            if (options.UseRandomWeights)
+            {
+                checkpoint = RandomWeights.Create(EfficientNetSpec.Create(variant), options.RandomSeed);
+            }
+            else if (options.WeightsPath is { } file)
+            {
+                if (!File.Exists(file)) throw new FileNotFoundException($"WeightsPath '{file}' does not exist.", file);
+                // The classifier is not exported, so its class count does not matter.
+                checkpoint = EfficientNetCheckpoint.Load(file, variant, new CheckpointLoadOptions { Format = options.WeightFormat, ReplaceHead = true });
+            }
+            else
+            {
+                var pretrained = options.Pretrained ?? PretrainedWeights.Torchvision(variant);
+                if (pretrained.Variant != variant)
+                    throw new ArgumentException($"Pretrained holds EfficientNet-{pretrained.Variant.Name} weights but the featurizer was asked for {variant.Name}.", nameof(options));
+                string local = new WeightCache(options.CacheDirectory, options.Logger).Fetch(pretrained, options.AllowDownload);
+                checkpoint = EfficientNetCheckpoint.Load(local, variant, new CheckpointLoadOptions { Format = pretrained.Format });
+            }
+            onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features, Resolution = options.Resolution });
+            description = checkpoint.Origin;
+        }
+
+        var renamed = OnnxModelEditing.RenameValues(onnx, new Dictionary<string, string>
+        {
+            [OnnxExportOptions.ImageInputName] = inputName,
+            [OnnxExportOptions.FeaturesOutputName] = outputName,
+        });
+        var recorded = OnnxModelMetadata.Read(renamed);
+        return new FeaturizerModel(renamed, OnnxModelEditing.WithRowOutput(renamed, outputName, recorded.FeatureWidth), recorded, inputName, outputName, description);
+    }
+
+    private static bool IsOnnx(string path) =>
+        path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ||
+        (File.Exists(path) && CheckpointFileKind.Detect(path) == CheckpointFileKind.Kind.Onnx);
+}

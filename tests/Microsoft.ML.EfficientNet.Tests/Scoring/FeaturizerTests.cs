@@ -1,0 +1,251 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace Microsoft.ML.EfficientNet.Tests.Scoring;
+
+[TestClass]
+public sealed class FeaturizerTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private static EfficientNetFeaturizerOptions FixtureWeights(string file = "b0.torchvision.pth") => new() { WeightsPath = Fixtures.Generated(file) };
+
+    private static (MLContext Ml, IDataView Images) LoadedImages(IEnumerable<ImageData.Row>? rows = null)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ImageData.Load(ml, rows ?? ImageData.GoodRows());
+        return (ml, ml.Transforms.LoadImages("Image", ImageData.Folder, "Path").Fit(data).Transform(data));
+    }
+
+    [TestMethod]
+    public void BatchedFeaturesEqualTheRowAtATimeChain()
+    {
+        var (ml, images) = LoadedImages();
+        var options = FixtureWeights();
+        options.BatchSize = 5; // 12 images: two full batches and a partial one
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: options).Fit(images);
+        var output = featurizer.Transform(images);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 1280), output.Schema["Features"].Type);
+        var batched = ImageData.Column(output, "Features");
+        var rowAtATime = ImageData.Column(featurizer.StandardChain.Transform(images), "Features");
+        Assert.AreEqual(ImageData.GoodRows().Length, batched.Count);
+        double max = batched.Select((f, i) => Parity.MaxAbsDiff(rowAtATime[i], f)).Max();
+        TestContext.WriteLine($"batched vs row-at-a-time: max |Δ| {max:E2}");
+        Assert.IsTrue(max <= 1e-5, $"max |Δ| {max}");
+        Assert.IsTrue(batched.All(f => f.Length == 1280 && f.Any(v => v != 0)));
+        // Different images give different features.
+        Assert.IsTrue(Parity.MaxAbsDiff(batched[0], batched[1]) > 1e-2);
+        // Pass-through columns are kept and aligned with the features.
+        CollectionAssert.AreEqual(ImageData.GoodRows().Select(r => r.Path).ToArray(),
+            output.GetColumn<string>("Path").ToArray());
+    }
+
+    [TestMethod]
+    public void FeaturesAreTheOnnxModelOnMlNetPixels()
+    {
+        // Independent check of the whole chain: ML.NET's resize + pixel extraction, then the exported ONNX model run
+        // directly by ONNX Runtime, must give the featurizer's output.
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(3));
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: FixtureWeights()).Fit(images);
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        var recipe = featurizer.Metadata.Preprocessing;
+        var pixels = ml.Transforms.ResizeImages("R", recipe.ResizeSize, recipe.ResizeSize, "Image")
+            .Append(ml.Transforms.ExtractPixels("P", "R")).Fit(images).Transform(images);
+        var checkpoint = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0);
+        byte[] onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features });
+        var rows = ImageData.Column(pixels, "P");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var direct = OnnxRunner.Run(onnx, OnnxExportOptions.ImageInputName, rows[i], [1, 3, recipe.ResizeSize, recipe.ResizeSize]);
+            Assert.IsTrue(Parity.MaxAbsDiff(direct[OnnxExportOptions.FeaturesOutputName], features[i]) <= 1e-5);
+        }
+    }
+
+    [TestMethod]
+    public void MlNetResizeFollowsTorchvisionClosely()
+    {
+        // torchvision: Resize(256, bicubic) + CenterCrop(224). ML.NET: ResizeImages(256, IsoCrop) + the in-graph 224 crop.
+        var reference = SafeTensorsFile.Read(Fixtures.Generated("images.io.safetensors"));
+        var (ml, images) = LoadedImages();
+        var pixels = ImageData.Column(ml.Transforms.ResizeImages("R", 256, 256, "Image").Append(ml.Transforms.ExtractPixels("P", "R"))
+            .Fit(images).Transform(images), "P");
+        var rows = ImageData.GoodRows();
+        double total = 0;
+        long count = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var expected = reference[rows[i].Path.Replace('\\', '/')].Values;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 224; y++)
+                    for (int x = 0; x < 224; x++)
+                    {
+                        total += Math.Abs(pixels[i][(c * 256 + y + 16) * 256 + x + 16] - expected[(c * 224 + y) * 224 + x]);
+                        count++;
+                    }
+        }
+        double mean = total / count;
+        TestContext.WriteLine($"mean |Δ| ML.NET vs torchvision preprocessing: {mean:F2} of 255");
+        Assert.IsTrue(mean < 2.0, $"mean |Δ| {mean:F2}: the field of view or channel order differs from torchvision's");
+    }
+
+    [TestMethod]
+    public void SavedModelLoadsAndScoresWithoutThisLibrary()
+    {
+        using var dir = new TemporaryDirectory();
+        var ml = new MLContext(seed: 1);
+        var rows = ImageData.GoodRows();
+        var data = ImageData.Load(ml, rows);
+        var pipeline = ml.Transforms.LoadImages("Image", ImageData.Folder, "Path")
+            .Append(ml.Transforms.EfficientNetFeaturizer("b0", options: FixtureWeights()));
+        var model = pipeline.Fit(data);
+        var expected = ImageData.Column(model.Transform(data), "Features");
+        string path = Path.Combine(dir.Path, "featurizer.zip");
+        // The input schema holds only strings here; a schema with only an image column must be saved with null (platform.md).
+        ml.Model.Save(model, data.Schema, path);
+        ((IDisposable)model.LastTransformer).Dispose();
+
+        var result = ProcessRunner.RunDotnet(ProcessRunner.BuiltAssembly(Path.Combine("tests", "EfficientNet.ModelLoadCheck"), "EfficientNet.ModelLoadCheck"),
+            [path, ImageData.Folder, "Features", .. rows.Select(r => r.Path)]);
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        using var json = JsonDocument.Parse(result.Output);
+        var assemblies = json.RootElement.GetProperty("assemblies").EnumerateArray().Select(a => a.GetString()).ToList();
+        CollectionAssert.DoesNotContain(assemblies, "Microsoft.ML.EfficientNet");
+        CollectionAssert.Contains(assemblies, "Microsoft.ML.OnnxTransformer");
+        var values = json.RootElement.GetProperty("values").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToList();
+        Assert.AreEqual(rows.Length, values.Count);
+        for (int i = 0; i < rows.Length; i++) Assert.IsTrue(Parity.MaxAbsDiff(expected[i], values[i]) <= 1e-5, rows[i].Path);
+
+        // In process, mlContext.Model.Load gives the same features too.
+        var loaded = ml.Model.Load(path, out _);
+        var again = ImageData.Column(loaded.Transform(data), "Features");
+        for (int i = 0; i < rows.Length; i++) Assert.IsTrue(Parity.MaxAbsDiff(expected[i], again[i]) <= 1e-5);
+    }
+
+    [TestMethod]
+    public void UnreadableImagesGiveNaNRowsAndTheBatchGoesOn()
+    {
+        var good = ImageData.GoodRows();
+        var bad = ImageData.BadRows();
+        var rows = good.Take(3).Concat(bad).Concat(good.Skip(3).Take(3)).ToArray();
+        var (ml, images) = LoadedImages(rows);
+        var logger = new ListLogger();
+        var options = FixtureWeights();
+        options.Logger = logger;
+        options.BatchSize = 4;
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: options).Fit(images);
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        Assert.AreEqual(rows.Length, features.Count, "every row is scored");
+        var reference = ImageData.Column(featurizer.Transform(LoadedImages(good.Take(6)).Images), "Features");
+        for (int i = 0; i < rows.Length; i++)
+        {
+            bool isBad = rows[i].Label == "bad" && !rows[i].Path.Contains("truncated", StringComparison.Ordinal);
+            if (isBad) Assert.IsTrue(features[i].All(float.IsNaN), $"{rows[i].Path} should give NaN features");
+            else Assert.IsFalse(features[i].Any(float.IsNaN), rows[i].Path);
+        }
+        // The good rows after the bad ones are unaffected.
+        for (int i = 0; i < 3; i++) Assert.IsTrue(Parity.MaxAbsDiff(reference[3 + i], features[3 + bad.Length + i]) <= 1e-5);
+        var warnings = logger.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
+        Assert.AreEqual(3, warnings.Count, string.Join("\n", warnings));
+        Assert.IsTrue(warnings.All(w => w.Contains("column 'Image'", StringComparison.Ordinal) && w.Contains("features are NaN", StringComparison.Ordinal)));
+
+        options.UnreadableImages = UnreadableImageHandling.Throw;
+        using var strict = ml.Transforms.EfficientNetFeaturizer("b0", options: options).Fit(images);
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => ImageData.Column(strict.Transform(images), "Features"));
+        StringAssert.Contains(error.Message, "Row 3: the image in column 'Image' could not be read");
+    }
+
+    [TestMethod]
+    public void UnknownVariantListsTheValidOnes()
+    {
+        var error = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.EfficientNetFeaturizer("b8"));
+        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7.");
+    }
+
+    [TestMethod]
+    public void WrongInputColumnIsASchemaMismatch()
+    {
+        var ml = new MLContext();
+        var data = ImageData.Load(ml, ImageData.GoodRows());
+        var estimator = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: FixtureWeights());
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(data));
+        StringAssert.Contains(error.Message, "Schema mismatch for input column 'Path': expected Image, got String");
+        var shapeError = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(Shapes.Of(data.Schema)));
+        StringAssert.Contains(shapeError.Message, "Schema mismatch for input column 'Path': expected Image, got String");
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Photo", options: FixtureWeights()).Fit(data));
+        StringAssert.Contains(missing.Message, "Could not find input column 'Photo'");
+    }
+
+    [TestMethod]
+    public void EstimatorSchemaHasTheFlatFeaturesVector()
+    {
+        var (ml, images) = LoadedImages();
+        var shape = ml.Transforms.EfficientNetFeaturizer("b0", options: FixtureWeights()).GetOutputSchema(Shapes.Of(images.Schema));
+        var features = shape.Single(c => c.Name == "Features");
+        Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, features.Kind);
+        Assert.AreEqual(NumberDataViewType.Single, features.ItemType);
+    }
+
+    [TestMethod]
+    public void WeightsOfAnotherVariantNameTheFirstMismatchedTensor()
+    {
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(1));
+        var error = Assert.ThrowsExactly<CheckpointMismatchException>(
+            () => ml.Transforms.EfficientNetFeaturizer("b0", options: FixtureWeights("b3.torchvision.pth")).Fit(images));
+        StringAssert.Contains(error.Message, "'features.0.0.weight' expected [32, 3, 3, 3], checkpoint has [40, 3, 3, 3]");
+        StringAssert.Contains(error.Message, "it holds EfficientNet-b3 weights");
+    }
+
+    [TestMethod]
+    public void ExportedOnnxFilesAreAcceptedAndChecked()
+    {
+        using var dir = new TemporaryDirectory();
+        var checkpoint = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0);
+        string features = Path.Combine(dir.Path, "b0-features.onnx"), bare = Path.Combine(dir.Path, "b0-bare.onnx"), logits = Path.Combine(dir.Path, "b0-logits.onnx");
+        EfficientNetOnnxExporter.Export(checkpoint, features, new OnnxExportOptions { Outputs = OnnxOutputs.Features });
+        EfficientNetOnnxExporter.Export(checkpoint, bare, new OnnxExportOptions { Bare = true });
+        EfficientNetOnnxExporter.Export(checkpoint, logits);
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(2));
+
+        using var fromOnnx = ml.Transforms.EfficientNetFeaturizer("b0", options: new EfficientNetFeaturizerOptions { WeightsPath = features }).Fit(images);
+        using var fromPth = ml.Transforms.EfficientNetFeaturizer("b0", options: FixtureWeights()).Fit(images);
+        var a = ImageData.Column(fromOnnx.Transform(images), "Features");
+        var b = ImageData.Column(fromPth.Transform(images), "Features");
+        for (int i = 0; i < a.Count; i++) Assert.IsTrue(Parity.MaxAbsDiff(a[i], b[i]) <= 1e-6);
+
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.EfficientNetFeaturizer("b0", options: new() { WeightsPath = bare }).Fit(images)).Message, "bare model");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.EfficientNetFeaturizer("b0", options: new() { WeightsPath = logits }).Fit(images)).Message, "no 'features' output");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.EfficientNetFeaturizer("b1", options: new() { WeightsPath = features }).Fit(images)).Message, "EfficientNet-b0 model");
+    }
+
+    [TestMethod]
+    public void ReducedResolutionKeepsTheFeatureWidth()
+    {
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(2));
+        var options = FixtureWeights("b4.torchvision.pth");
+        options.Resolution = 96;
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b4", options: options).Fit(images);
+        Assert.AreEqual(96, featurizer.Metadata.Resolution);
+        Assert.AreEqual(97, featurizer.Metadata.Preprocessing.ResizeSize); // 384/380 kept: round(96·384/380)
+        Assert.IsTrue(ImageData.Column(featurizer.Transform(images), "Features").All(f => f.Length == 1792));
+    }
+
+    [TestMethod]
+    public void MissingWeightsAreAnErrorNotARandomFallback()
+    {
+        using var cache = new TemporaryDirectory();
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(1));
+        var options = new EfficientNetFeaturizerOptions { CacheDirectory = cache.Path, AllowDownload = false };
+        var error = Assert.ThrowsExactly<FileNotFoundException>(() => ml.Transforms.EfficientNetFeaturizer("b0", options: options).Fit(images));
+        StringAssert.Contains(error.Message, "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth");
+        StringAssert.Contains(error.Message, Path.Combine(cache.Path, "efficientnet_b0_rwightman-7f5810bc.pth"));
+
+        using var random = ml.Transforms.EfficientNetFeaturizer("b0", options: new() { UseRandomWeights = true, RandomSeed = 3 }).Fit(images);
+        Assert.AreEqual("random weights (seed 3)", random.Metadata.WeightFile);
+        Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.EfficientNetFeaturizer("b0", options: new() { UseRandomWeights = true, WeightsPath = "x.pth" }).Fit(images));
+    }
+}
