@@ -64,19 +64,40 @@ internal sealed class OnnxBatchScorer : IDisposable
         }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
+            string reason = $"{e.Message.Trim()}{CudaProviderLoadError()}";
             if (!fallbackToCpu)
             {
                 options.Dispose();
                 throw new InvalidOperationException(
-                    $"GPU {device} was requested but ONNX Runtime's CUDA provider could not be used: {e.Message.Trim()} " +
+                    $"GPU {device} was requested but ONNX Runtime's CUDA provider could not be used: {reason}. " +
                     "Reference Microsoft.ML.OnnxRuntime.Gpu with a matching CUDA and cuDNN installed, or set FallbackToCpu = true to score on the CPU.", e);
             }
-            logger?.LogWarning("GPU {Device} was requested but ONNX Runtime's CUDA provider could not be used ({Reason}); scoring on the CPU.", device, e.Message.Trim());
+            logger?.LogWarning("GPU {Device} was requested but ONNX Runtime's CUDA provider could not be used ({Reason}); scoring on the CPU.", device, reason);
             options.Dispose();
             options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             if (intraOpThreads is { } t) options.IntraOpNumThreads = t;
         }
         return options;
+    }
+
+    /// <summary>
+    /// ONNX Runtime reports only "Failed to load shared library"; loading its CUDA provider ourselves gives the loader's
+    /// reason (for example "libcublasLt.so.13: cannot open shared object file": no CUDA 13 runtime).
+    /// </summary>
+    private static string CudaProviderLoadError()
+    {
+        string name = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+        string local = Path.Combine(AppContext.BaseDirectory, name);
+        if (!File.Exists(local)) return $" ({name} is not beside the app: the CPU-only ONNX Runtime package is referenced)";
+        try
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(System.Runtime.InteropServices.NativeLibrary.Load(local));
+            return "";
+        }
+        catch (DllNotFoundException e)
+        {
+            return $" ({e.Message.Trim()})";
+        }
     }
 
     public void Dispose()
