@@ -75,9 +75,13 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         public readonly DataViewRowId[] Ids = new DataViewRowId[capacity];
         public readonly bool[] Failed = new bool[capacity];
         public int Count;
-        public bool Exhausted;
     }
 
+    /// <summary>
+    /// Rows in input order with features from a pipeline of batches: preparing (pulling pixels, which decodes the images)
+    /// is one sequential chain of tasks, because the pixel cursor is not thread-safe; scoring of prepared batches runs
+    /// concurrently, up to the scorer's parallelism; the consumer takes scored batches in order.
+    /// </summary>
     private sealed class Cursor : DataViewRowCursor
     {
         private readonly BatchedFeaturizerDataView _parent;
@@ -86,11 +90,13 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         private readonly ValueGetter<VBuffer<float>>? _pixelGetter;
         private readonly ValueGetter<DataViewRowId>? _pixelIds;
         private readonly ValueGetter<DataViewRowId> _rowIds;
-        private readonly Batch[] _buffers = new Batch[2];
+        private readonly Queue<Task<Batch>> _inFlight = new();
+        private readonly Stack<Batch> _free = new();
         private readonly int _width;
+        private readonly int _maxInFlight;
+        private Task _preparing = Task.CompletedTask;
+        private volatile bool _pixelsDone;
         private Batch? _current;
-        private Task<Batch>? _pending;
-        private int _next;
         private int _index = -1;
         private VBuffer<float> _pixelBuffer;
         private bool _disposed;
@@ -102,13 +108,12 @@ internal sealed class BatchedFeaturizerDataView : IDataView
             _rowIds = rows.GetIdGetter();
             _pixels = pixels;
             _width = parent._scorer.OutputWidth;
+            // One batch being prepared while each scoring slot is busy.
+            _maxInFlight = parent._scorer.Parallelism + 1;
             if (pixels is not null)
             {
                 _pixelGetter = pixels.GetGetter<VBuffer<float>>(pixels.Schema[parent._pixelsColumn]);
                 _pixelIds = pixels.GetIdGetter();
-                int capacity = Math.Max(1, parent._options.BatchSize);
-                _buffers[0] = new Batch(capacity, parent._scorer.InputLength, _width);
-                _buffers[1] = new Batch(capacity, parent._scorer.InputLength, _width);
             }
         }
 
@@ -138,12 +143,13 @@ internal sealed class BatchedFeaturizerDataView : IDataView
             if (_pixels is null) return true;
             if (_current is null || ++_index >= _current.Count)
             {
-                NextBatch();
                 _index = 0;
+                if (!NextBatch())
+                    throw new InvalidOperationException("The featurizer's pixel cursor ended before its row cursor: the input view does not return its rows in a stable order.");
             }
             DataViewRowId id = default;
             _rowIds(ref id);
-            if (_current!.Count == 0 || !id.Equals(_current.Ids[_index]))
+            if (!id.Equals(_current!.Ids[_index]))
                 throw new InvalidOperationException("The featurizer's pixel and row cursors fell out of step: the input view does not return its rows in a stable order.");
             return true;
         }
@@ -156,35 +162,60 @@ internal sealed class BatchedFeaturizerDataView : IDataView
             value = editor.Commit();
         }
 
-        private void NextBatch()
+        /// <summary>Makes the next scored batch current; false when the pixels are exhausted.</summary>
+        private bool NextBatch()
         {
-            var batch = _pending is not null ? _pending.GetAwaiter().GetResult() : Prepare(_buffers[_next]);
-            _pending = null;
-            _next ^= 1;
-            _parent._scorer.Score(batch.Input, batch.Count, batch.Output);
-            for (int i = 0; i < batch.Count; i++)
+            if (_current is not null) _free.Push(_current);
+            _current = null;
+            while (true)
             {
-                if (batch.Failed[i]) batch.Output.AsSpan(i * _width, _width).Fill(float.NaN);
+                Schedule();
+                if (_inFlight.Count == 0) return false;
+                var batch = _inFlight.Dequeue().GetAwaiter().GetResult();
+                if (batch.Count > 0)
+                {
+                    _current = batch;
+                    Schedule();
+                    return true;
+                }
+                _free.Push(batch);
             }
-            _current = batch;
-            // Decode the next batch while the consumer works through this one (and while it is scored next time).
-            if (!batch.Exhausted)
+        }
+
+        private void Schedule()
+        {
+            var scorer = _parent._scorer;
+            while (_inFlight.Count < _maxInFlight && !_pixelsDone)
             {
-                var buffer = _buffers[_next];
-                _pending = Task.Run(() => Prepare(buffer));
+                var batch = _free.Count > 0 ? _free.Pop() : new Batch(Math.Max(1, _parent._options.BatchSize), scorer.InputLength, _width);
+                var prepared = _preparing.ContinueWith(previous =>
+                {
+                    previous.GetAwaiter().GetResult(); // a failed preparation fails every later batch
+                    return Prepare(batch);
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                _preparing = prepared;
+                _inFlight.Enqueue(prepared.ContinueWith(p =>
+                {
+                    var b = p.GetAwaiter().GetResult();
+                    scorer.Score(b.Input, b.Count, b.Output);
+                    for (int i = 0; i < b.Count; i++)
+                    {
+                        if (b.Failed[i]) b.Output.AsSpan(i * _width, _width).Fill(float.NaN);
+                    }
+                    return b;
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default));
             }
         }
 
         private Batch Prepare(Batch batch)
         {
             batch.Count = 0;
-            batch.Exhausted = false;
             int length = _parent._scorer.InputLength;
-            while (batch.Count < batch.Ids.Length)
+            while (batch.Count < batch.Ids.Length && !_pixelsDone)
             {
                 if (!_pixels!.MoveNext())
                 {
-                    batch.Exhausted = true;
+                    _pixelsDone = true;
                     break;
                 }
                 int k = batch.Count++;
@@ -225,7 +256,12 @@ internal sealed class BatchedFeaturizerDataView : IDataView
             _disposed = true;
             if (disposing)
             {
-                try { _pending?.Wait(); } catch (AggregateException) { } // its error belongs to rows nobody will read
+                // Let running batches finish before their cursor goes; their errors belong to rows nobody will read.
+                _pixelsDone = true;
+                foreach (var task in _inFlight)
+                {
+                    try { task.Wait(); } catch (AggregateException) { }
+                }
                 _pixels?.Dispose();
                 _rows.Dispose();
             }

@@ -61,7 +61,7 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         var model = Model();
         // The batched scorer is created first: a GPU that cannot be used is reported here with its cause.
         var scorer = new OnnxBatchScorer(model.Onnx, model.InputName, model.OutputName, model.Metadata.InputSize, model.Metadata.FeatureWidth,
-            _options.GpuDeviceId, _options.FallbackToCpu, _options.IntraOpThreads, _options.Logger);
+            _options.GpuDeviceId, _options.FallbackToCpu, _options.IntraOpThreads, _options.ConcurrentBatches, _options.Logger);
         try
         {
             var chain = FeaturizerChain.Create(_catalog, model, InputColumnName, _options).Fit(input);

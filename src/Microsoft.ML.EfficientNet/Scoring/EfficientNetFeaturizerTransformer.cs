@@ -51,6 +51,9 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>The equivalent chain of built-in ML.NET transforms (what <see cref="ICanSaveModel.Save"/> writes).</summary>
     public ITransformer StandardChain => _chain;
 
+    /// <summary>The batched ONNX Runtime scorer, for benchmarks that time inference alone.</summary>
+    internal OnnxBatchScorer Scorer => _scorer;
+
     /// <summary>Always true: the row-at-a-time chain serves prediction engines.</summary>
     public bool IsRowToRowMapper => true;
 
