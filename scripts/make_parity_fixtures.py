@@ -249,9 +249,25 @@ def make_images():
         f.write(good[: len(good) // 3])
 
 
+def make_schedules():
+    """PyTorch's OneCycleLR (as the Fashion-MNIST anchor uses it) and AdamW/SGD steps, for the training tests."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([p], lr=3e-3, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=100, pct_start=0.15)
+    lrs, betas = [], []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        betas.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    with open(os.path.join(OUT, "schedules.json"), "w") as f:
+        json.dump({"one_cycle": {"max_lr": 3e-3, "total_steps": 100, "pct_start": 0.15, "lr": lrs, "beta1": betas}}, f)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_images()
+    make_schedules()
     manifest = []
 
     def case(variant, fmt, weights, io, resolution):

@@ -4,6 +4,7 @@ using EfficientNet.Cli.Commands;
 var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune and evaluate.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
 
 try
 {
@@ -14,5 +15,7 @@ catch (Exception e) when (e is ArgumentException or IOException or InvalidDataEx
                               or Microsoft.ML.EfficientNet.Weights.CheckpointMismatchException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
+    // EFFICIENTNET_DEBUG=1 shows where the error came from, for bug reports.
+    if (Environment.GetEnvironmentVariable("EFFICIENTNET_DEBUG") == "1") Console.Error.WriteLine(e);
     return 1;
 }

@@ -112,15 +112,8 @@ public static class EfficientNetOnnxExporter
             x = builder.Node("Slice", "cropped", [x, builder.Int64Initializer("crop_starts", start, start),
                 builder.Int64Initializer("crop_ends", end, end), builder.Int64Initializer("crop_axes", 2, 3)]);
         }
-        // (x/255 − mean)/std as one multiply-add per channel.
-        float[] mean = recipe.Mean.ToArray(), std = recipe.Std.ToArray();
-        var scale = new float[3];
-        var shift = new float[3];
-        for (int c = 0; c < 3; c++)
-        {
-            scale[c] = (float)(1.0 / (255.0 * std[c]));
-            shift[c] = (float)(-mean[c] / (double)std[c]);
-        }
+        // (x/255 − mean)/std as one multiply-add per channel, with the recipe's own constants (shared with training).
+        var (scale, shift) = recipe.NormalizationConstants();
         x = builder.Node("Mul", "scaled", [x, builder.Initializer("normalize_scale", [1, 3, 1, 1], scale)]);
         return builder.Node("Add", "normalized", [x, builder.Initializer("normalize_shift", [1, 3, 1, 1], shift)]);
     }

@@ -53,6 +53,55 @@ internal static class OnnxModelEditing
         return proto.ToByteArray();
     }
 
+    /// <summary>
+    /// Turns an exported classifier ([N,3,R,R] raw pixels → <c>logits</c> [N, classes]) into what an ML.NET scoring chain
+    /// binds to, one row at a time: <paramref name="scoreName"/> = softmax of the logits as a flat [classes] vector, and
+    /// <paramref name="predictedName"/> = the label of the highest score as a scalar string (a constant label table and
+    /// Gather), which <c>MapValueToKey</c> turns into ML.NET's key-typed <c>PredictedLabel</c>.
+    /// </summary>
+    public static byte[] AsMlNetClassifier(byte[] model, string inputName, string scoreName, string predictedName, IReadOnlyList<string> labels)
+    {
+        var proto = ModelProto.Parser.ParseFrom(RenameValues(model, new Dictionary<string, string> { [OnnxExportOptions.ImageInputName] = inputName }));
+        var graph = proto.Graph;
+        var logits = graph.Output.SingleOrDefault(o => o.Name == OnnxExportOptions.LogitsOutputName)
+            ?? throw new ArgumentException("The model has no 'logits' output.", nameof(model));
+        int classes = labels.Count;
+        graph.Output.Clear();
+
+        var labelTable = new TensorProto { Name = predictedName + ".labels", DataType = (int)TensorProto.Types.DataType.String };
+        labelTable.Dims.Add(classes);
+        labelTable.StringData.AddRange(labels.Select(ByteString.CopyFromUtf8));
+        var flat = new TensorProto { Name = scoreName + ".flat_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(-1L)) };
+        flat.Dims.Add(1);
+        var scalar = new TensorProto { Name = predictedName + ".scalar_shape", DataType = (int)TensorProto.Types.DataType.Int64 };
+        scalar.Dims.Add(0);
+        graph.Initializer.Add(labelTable);
+        graph.Initializer.Add(flat);
+        graph.Initializer.Add(scalar);
+
+        void Node(string op, string output, string[] inputs, params AttributeProto[] attributes)
+        {
+            var node = new NodeProto { OpType = op, Name = output + "." + op };
+            node.Input.AddRange(inputs);
+            node.Output.Add(output);
+            node.Attribute.AddRange(attributes);
+            graph.Node.Add(node);
+        }
+        Node("Softmax", scoreName + ".batched", [logits.Name], OnnxGraphBuilder.Int("axis", 1));
+        Node("Reshape", scoreName, [scoreName + ".batched", flat.Name]);
+        Node("ArgMax", predictedName + ".index", [logits.Name], OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("keepdims", 0));
+        Node("Gather", predictedName + ".batched", [labelTable.Name, predictedName + ".index"], OnnxGraphBuilder.Int("axis", 0));
+        Node("Reshape", predictedName, [predictedName + ".batched", scalar.Name]);
+
+        graph.Output.Add(OnnxGraphBuilder.FloatTensor(scoreName, classes));
+        graph.Output.Add(new ValueInfoProto
+        {
+            Name = predictedName,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.String, Shape = new TensorShapeProto() } },
+        });
+        return proto.ToByteArray();
+    }
+
     /// <summary>The names of the graph's inputs and outputs.</summary>
     public static (IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs) Signature(byte[] model)
     {

@@ -105,6 +105,50 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
         : this with { CropSize = cropSize, ResizeSize = (int)Math.Round(cropSize * (double)ResizeSize / CropSize) };
 
     /// <summary>
+    /// Per-channel multiplier and offset that turn 0–255 pixels into network input in one multiply-add:
+    /// x·(1/(255·std)) + (−mean/std), rounded to float32 once. The ONNX graph and <see cref="Normalize"/> use exactly these
+    /// numbers, so both produce bit-identical input.
+    /// </summary>
+    public (float[] Scale, float[] Shift) NormalizationConstants()
+    {
+        float[] mean = Mean.ToArray(), std = Std.ToArray();
+        var scale = new float[3];
+        var shift = new float[3];
+        for (int c = 0; c < 3; c++)
+        {
+            scale[c] = (float)(1.0 / (255.0 * std[c]));
+            shift[c] = (float)(-mean[c] / (double)std[c]);
+        }
+        return (scale, shift);
+    }
+
+    /// <summary>
+    /// Centre-crops planar RGB 0–255 pixels of the <see cref="ResizeSize"/> square (what ML.NET's <c>ResizeImages</c> with
+    /// <c>IsoCrop</c> and <c>ExtractPixels</c> give) to <see cref="CropSize"/> and normalises them, exactly as the exported
+    /// ONNX model does in its graph.
+    /// </summary>
+    /// <param name="pixels">3 × resize × resize values, planar RGB, 0–255.</param>
+    /// <param name="output">3 × crop × crop values, planar RGB, normalised.</param>
+    public void Normalize(ReadOnlySpan<float> pixels, Span<float> output)
+    {
+        int resize = ResizeSize, crop = CropSize, offset = CropOffset;
+        if (pixels.Length != 3 * resize * resize) throw new ArgumentException($"Expected {3 * resize * resize} pixel values (3×{resize}×{resize}), got {pixels.Length}.", nameof(pixels));
+        if (output.Length != 3 * crop * crop) throw new ArgumentException($"Expected room for {3 * crop * crop} values (3×{crop}×{crop}), got {output.Length}.", nameof(output));
+        var (scale, shift) = NormalizationConstants();
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < crop; y++)
+            {
+                var source = pixels.Slice((c * resize + y + offset) * resize + offset, crop);
+                var target = output.Slice((c * crop + y) * crop, crop);
+                for (int x = 0; x < crop; x++)
+                {
+                    float scaled = source[x] * scale[c];
+                    target[x] = scaled + shift[c];
+                }
+            }
+    }
+
+    /// <summary>
     /// Offset of the centre crop from the top-left corner of the <see cref="ResizeSize"/> square, as torchvision's
     /// <c>CenterCrop</c> computes it: round((resize − crop)/2) with ties to even.
     /// </summary>

@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
-using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
@@ -18,11 +18,8 @@ internal static class FeaturizerChain
 
     public static EstimatorChain<ColumnSelectingTransformer> Create(TransformsCatalog catalog, FeaturizerModel model, string inputColumnName, EfficientNetFeaturizerOptions options)
     {
-        int size = model.Metadata.InputSize;
         string resized = ResizedColumn(model.OutputName), pixels = model.InputName;
-        return catalog.ResizeImages(resized, size, size, inputColumnName, ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
-            .Append(catalog.ExtractPixels(pixels, resized, ImagePixelExtractingEstimator.ColorBits.Rgb, ImagePixelExtractingEstimator.ColorsOrder.ARGB,
-                interleavePixelColors: false, offsetImage: 0, scaleImage: 1))
+        return RecipeTransforms.ResizeAndExtract(catalog, model.Metadata.Preprocessing, inputColumnName, resized, pixels)
             .Append(catalog.ApplyOnnxModel([model.OutputName], [pixels], new MemoryStream(model.RowOnnx, writable: false),
                 shapeDictionary: null, gpuDeviceId: options.GpuDeviceId, fallbackToCpu: options.FallbackToCpu, recursionLimit: 100))
             .Append(catalog.DropColumns(resized, pixels));

@@ -1,0 +1,203 @@
+using System.CommandLine;
+using System.Globalization;
+using EfficientNet.Training.Optimizers;
+using EfficientNet.Training.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
+using Spectre.Console;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary><c>efficientnet train</c>: fine-tune or train from scratch, with progress bars, Ctrl+C to stop and resume.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Training images: a folder with one sub-folder per class, or fashion-mnist.", Required = true };
+        var validation = new Option<string?>("--validation") { Description = "Validation images (a folder, or fashion-mnist-test). Default: a seeded split of --data." };
+        var classes = DataArguments.Classes();
+        var perClass = DataArguments.PerClass();
+        var variant = new Option<string>("--variant") { Description = "b0 … b7.", DefaultValueFactory = _ => "b0" };
+        var weights = new Option<string?>("--weights") { Description = "Starting weights: pretrained (torchvision ImageNet, cached) or a checkpoint file. Default: from scratch." };
+        var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.Epochs, Description = "Passes over the data." };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per step." };
+        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels. Default: the weights' size or the variant's resolution." };
+        var mode = new Option<string>("--mode") { DefaultValueFactory = _ => "full", Description = "full, linear-probe or last-stages." };
+        var trainableStages = new Option<int>("--trainable-stages") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.TrainableStages, Description = "For last-stages: feature units trained (1 = head conv)." };
+        var freezeBn = new Option<bool>("--freeze-bn") { Description = "Keep batch-norm statistics frozen (small batches)." };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate of the classifier." };
+        var backboneLr = new Option<double?>("--backbone-lr") { Description = "Peak learning rate of the backbone. Default: --lr from scratch, --lr/10 from weights." };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, rmsprop-tf or sgd." };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WeightDecay, Description = "Weight decay." };
+        var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Also decay batch-norm parameters and biases." };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine (with warm-up), one-cycle or constant." };
+        var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps." };
+        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LabelSmoothing, Description = "Label smoothing." };
+        var clip = new Option<double?>("--clip-grad") { Description = "Clip the gradient norm to this value." };
+        var ema = new Option<double?>("--ema") { Description = "EMA decay of the weights (for example 0.999); the EMA is evaluated and exported." };
+        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without validation improvement." };
+        var augment = new Option<string>("--augment") { DefaultValueFactory = _ => "standard", Description = "standard, light, shift or none." };
+        var shift = new Option<int>("--shift") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ShiftPixels, Description = "Pixels of random shift for --augment shift." };
+        var mean = new Option<string?>("--mean") { Description = "Normalisation mean, one value or R,G,B on the 0–1 scale. Default: ImageNet's (or the weights')." };
+        var std = new Option<string?>("--std") { Description = "Normalisation std, one value or R,G,B." };
+        var cropFraction = new Option<double?>("--crop-fraction") { Description = "Evaluation centre crop as a fraction of the resize size (1 = no crop). Default 0.875." };
+        var valFraction = new Option<double>("--validation-fraction") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ValidationFraction, Description = "Share held out when --validation is not given." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random." };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu, cuda or cuda:N." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." };
+        var noChannelsLast = new Option<bool>("--no-channels-last") { Description = "Train with NCHW tensors instead of channels-last." };
+        var efficientSilu = new Option<bool>("--memory-efficient-silu") { Description = "SiLU that recomputes the sigmoid in the backward pass." };
+        var checkpointStages = new Option<string?>("--checkpoint-stages") { Description = "Feature units recomputed in the backward pass, for example 1,2,3 (0 stem … 8 head)." };
+        var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
+        var output = new Option<string>("--output", "-o") { Description = "Run folder: checkpoints, model.onnx, model.safetensors, labels.txt, training.json.", Required = true };
+        var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
+        {
+            data, validation, classes, perClass, variant, weights, format, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
+            optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
+            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output,
+        };
+        command.SetAction(result =>
+        {
+            var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
+            var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
+            if (val is not null && !val.Classes.SequenceEqual(train.Classes))
+                throw new ArgumentException($"Validation classes [{string.Join(", ", val.Classes)}] differ from training classes [{string.Join(", ", train.Classes)}].");
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
+            var options = new EfficientNetTrainingOptions
+            {
+                Variant = result.GetValue(variant)!,
+                InitialWeights = result.GetValue(weights),
+                InitialWeightsFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
+                Epochs = result.GetValue(epochs),
+                BatchSize = result.GetValue(batchSize),
+                ImageSize = result.GetValue(imageSize),
+                Mode = ParseEnum<TrainingMode>(result.GetValue(mode)!, "--mode"),
+                TrainableStages = result.GetValue(trainableStages),
+                FreezeBatchNorm = result.GetValue(freezeBn),
+                LearningRate = result.GetValue(lr),
+                BackboneLearningRate = result.GetValue(backboneLr),
+                Optimizer = ParseEnum<OptimizerKind>(result.GetValue(optimizer)!.Replace("rmsprop-tf", "RmsPropTF", StringComparison.OrdinalIgnoreCase), "--optimizer"),
+                WeightDecay = result.GetValue(weightDecay),
+                DecayNormAndBias = result.GetValue(decayAll),
+                Schedule = ParseEnum<ScheduleKind>(result.GetValue(schedule)!.Replace("cosine", "CosineWithWarmup", StringComparison.OrdinalIgnoreCase), "--schedule"),
+                WarmupFraction = result.GetValue(warmup),
+                LabelSmoothing = result.GetValue(smoothing),
+                MaxGradNorm = result.GetValue(clip),
+                EmaDecay = result.GetValue(ema),
+                EarlyStoppingPatience = result.GetValue(patience),
+                Augmentation = ParseEnum<AugmentationPreset>(result.GetValue(augment)!, "--augment"),
+                ShiftPixels = result.GetValue(shift),
+                ValidationFraction = result.GetValue(valFraction),
+                Seed = result.GetValue(seed),
+                Device = result.GetValue(device)!,
+                Threads = result.GetValue(threads),
+                ChannelsLast = !result.GetValue(noChannelsLast),
+                MemoryEfficientSiLU = result.GetValue(efficientSilu),
+                CheckpointStages = result.GetValue(checkpointStages) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : [],
+                Resume = !result.GetValue(noResume),
+                OutputDirectory = result.GetValue(output),
+                Logger = loggerFactory.CreateLogger("efficientnet"),
+            };
+            if (result.GetValue(mean) is not null || result.GetValue(std) is not null || result.GetValue(cropFraction) is not null)
+            {
+                int size = options.ImageSize ?? throw new ArgumentException("--mean, --std and --crop-fraction need --image-size.");
+                options.Recipe = PreprocessingRecipe.Centered(size, result.GetValue(cropFraction) ?? 0.875,
+                    Rgb(result.GetValue(mean), PreprocessingRecipe.ImageNetMean), Rgb(result.GetValue(std), PreprocessingRecipe.ImageNetStd));
+            }
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true; // finish the step, save a checkpoint, then exit
+                cancel.Cancel();
+                Console.Error.WriteLine("Stopping after this step and saving a checkpoint…");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                AnsiConsole.MarkupLine($"Training [bold]{options.Variant}[/] on {train.Count:N0} images, {train.Classes.Count} classes" +
+                    (val is null ? "" : $"; validating on {val.Count:N0}"));
+                var outcome = RunWithProgress(options, train, val, cancel.Token);
+                PrintSummary(outcome);
+                return outcome.Status switch
+                {
+                    TrainingStatus.Cancelled => 130,
+                    TrainingStatus.Diverged => 2,
+                    _ => 0,
+                };
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    private static TrainingResult RunWithProgress(EfficientNetTrainingOptions options, Training.Data.LabeledImageSet train, Training.Data.LabeledImageSet? val, CancellationToken token)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            // Redirected output (logs, CI): one line per epoch from the logger, no progress bars.
+            return EfficientNetTrainer.Train(options, train, val, token);
+        }
+        TrainingResult? outcome = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var overall = ctx.AddTask("run", maxValue: options.Epochs);
+                ProgressTask? epochTask = null;
+                options.Progress = e =>
+                {
+                    switch (e)
+                    {
+                        case StepCompleted s:
+                            epochTask ??= ctx.AddTask($"epoch {s.Epoch + 1}", maxValue: s.StepsPerEpoch);
+                            epochTask.Value = s.Step;
+                            epochTask.Description = $"epoch {s.Epoch + 1} loss {s.Loss:F3} acc {s.Accuracy:P1} lr {s.LearningRate:G2} {s.ImagesPerSecond:F0} img/s";
+                            break;
+                        case EpochCompleted c:
+                            overall.Value = c.Epoch + 1;
+                            overall.Description = $"run: val acc {c.Metrics.ValidationAccuracy:P2}{(c.IsBest ? " (best)" : "")}";
+                            epochTask?.StopTask();
+                            epochTask = null;
+                            break;
+                    }
+                };
+                outcome = EfficientNetTrainer.Train(options, train, val, token);
+            });
+        return outcome!;
+    }
+
+    private static void PrintSummary(TrainingResult outcome)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumns("epoch", "train loss", "train acc", "val loss", "val acc", "val top-5", "lr", "s");
+        var c = CultureInfo.InvariantCulture;
+        foreach (var h in outcome.History)
+            table.AddRow((h.Epoch + 1).ToString(c), h.TrainLoss.ToString("F4", c), h.TrainAccuracy.ToString("P2", c), h.ValidationLoss.ToString("F4", c),
+                h.ValidationAccuracy.ToString("P2", c), h.ValidationTop5.ToString("P2", c), h.LearningRate.ToString("G3", c), h.Seconds.ToString("F0", c));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(outcome.Message);
+        if (outcome.OnnxPath is not null) AnsiConsole.WriteLine($"Model: {outcome.OnnxPath} (weights {outcome.WeightsPath})");
+    }
+
+    private static RgbValues Rgb(string? text, RgbValues fallback)
+    {
+        if (text is null) return fallback;
+        var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        return parts.Length switch
+        {
+            1 => new RgbValues(parts[0], parts[0], parts[0]),
+            3 => new RgbValues(parts[0], parts[1], parts[2]),
+            _ => throw new ArgumentException($"Expected one value or R,G,B, got '{text}'."),
+        };
+    }
+
+    internal static T ParseEnum<T>(string value, string option) where T : struct, Enum =>
+        Enum.TryParse<T>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed)
+            ? parsed
+            : throw new ArgumentException($"Unknown {option} '{value}'. Valid: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+}

@@ -1,0 +1,186 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Data;
+
+namespace EfficientNet.Training.Data;
+
+/// <summary>
+/// Labelled images with random access, loaded on demand: a training data set is never held in memory as decoded
+/// images (Fashion-MNIST's 47 MB of raw bytes aside).
+/// </summary>
+public abstract class LabeledImageSet
+{
+    /// <summary>Number of images.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>Class names; a label is an index into this list.</summary>
+    public abstract IReadOnlyList<string> Classes { get; }
+
+    /// <summary>The label of image <paramref name="index"/>.</summary>
+    /// <param name="index">Zero-based image index.</param>
+    public abstract int Label(int index);
+
+    /// <summary>Decodes image <paramref name="index"/> for training-time augmentation.</summary>
+    /// <param name="index">Zero-based image index.</param>
+    public abstract RgbImage Load(int index);
+
+    /// <summary>The image as ML.NET's <c>LoadImages</c> would produce it, for evaluation through the scoring chain.</summary>
+    /// <param name="index">Zero-based image index.</param>
+    public abstract MLImage LoadMLImage(int index);
+
+    /// <summary>Where image <paramref name="index"/> comes from (file path or data-set position), for messages.</summary>
+    /// <param name="index">Zero-based image index.</param>
+    public abstract string Describe(int index);
+
+    /// <summary>A subset in the given order.</summary>
+    /// <param name="indices">Indices into this set.</param>
+    public LabeledImageSet Subset(IReadOnlyList<int> indices) => new SubsetImageSet(this, indices);
+
+    /// <summary>
+    /// A seeded, stratified split: within each class a fraction (at least one image when the class has two or more)
+    /// goes to validation.
+    /// </summary>
+    /// <param name="validationFraction">Share of each class held out, in [0, 1).</param>
+    /// <param name="seed">The same seed gives the same split.</param>
+    public (LabeledImageSet Train, LabeledImageSet Validation) Split(double validationFraction, int seed)
+    {
+        if (!(validationFraction >= 0 && validationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "Must be in [0, 1).");
+        var random = new Random(seed);
+        var train = new List<int>();
+        var validation = new List<int>();
+        foreach (var group in Enumerable.Range(0, Count).GroupBy(Label).OrderBy(g => g.Key))
+        {
+            var shuffled = group.OrderBy(_ => random.Next()).ToList();
+            int held = validationFraction == 0 ? 0 : Math.Max(shuffled.Count > 1 ? 1 : 0, (int)Math.Round(shuffled.Count * validationFraction));
+            validation.AddRange(shuffled.Take(held));
+            train.AddRange(shuffled.Skip(held));
+        }
+        train.Sort();
+        validation.Sort();
+        return (Subset(train), Subset(validation));
+    }
+
+    /// <summary>The first <paramref name="perClass"/> images of each class (in index order), for few-shot experiments.</summary>
+    /// <param name="perClass">Images kept per class.</param>
+    public LabeledImageSet TakePerClass(int perClass)
+    {
+        var counts = new int[Classes.Count];
+        var kept = new List<int>();
+        for (int i = 0; i < Count; i++)
+        {
+            if (counts[Label(i)]++ < perClass) kept.Add(i);
+        }
+        return Subset(kept);
+    }
+
+    private sealed class SubsetImageSet(LabeledImageSet parent, IReadOnlyList<int> indices) : LabeledImageSet
+    {
+        public override int Count => indices.Count;
+        public override IReadOnlyList<string> Classes => parent.Classes;
+        public override int Label(int index) => parent.Label(indices[index]);
+        public override RgbImage Load(int index) => parent.Load(indices[index]);
+        public override MLImage LoadMLImage(int index) => parent.LoadMLImage(indices[index]);
+        public override string Describe(int index) => parent.Describe(indices[index]);
+    }
+}
+
+/// <summary>Image files with labels, for example an <see cref="ImageFolder"/>.</summary>
+public sealed class FileImageSet : LabeledImageSet
+{
+    private readonly string[] _paths;
+    private readonly int[] _labels;
+    private readonly string[] _classes;
+
+    /// <summary>Creates the set from absolute paths and label indices.</summary>
+    /// <param name="paths">Image files.</param>
+    /// <param name="labels">Label index of each file.</param>
+    /// <param name="classes">Class names.</param>
+    public FileImageSet(IEnumerable<string> paths, IEnumerable<int> labels, IEnumerable<string> classes)
+    {
+        _paths = paths.ToArray();
+        _labels = labels.ToArray();
+        _classes = classes.ToArray();
+        if (_paths.Length != _labels.Length) throw new ArgumentException($"{_paths.Length} paths but {_labels.Length} labels.", nameof(labels));
+        if (_labels.Any(l => l < 0 || l >= _classes.Length)) throw new ArgumentException($"Labels must be in [0, {_classes.Length}).", nameof(labels));
+    }
+
+    /// <summary>All images of a folder with one sub-folder per class.</summary>
+    /// <param name="root">The folder.</param>
+    public static FileImageSet FromFolder(string root)
+    {
+        var folder = ImageFolder.Open(root);
+        var index = folder.Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        return new FileImageSet(folder.Rows.Select(r => Path.Combine(folder.Root, r.Path)), folder.Rows.Select(r => index[r.Label]), folder.Classes);
+    }
+
+    /// <inheritdoc />
+    public override int Count => _paths.Length;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> Classes => _classes;
+
+    /// <inheritdoc />
+    public override int Label(int index) => _labels[index];
+
+    /// <inheritdoc />
+    public override RgbImage Load(int index) => RgbImage.Decode(_paths[index]);
+
+    /// <inheritdoc />
+    public override MLImage LoadMLImage(int index) => MLImage.CreateFromFile(_paths[index]);
+
+    /// <inheritdoc />
+    public override string Describe(int index) => _paths[index];
+}
+
+/// <summary>Fashion-MNIST images (grayscale expanded to RGB), optionally a subset of classes relabelled 0…k−1.</summary>
+public sealed class FashionMnistImageSet : LabeledImageSet
+{
+    private readonly FashionMnist _data;
+    private readonly int[] _indices;
+    private readonly int[] _labelMap;
+    private readonly string[] _classes;
+    private readonly string _split;
+
+    /// <summary>Reads a split of Fashion-MNIST.</summary>
+    /// <param name="train">True for the 60,000 training images, false for the 10,000 test images.</param>
+    /// <param name="classes">Original labels to keep, relabelled 0…k−1 in this order; default all ten.</param>
+    /// <param name="directory">Folder of the IDX files; default <see cref="FashionMnist.DefaultDirectory"/>.</param>
+    public FashionMnistImageSet(bool train, IReadOnlyList<int>? classes = null, string? directory = null)
+    {
+        _data = FashionMnist.Load(train, directory);
+        _split = train ? "train" : "test";
+        var kept = classes ?? Enumerable.Range(0, 10).ToArray();
+        _labelMap = Enumerable.Repeat(-1, 10).ToArray();
+        for (int i = 0; i < kept.Count; i++) _labelMap[kept[i]] = i;
+        _indices = Enumerable.Range(0, _data.Count).Where(i => _labelMap[_data.Labels[i]] >= 0).ToArray();
+        _classes = kept.Select(FashionMnist.FolderName).ToArray();
+    }
+
+    /// <inheritdoc />
+    public override int Count => _indices.Length;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> Classes => _classes;
+
+    /// <inheritdoc />
+    public override int Label(int index) => _labelMap[_data.Labels[_indices[index]]];
+
+    /// <inheritdoc />
+    public override RgbImage Load(int index) => RgbImage.FromGray(_data.Image(_indices[index]), FashionMnist.ImageSize, FashionMnist.ImageSize);
+
+    /// <inheritdoc />
+    public override MLImage LoadMLImage(int index)
+    {
+        var gray = _data.Image(_indices[index]);
+        var bgra = new byte[gray.Length * 4];
+        for (int i = 0; i < gray.Length; i++)
+        {
+            bgra[4 * i] = bgra[4 * i + 1] = bgra[4 * i + 2] = gray[i];
+            bgra[4 * i + 3] = 255;
+        }
+        return MLImage.CreateFromPixels(FashionMnist.ImageSize, FashionMnist.ImageSize, MLPixelFormat.Bgra32, bgra);
+    }
+
+    /// <inheritdoc />
+    public override string Describe(int index) => $"Fashion-MNIST {_split} image {_indices[index]}";
+}

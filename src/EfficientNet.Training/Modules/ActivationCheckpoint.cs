@@ -1,0 +1,59 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EfficientNet.Training.Modules;
+
+/// <summary>
+/// Activation checkpointing of one stage: the forward pass keeps only the stage's input; the backward pass runs the
+/// stage again with gradients and back-propagates through it. Trades compute for memory, as PyTorch's
+/// <c>torch.utils.checkpoint</c>. The random state is replayed so stochastic depth drops the same blocks, and batch-norm
+/// running statistics are not updated twice.
+/// </summary>
+internal static class ActivationCheckpoint
+{
+    public static Tensor Run(nn.Module<Tensor, Tensor> stage, Tensor input) => CheckpointFunction.apply(input, stage);
+
+    private sealed class CheckpointFunction : autograd.SingleTensorFunction<CheckpointFunction>
+    {
+        public override string Name => "ActivationCheckpoint";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var input = (Tensor)vars[0];
+            var stage = (nn.Module<Tensor, Tensor>)vars[1];
+            ctx.save_for_backward([input]);
+            ctx.save_data("stage", stage);
+            // Kept outside any dispose scope: the forward pass that created it ends long before this backward runs.
+            ctx.save_data("rng", get_rng_state().DetachFromDisposeScope());
+            using var noGrad = no_grad();
+            return stage.forward(input);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            var input = ctx.get_saved_variables()[0];
+            var stage = (nn.Module<Tensor, Tensor>)ctx.get_data("stage");
+            var rng = (Tensor)ctx.get_data("rng");
+            using var current = get_rng_state();
+            var norms = stage.modules().OfType<BatchNorm2d>().ToList();
+            var momenta = norms.Select(n => n.momentum).ToList();
+            try
+            {
+                set_rng_state(rng);
+                foreach (var norm in norms) norm.momentum = 0.0; // the forward pass already updated the running statistics
+                using var enable = enable_grad();
+                using var scope = NewDisposeScope();
+                var detached = input.detach().requires_grad_(true);
+                var output = stage.forward(detached);
+                autograd.backward([output], [grad_output]);
+                return [detached.grad!.MoveToOuterDisposeScope(), null!];
+            }
+            finally
+            {
+                for (int i = 0; i < norms.Count; i++) norms[i].momentum = momenta[i];
+                set_rng_state(current);
+                rng.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using EfficientNet.Training.Optimizers;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace EfficientNet.Training.Training;
+
+/// <summary>Which parameters train.</summary>
+public enum TrainingMode
+{
+    /// <summary>Only the classifier; the backbone and its batch-norm statistics stay frozen (a linear probe).</summary>
+    LinearProbe,
+
+    /// <summary>The classifier and the last <see cref="EfficientNetTrainingOptions.TrainableStages"/> feature units (head conv, stage 7, …).</summary>
+    LastStages,
+
+    /// <summary>Everything (full fine-tuning, or training from scratch).</summary>
+    Full,
+}
+
+/// <summary>Training-time augmentation presets.</summary>
+public enum AugmentationPreset
+{
+    /// <summary>RandomResizedCrop (area 8–100 %, ratio 3/4–4/3) and horizontal flip: torchvision's ImageNet recipe.</summary>
+    Standard,
+
+    /// <summary>RandomResizedCrop over 25–100 % of the area and horizontal flip: for small data sets and fine-tuning.</summary>
+    Light,
+
+    /// <summary>A random shift of up to <see cref="EfficientNetTrainingOptions.ShiftPixels"/> pixels (zero padding) and horizontal flip: small images such as Fashion-MNIST.</summary>
+    Shift,
+
+    /// <summary>No augmentation: the whole image resized.</summary>
+    None,
+}
+
+/// <summary>
+/// Everything a fine-tuning or training run needs. Each property documents its default; a default options object trains
+/// EfficientNet-B0 from scratch with AdamW and a cosine schedule.
+/// </summary>
+public sealed class EfficientNetTrainingOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Variant trained.</summary>
+        public const string Variant = "b0";
+
+        /// <summary>Passes over the training set.</summary>
+        public const int Epochs = 10;
+
+        /// <summary>Images per step.</summary>
+        public const int BatchSize = 32;
+
+        /// <summary>Peak learning rate of the classifier (and of the backbone when training from scratch).</summary>
+        public const double LearningRate = 1e-3;
+
+        /// <summary>Backbone learning rate as a fraction of <see cref="LearningRate"/> when starting from trained weights.</summary>
+        public const double PretrainedBackboneLearningRateFactor = 0.1;
+
+        /// <summary>Weight decay (decoupled for AdamW).</summary>
+        public const double WeightDecay = 0.05;
+
+        /// <summary>Warm-up share of the steps.</summary>
+        public const double WarmupFraction = 0.05;
+
+        /// <summary>Label smoothing of the cross-entropy loss.</summary>
+        public const double LabelSmoothing = 0.1;
+
+        /// <summary>Share of each class held out for validation when no validation set is given.</summary>
+        public const double ValidationFraction = 0.1;
+
+        /// <summary>Feature units trained in <see cref="TrainingMode.LastStages"/>.</summary>
+        public const int TrainableStages = 3;
+
+        /// <summary>Pixels of random shift in <see cref="AugmentationPreset.Shift"/>.</summary>
+        public const int ShiftPixels = 2;
+
+        /// <summary>Epoch checkpoints kept besides the best weights.</summary>
+        public const int KeepCheckpoints = 2;
+    }
+
+    /// <summary>Variant to train: <c>b0</c> … <c>b7</c>. Default <c>b0</c>.</summary>
+    public string Variant { get; set; } = Defaults.Variant;
+
+    /// <summary>Network input side in pixels. Default null: the recipe's crop size (the weights' published size, or the variant's resolution).</summary>
+    public int? ImageSize { get; set; }
+
+    /// <summary>
+    /// Where the starting weights come from: null (default) trains from scratch; <c>pretrained</c> fetches torchvision's
+    /// ImageNet weights into the cache; anything else is a checkpoint file (.pth, .safetensors) in any supported format.
+    /// The classifier is replaced when the class count differs.
+    /// </summary>
+    public string? InitialWeights { get; set; }
+
+    /// <summary>Format of <see cref="InitialWeights"/> when it is a file. Default null: detected.</summary>
+    public WeightFormat? InitialWeightsFormat { get; set; }
+
+    /// <summary>Cache folder for <c>pretrained</c>. Default null: <see cref="WeightCache.DefaultDirectory"/>.</summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Which parameters train. Default <see cref="TrainingMode.Full"/>.</summary>
+    public TrainingMode Mode { get; set; } = TrainingMode.Full;
+
+    /// <summary>Trailing feature units trained in <see cref="TrainingMode.LastStages"/> (1 = head conv only, 2 = + stage 7 …). Default 3.</summary>
+    public int TrainableStages { get; set; } = Defaults.TrainableStages;
+
+    /// <summary>Keep every batch norm in evaluation mode (running statistics frozen), as recommended for small batches. Default false.</summary>
+    public bool FreezeBatchNorm { get; set; }
+
+    /// <summary>Passes over the training set. Default 10.</summary>
+    public int Epochs { get; set; } = Defaults.Epochs;
+
+    /// <summary>Images per step. Default 32.</summary>
+    public int BatchSize { get; set; } = Defaults.BatchSize;
+
+    /// <summary>Peak learning rate of the classifier. Default 1e-3.</summary>
+    public double LearningRate { get; set; } = Defaults.LearningRate;
+
+    /// <summary>
+    /// Peak learning rate of the backbone. Default null: <see cref="LearningRate"/> from scratch, a tenth of it when
+    /// starting from trained weights.
+    /// </summary>
+    public double? BackboneLearningRate { get; set; }
+
+    /// <summary>Update rule. Default <see cref="OptimizerKind.AdamW"/>.</summary>
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
+
+    /// <summary>Weight decay. Default 0.05.</summary>
+    public double WeightDecay { get; set; } = Defaults.WeightDecay;
+
+    /// <summary>Apply weight decay to batch-norm parameters and biases too (PyTorch's default when all parameters are passed). Default false.</summary>
+    public bool DecayNormAndBias { get; set; }
+
+    /// <summary>Learning-rate schedule. Default <see cref="ScheduleKind.CosineWithWarmup"/>.</summary>
+    public ScheduleKind Schedule { get; set; } = ScheduleKind.CosineWithWarmup;
+
+    /// <summary>Share of the steps for warm-up (or the rising phase of one-cycle). Default 0.05.</summary>
+    public double WarmupFraction { get; set; } = Defaults.WarmupFraction;
+
+    /// <summary>Label smoothing in [0, 1). Default 0.1.</summary>
+    public double LabelSmoothing { get; set; } = Defaults.LabelSmoothing;
+
+    /// <summary>Clip the global gradient norm to this value. Default null: no clipping.</summary>
+    public double? MaxGradNorm { get; set; }
+
+    /// <summary>Keep an exponential moving average of the weights with this decay (for example 0.999), evaluate and export it. Default null: off.</summary>
+    public double? EmaDecay { get; set; }
+
+    /// <summary>Stop when validation accuracy has not improved for this many epochs. Default null: never.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Stochastic-depth rate of the last block. Default null: 0.2, the reference value.</summary>
+    public double? StochasticDepthRate { get; set; }
+
+    /// <summary>Training augmentation. Default <see cref="AugmentationPreset.Standard"/>.</summary>
+    public AugmentationPreset Augmentation { get; set; } = AugmentationPreset.Standard;
+
+    /// <summary>Pixels of shift for <see cref="AugmentationPreset.Shift"/>. Default 2.</summary>
+    public int ShiftPixels { get; set; } = Defaults.ShiftPixels;
+
+    /// <summary>
+    /// Evaluation preprocessing and normalisation, recorded in the exported model. Default null: the starting weights'
+    /// mean and std (ImageNet's from scratch), resize = ⌊size/0.875⌋, crop = <see cref="ImageSize"/>.
+    /// </summary>
+    public PreprocessingRecipe? Recipe { get; set; }
+
+    /// <summary>Share of each class held out when no validation set is given. Default 0.1.</summary>
+    public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
+
+    /// <summary>Seed of weights, data order, augmentation, dropout and the validation split. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Threads decoding and augmenting images. Default null: one per logical processor.</summary>
+    public int? DataWorkers { get; set; }
+
+    /// <summary>libtorch threads. Default null: one per logical processor.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Train with channels-last (NHWC) tensors, which oneDNN convolves without layout conversions. Default true.</summary>
+    public bool ChannelsLast { get; set; } = true;
+
+    /// <summary>SiLU through a custom autograd function that recomputes σ(x) in the backward pass. Default false.</summary>
+    public bool MemoryEfficientSiLU { get; set; }
+
+    /// <summary>Feature units (0 stem, 1–7 stages, 8 head) recomputed in the backward pass instead of stored. Default none.</summary>
+    public IReadOnlyList<int> CheckpointStages { get; set; } = [];
+
+    /// <summary>
+    /// On Linux, make glibc keep freed memory for reuse instead of returning it to the kernel after every step (large
+    /// tensors otherwise cost a page fault per 4 KB each step; measured 5× faster steps at 224 px). The process then stays
+    /// at its peak size until it exits. Default true.
+    /// </summary>
+    public bool KeepFreedMemory { get; set; } = true;
+
+    /// <summary><c>cpu</c> (default) or <c>cuda</c>, <c>cuda:N</c> (needs a CUDA build of libtorch; see docs/TRAINING.md).</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Folder for checkpoints and the exported model. Default null: a new folder under the temp folder.</summary>
+    public string? OutputDirectory { get; set; }
+
+    /// <summary>Continue from the last complete checkpoint in <see cref="OutputDirectory"/> when there is one. Default true.</summary>
+    public bool Resume { get; set; } = true;
+
+    /// <summary>Epoch checkpoints kept (older ones are deleted). Default 2.</summary>
+    public int KeepCheckpoints { get; set; } = Defaults.KeepCheckpoints;
+
+    /// <summary>Called after every step and every epoch. Default null.</summary>
+    public Action<TrainingEvent>? Progress { get; set; }
+
+    /// <summary>Receives one line per epoch, warnings (skipped images) and errors. Default null.</summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>Steps between step log lines. Default 50.</summary>
+    public int LogEverySteps { get; set; } = 50;
+}
