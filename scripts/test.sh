@@ -10,7 +10,7 @@ bash scripts/make-fixtures.sh || { echo "0 passed, 1 failed"; exit 1; }
 results=artifacts/test-results
 rm -rf "$results"; mkdir -p "$results"
 passed=0; failed=0; skipped=0
-for project in tests/*/*.csproj; do
+for project in tests/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   dotnet test "$project" -c Release --logger "trx;LogFileName=$name.trx" --results-directory "$results"
   code=$?

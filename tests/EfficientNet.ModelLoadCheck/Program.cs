@@ -13,7 +13,9 @@ var rows = args.Skip(3).Select(p => new ImageRow { Path = p, Label = "" }).ToLis
 var scored = model.Transform(ml.Data.LoadFromEnumerable(rows));
 var column = scored.Schema[outputColumn];
 var values = new List<object>();
-if (column.Type is VectorDataViewType)
+if (column.Type is VectorDataViewType { ItemType: TextDataViewType })
+    values.AddRange(scored.GetColumn<VBuffer<ReadOnlyMemory<char>>>(column).Select(v => (object)v.DenseValues().Select(s => s.ToString()).ToArray()));
+else if (column.Type is VectorDataViewType)
     values.AddRange(scored.GetColumn<VBuffer<float>>(column).Select(v => (object)v.DenseValues().ToArray()));
 else if (column.Type is KeyDataViewType)
 {

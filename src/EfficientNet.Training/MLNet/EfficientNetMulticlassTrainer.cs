@@ -13,8 +13,9 @@ namespace EfficientNet.Training.MLNet;
 
 /// <summary>
 /// ML.NET multiclass trainer that fine-tunes (or trains) an EfficientNet with TorchSharp and returns a model that scores
-/// with the exported ONNX model through ONNX Runtime: the usual <c>Score</c> (probabilities) and <c>PredictedLabel</c>
-/// (a key of the label's type) columns. The model is made of built-in ML.NET transforms, so it saves with
+/// with the exported ONNX model through ONNX Runtime: <c>Score</c> (class probabilities, what
+/// <c>mlContext.MulticlassClassification.Evaluate</c> reads) and <c>PredictedLabel</c> (keys of the label's type, so
+/// <c>MapKeyToValue</c> gives back the original labels). The model is made of built-in ML.NET transforms, so it saves with
 /// <c>mlContext.Model.Save</c> and loads in an app without this library.
 /// </summary>
 /// <remarks>
@@ -22,7 +23,7 @@ namespace EfficientNet.Training.MLNet;
 /// <list type="table">
 /// <item><term>Machine learning task</term><description>Multiclass classification of images</description></item>
 /// <item><term>Input columns</term><description>Image (<see cref="MLImage"/>), label (key)</description></item>
-/// <item><term>Output columns</term><description>Score (vector of float), PredictedLabel (key)</description></item>
+/// <item><term>Output columns</term><description>Score (vector of float), PredictedLabel (a one-element vector of key: ML.NET's ONNX scorer cannot output scalars)</description></item>
 /// <item><term>Is normalization required?</term><description>No: preprocessing is inside the model</description></item>
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.ImageAnalytics, Microsoft.ML.OnnxTransformer, an ONNX Runtime and a libtorch build to train</description></item>
 /// </list>

@@ -61,6 +61,30 @@ public static class EfficientNetTrainer
         if (o.CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(o.CheckpointStages), string.Join(",", o.CheckpointStages), "Stages are 0 (stem) to 8 (head).");
     }
 
+    /// <summary>
+    /// Trainable parameters in four groups: backbone and classifier, each with and without weight decay (batch-norm
+    /// parameters and biases are not decayed unless <see cref="EfficientNetTrainingOptions.DecayNormAndBias"/>). The
+    /// backbone's learning-rate scale is its rate over the classifier's.
+    /// </summary>
+    internal static List<ParameterGroup> ParameterGroups(EfficientNetModel model, EfficientNetTrainingOptions o, bool fromTrainedWeights)
+    {
+        double backboneLr = o.BackboneLearningRate ?? (fromTrainedWeights ? o.LearningRate * EfficientNetTrainingOptions.Defaults.PretrainedBackboneLearningRateFactor : o.LearningRate);
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        bool Decays((string name, TorchSharp.Modules.Parameter parameter) p) => o.DecayNormAndBias || p.parameter.dim() > 1;
+        bool IsHead((string name, TorchSharp.Modules.Parameter parameter) p) => p.name.StartsWith("classifier.", StringComparison.Ordinal);
+        var groups = new List<ParameterGroup>();
+        void Add(string name, Func<(string name, TorchSharp.Modules.Parameter parameter), bool> select, double scale, double decay)
+        {
+            var members = trainable.Where(select).Select(p => (p.name, p.parameter)).ToList();
+            if (members.Count > 0) groups.Add(new ParameterGroup(name, members, scale, decay));
+        }
+        Add("backbone", p => !IsHead(p) && Decays(p), backboneLr / o.LearningRate, o.WeightDecay);
+        Add("backbone (no decay)", p => !IsHead(p) && !Decays(p), backboneLr / o.LearningRate, 0);
+        Add("head", p => IsHead(p) && Decays(p), 1, o.WeightDecay);
+        Add("head (no decay)", p => IsHead(p) && !Decays(p), 1, 0);
+        return groups;
+    }
+
     /// <summary>One run's state; the methods are the phases of <see cref="Execute"/>.</summary>
     private sealed class Run : IDisposable
     {
@@ -134,7 +158,7 @@ public static class EfficientNetTrainer
                 CopyToEma();
             }
 
-            _optimizer = Optimizer.Create(options.Optimizer, ParameterGroups(initial is not null));
+            _optimizer = Optimizer.Create(options.Optimizer, ParameterGroups(_model, options, initial is not null));
             _batches = new TrainingBatches(train, Augmentation(), options.BatchSize, options.Seed, options.DataWorkers, logger: _log);
             _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, (long)options.Epochs * _batches.BatchesPerEpoch, options.WarmupFraction);
             _output = Path.GetFullPath(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -305,25 +329,6 @@ public static class EfficientNetTrainer
             for (int unit = 0; unit < _frozenUnits; unit++) ((nn.Module)_model.Features[unit]).eval();
             if (_o.FreezeBatchNorm)
                 foreach (var norm in _model.modules().OfType<TorchSharp.Modules.BatchNorm2d>()) norm.eval();
-        }
-
-        private List<ParameterGroup> ParameterGroups(bool fromTrainedWeights)
-        {
-            double backboneLr = _o.BackboneLearningRate ?? (fromTrainedWeights ? _o.LearningRate * EfficientNetTrainingOptions.Defaults.PretrainedBackboneLearningRateFactor : _o.LearningRate);
-            var trainable = _model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-            bool Decays((string name, TorchSharp.Modules.Parameter parameter) p) => _o.DecayNormAndBias || p.parameter.dim() > 1;
-            bool IsHead((string name, TorchSharp.Modules.Parameter parameter) p) => p.name.StartsWith("classifier.", StringComparison.Ordinal);
-            var groups = new List<ParameterGroup>();
-            void Add(string name, Func<(string name, TorchSharp.Modules.Parameter parameter), bool> select, double scale, double decay)
-            {
-                var members = trainable.Where(select).Select(p => (p.name, p.parameter)).ToList();
-                if (members.Count > 0) groups.Add(new ParameterGroup(name, members, scale, decay));
-            }
-            Add("backbone", p => !IsHead(p) && Decays(p), backboneLr / _o.LearningRate, _o.WeightDecay);
-            Add("backbone (no decay)", p => !IsHead(p) && !Decays(p), backboneLr / _o.LearningRate, 0);
-            Add("head", p => IsHead(p) && Decays(p), 1, _o.WeightDecay);
-            Add("head (no decay)", p => IsHead(p) && !Decays(p), 1, 0);
-            return groups;
         }
 
         private TrainAugmentation Augmentation() => _o.Augmentation switch

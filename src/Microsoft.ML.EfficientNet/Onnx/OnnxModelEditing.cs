@@ -56,8 +56,9 @@ internal static class OnnxModelEditing
     /// <summary>
     /// Turns an exported classifier ([N,3,R,R] raw pixels → <c>logits</c> [N, classes]) into what an ML.NET scoring chain
     /// binds to, one row at a time: <paramref name="scoreName"/> = softmax of the logits as a flat [classes] vector, and
-    /// <paramref name="predictedName"/> = the label of the highest score as a scalar string (a constant label table and
-    /// Gather), which <c>MapValueToKey</c> turns into ML.NET's key-typed <c>PredictedLabel</c>.
+    /// <paramref name="predictedName"/> = the label of the highest score as a one-element string vector (a constant label
+    /// table and Gather), which <c>MapValueToKey</c> turns into key-typed labels. One element, not a scalar: ML.NET's
+    /// <c>ApplyOnnxModel</c> fails on rank-0 outputs, and ML.NET has no built-in transform from a vector to a scalar.
     /// </summary>
     public static byte[] AsMlNetClassifier(byte[] model, string inputName, string scoreName, string predictedName, IReadOnlyList<string> labels)
     {
@@ -73,11 +74,11 @@ internal static class OnnxModelEditing
         labelTable.StringData.AddRange(labels.Select(ByteString.CopyFromUtf8));
         var flat = new TensorProto { Name = scoreName + ".flat_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(-1L)) };
         flat.Dims.Add(1);
-        var scalar = new TensorProto { Name = predictedName + ".scalar_shape", DataType = (int)TensorProto.Types.DataType.Int64 };
-        scalar.Dims.Add(0);
+        var single = new TensorProto { Name = predictedName + ".single_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(1L)) };
+        single.Dims.Add(1);
         graph.Initializer.Add(labelTable);
         graph.Initializer.Add(flat);
-        graph.Initializer.Add(scalar);
+        graph.Initializer.Add(single);
 
         void Node(string op, string output, string[] inputs, params AttributeProto[] attributes)
         {
@@ -91,13 +92,20 @@ internal static class OnnxModelEditing
         Node("Reshape", scoreName, [scoreName + ".batched", flat.Name]);
         Node("ArgMax", predictedName + ".index", [logits.Name], OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("keepdims", 0));
         Node("Gather", predictedName + ".batched", [labelTable.Name, predictedName + ".index"], OnnxGraphBuilder.Int("axis", 0));
-        Node("Reshape", predictedName, [predictedName + ".batched", scalar.Name]);
+        Node("Reshape", predictedName, [predictedName + ".batched", single.Name]);
 
         graph.Output.Add(OnnxGraphBuilder.FloatTensor(scoreName, classes));
         graph.Output.Add(new ValueInfoProto
         {
             Name = predictedName,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.String, Shape = new TensorShapeProto() } },
+            Type = new TypeProto
+            {
+                TensorType = new TypeProto.Types.Tensor
+                {
+                    ElemType = (int)TensorProto.Types.DataType.String,
+                    Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
+                },
+            },
         });
         return proto.ToByteArray();
     }

@@ -1,0 +1,264 @@
+using EfficientNet.Training.Data;
+using EfficientNet.Training.Modules;
+using EfficientNet.Training.Optimizers;
+using EfficientNet.Training.Training;
+using EfficientNet.Training.Weights;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
+using static TorchSharp.torch;
+
+namespace EfficientNet.Training.Tests.Training;
+
+/// <summary>Training runs on tiny real subsets of Fashion-MNIST at 32 px (seconds each).</summary>
+[TestClass]
+public sealed class TrainerTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    // Trouser (1) vs Bag (8): two clearly different classes.
+    private static readonly int[] TwoClasses = [1, 8];
+    private static readonly Lazy<LabeledImageSet> Train = new(() => new FashionMnistImageSet(true, TwoClasses).TakePerClass(96));
+    private static readonly Lazy<LabeledImageSet> Test = new(() => new FashionMnistImageSet(false, TwoClasses).TakePerClass(100));
+
+    private static EfficientNetTrainingOptions Small(string output, int epochs = 2) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 16,
+        ImageSize = 32,
+        Recipe = new PreprocessingRecipe(32, 32, new RgbValues(0.286f, 0.286f, 0.286f), new RgbValues(0.353f, 0.353f, 0.353f), ResizeInterpolation.Bilinear),
+        Augmentation = AugmentationPreset.Shift,
+        LearningRate = 3e-3,
+        ValidationFraction = 0,
+        OutputDirectory = output,
+        Seed = 7,
+        LogEverySteps = 0,
+    };
+
+    private static float[] Weights(string file) => SafeTensorsFile.Read(file).Entries.SelectMany(e => e.Value.Values).ToArray();
+
+    [TestMethod]
+    public void LearnsTwoFashionMnistClassesAndExportsAModel()
+    {
+        // From scratch, batch-norm running statistics need about a hundred steps before evaluation-mode accuracy is
+        // meaningful (with fewer the network predicts one class): 2 × 400 images, batch 16, 2 epochs.
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 2);
+        var events = new List<TrainingEvent>();
+        options.Progress = events.Add;
+        var result = EfficientNetTrainer.Train(options, new FashionMnistImageSet(true, TwoClasses).TakePerClass(400), Test.Value);
+        TestContext.WriteLine(string.Join("\n", result.History.Select(h => $"epoch {h.Epoch + 1}: train {h.TrainAccuracy:P1} test {h.ValidationAccuracy:P1}")));
+        Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
+        Assert.AreEqual(2, result.History.Count);
+        Assert.IsTrue(result.BestAccuracy >= 0.9, $"test accuracy {result.BestAccuracy:P1}");
+        CollectionAssert.AreEqual(new[] { "Trouser", "Bag" }, result.Classes.ToArray());
+        Assert.AreEqual(2 * 50, events.OfType<StepCompleted>().Count());
+        var last = events.OfType<StepCompleted>().Last();
+        Assert.IsTrue(last.ImagesPerSecond > 0 && last.LearningRate > 0);
+        Assert.AreEqual(2, events.OfType<EpochCompleted>().Count());
+        var metadata = OnnxModelMetadata.Read(result.OnnxPath!);
+        CollectionAssert.AreEqual(new[] { "Trouser", "Bag" }, metadata.Labels!.ToArray());
+        Assert.AreEqual(32, metadata.Resolution);
+        Assert.AreEqual(new RgbValues(0.286f, 0.286f, 0.286f), metadata.Preprocessing.Mean);
+    }
+
+    [TestMethod]
+    public void ExportedModelSeesExactlyWhatValidationSaw()
+    {
+        // No train/serve skew: the TorchSharp model on the evaluation batches and ONNX Runtime on the raw pixels of the
+        // same images (preprocessing inside the graph) give the same logits.
+        using var dir = new TemporaryDirectory();
+        var result = EfficientNetTrainer.Train(Small(dir.Path, epochs: 1), Train.Value, Test.Value);
+        using var model = ModelWeights.CreateModel(result.Weights!);
+        model.eval();
+        var images = Test.Value.Subset([0, 1, 2, 150, 151]);
+        var normalized = new EvaluationBatches(images, result.Recipe, 8).All().Single();
+        var raw = new EvaluationBatches(images, result.Recipe, 8, normalize: false).All().Single();
+        float[] torchLogits;
+        using (no_grad()) torchLogits = model.forward(tensor(normalized.Pixels.AsSpan(0, 5 * 3 * 32 * 32).ToArray(), [5, 3, 32, 32])).data<float>().ToArray();
+        var onnx = OnnxRunner.Run(File.ReadAllBytes(result.OnnxPath!), OnnxExportOptions.ImageInputName, raw.Pixels.AsSpan(0, 5 * 3 * 32 * 32).ToArray(), [5, 3, 32, 32]);
+        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], "TorchSharp on evaluation batches vs exported ONNX on raw pixels");
+    }
+
+    [TestMethod]
+    public void ResumingAfterACrashEndsWithTheSameWeights()
+    {
+        using var straight = new TemporaryDirectory();
+        var reference = EfficientNetTrainer.Train(Small(straight.Path), Train.Value);
+
+        using var crashed = new TemporaryDirectory();
+        var options = Small(crashed.Path);
+        options.Progress = e => { if (e is StepCompleted { Epoch: 1, Step: 3 }) throw new IOException("simulated crash"); };
+        Assert.ThrowsExactly<IOException>(() => EfficientNetTrainer.Train(options, Train.Value));
+        Assert.IsTrue(Directory.Exists(Path.Combine(crashed.Path, "checkpoints", "epoch-0001")));
+        Assert.IsFalse(Directory.Exists(Path.Combine(crashed.Path, "checkpoints", "epoch-0002")));
+
+        var resumed = EfficientNetTrainer.Train(Small(crashed.Path), Train.Value);
+        Assert.AreEqual(2, resumed.History.Count);
+        double diff = Parity.MaxAbsDiff(Weights(reference.WeightsPath!), Weights(resumed.WeightsPath!));
+        TestContext.WriteLine($"max |Δ| between uninterrupted and resumed weights: {diff:E2}");
+        Assert.AreEqual(0.0, diff, "libtorch on the CPU is deterministic here, so the resumed run is bit-identical");
+    }
+
+    [TestMethod]
+    public void CancellingSavesAStepAndResumesFromIt()
+    {
+        using var straight = new TemporaryDirectory();
+        var reference = EfficientNetTrainer.Train(Small(straight.Path), Train.Value);
+
+        using var cancelled = new TemporaryDirectory();
+        using var cancel = new CancellationTokenSource();
+        var options = Small(cancelled.Path);
+        options.Progress = e => { if (e is StepCompleted { Epoch: 0, Step: 5 }) cancel.Cancel(); };
+        var first = EfficientNetTrainer.Train(options, Train.Value, cancellationToken: cancel.Token);
+        Assert.AreEqual(TrainingStatus.Cancelled, first.Status);
+        StringAssert.Contains(first.Message, "resume");
+        Assert.IsTrue(Directory.Exists(Path.Combine(cancelled.Path, "checkpoints", "interrupted-e0001-b00005")));
+
+        var resumed = EfficientNetTrainer.Train(Small(cancelled.Path), Train.Value);
+        Assert.AreEqual(TrainingStatus.Completed, resumed.Status);
+        Assert.AreEqual(0.0, Parity.MaxAbsDiff(Weights(reference.WeightsPath!), Weights(resumed.WeightsPath!)));
+    }
+
+    [TestMethod]
+    public void ADivergingRunStopsAndKeepsTheLastGoodCheckpoint()
+    {
+        using var dir = new TemporaryDirectory();
+        EfficientNetTrainer.Train(Small(dir.Path, epochs: 1), Train.Value);
+        string good = Path.Combine(dir.Path, "checkpoints", "epoch-0001");
+        var before = File.ReadAllBytes(Path.Combine(good, "model.safetensors"));
+        var options = Small(dir.Path, epochs: 2);
+        options.LearningRate = 1e12;
+        options.Schedule = ScheduleKind.Constant;
+        var result = EfficientNetTrainer.Train(options, Train.Value);
+        Assert.AreEqual(TrainingStatus.Diverged, result.Status);
+        StringAssert.Contains(result.Message, "epoch 2");
+        StringAssert.Contains(result.Message, good);
+        Assert.AreEqual("epoch-0001", File.ReadAllText(Path.Combine(dir.Path, "checkpoints", "latest")).Trim());
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(Path.Combine(good, "model.safetensors")));
+    }
+
+    [TestMethod]
+    public void LinearProbeChangesOnlyTheClassifier()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        options.Mode = TrainingMode.LinearProbe;
+        var result = EfficientNetTrainer.Train(options, Train.Value);
+        var start = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0, new() { NumClasses = 2, ReplaceHead = true }).Weights;
+        var end = result.Weights!.Weights;
+        foreach (var (key, tensor) in start.Entries)
+        {
+            if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) continue;
+            CollectionAssert.AreEqual(tensor.Values, end[key].Values, $"{key} must stay frozen (weights and batch-norm statistics)");
+        }
+        Assert.AreEqual(2, end["classifier.1.weight"].Shape[0]);
+    }
+
+    [TestMethod]
+    public void LastStagesTrainsOnlyTheTrailingUnits()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        options.Mode = TrainingMode.LastStages;
+        options.TrainableStages = 2; // features.8 (head conv) and features.7
+        var end = EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights;
+        var start = StateDict.Load(Fixtures.Generated("b0.torchvision.pth"));
+        Assert.IsTrue(start["features.6.0.block.0.0.weight"].Values.SequenceEqual(end["features.6.0.block.0.0.weight"].Values), "stage 6 frozen");
+        Assert.IsTrue(start["features.6.0.block.0.1.running_mean"].Values.SequenceEqual(end["features.6.0.block.0.1.running_mean"].Values), "stage 6 statistics frozen");
+        Assert.IsFalse(start["features.7.0.block.0.0.weight"].Values.SequenceEqual(end["features.7.0.block.0.0.weight"].Values), "stage 7 trained");
+        Assert.IsFalse(start["features.8.0.weight"].Values.SequenceEqual(end["features.8.0.weight"].Values), "head conv trained");
+    }
+
+    [TestMethod]
+    public void BackboneAndHeadHaveTheirOwnLearningRates()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        options.BackboneLearningRate = 0;
+        options.WeightDecay = 0;
+        var end = EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights;
+        var start = StateDict.Load(Fixtures.Generated("b0.torchvision.pth"));
+        Assert.IsTrue(start["features.3.1.block.1.0.weight"].Values.SequenceEqual(end["features.3.1.block.1.0.weight"].Values), "backbone rate 0: weights unchanged");
+        Assert.IsFalse(start["features.3.1.block.1.1.running_var"].Values.SequenceEqual(end["features.3.1.block.1.1.running_var"].Values), "statistics still adapt");
+    }
+
+    [TestMethod]
+    public void NormAndBiasAreNotDecayedByDefault()
+    {
+        using var model = new EfficientNetModel(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 3));
+        var groups = EfficientNetTrainer.ParameterGroups(model, new EfficientNetTrainingOptions { WeightDecay = 0.05, LearningRate = 1e-2, BackboneLearningRate = 1e-3 }, fromTrainedWeights: true);
+        CollectionAssert.AreEqual(new[] { "backbone", "backbone (no decay)", "head", "head (no decay)" }, groups.Select(g => g.Name).ToArray());
+        Assert.IsTrue(groups.Where(g => g.WeightDecay > 0).SelectMany(g => g.Parameters).All(p => p.Parameter.dim() > 1));
+        Assert.IsTrue(groups.Single(g => g.Name == "backbone (no decay)").Parameters.Any(p => p.Name == "features.0.1.weight"));
+        Assert.AreEqual(0.1, groups[0].LearningRateScale, 1e-12);
+        Assert.AreEqual(model.parameters().Count(), groups.Sum(g => g.Parameters.Count));
+        var all = EfficientNetTrainer.ParameterGroups(model, new EfficientNetTrainingOptions { DecayNormAndBias = true }, fromTrainedWeights: false);
+        Assert.IsTrue(all.All(g => g.WeightDecay > 0));
+    }
+
+    [TestMethod]
+    public void EmaWeightsAreEvaluatedAndExported()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.EmaDecay = 0.9;
+        var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
+        string checkpoint = Path.Combine(dir.Path, "checkpoints", "epoch-0001");
+        var ema = Weights(Path.Combine(checkpoint, "ema.safetensors"));
+        var raw = Weights(Path.Combine(checkpoint, "model.safetensors"));
+        Assert.IsTrue(Parity.MaxAbsDiff(ema, raw) > 1e-4, "the average differs from the last weights");
+        CollectionAssert.AreEqual(ema, Weights(result.WeightsPath!), "the exported weights are the EMA");
+    }
+
+    [TestMethod]
+    public void EarlyStoppingEndsARunThatStopsImproving()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 6);
+        options.LearningRate = 1e-9;
+        options.Schedule = ScheduleKind.Constant;
+        options.EarlyStoppingPatience = 1;
+        var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
+        Assert.AreEqual(TrainingStatus.EarlyStopped, result.Status, result.Message);
+        Assert.IsTrue(result.History.Count < 6);
+        StringAssert.Contains(result.Message, "did not improve for 1 epochs");
+    }
+
+    [TestMethod]
+    public void CudaWithoutACudaBuildFailsBeforeAnyWork()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(Path.Combine(dir.Path, "run"));
+        options.Device = "cuda:0";
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => EfficientNetTrainer.Train(options, Train.Value));
+        StringAssert.Contains(error.Message, "TorchSharp-cpu");
+        StringAssert.Contains(error.Message, "docs/TRAINING.md");
+        Assert.IsFalse(Directory.Exists(Path.Combine(dir.Path, "run")));
+        Assert.ThrowsExactly<ArgumentException>(() => TrainingDevice.Resolve("tpu"));
+    }
+
+    [TestMethod]
+    public void UnreadableTrainingImagesAreSkippedWithAWarning()
+    {
+        using var dir = new TemporaryDirectory();
+        var mnist = Microsoft.ML.EfficientNet.Data.FashionMnist.Load(train: true);
+        mnist.WriteImageFolder(Path.Combine(dir.Path, "images"), 24, [1, 8]);
+        File.WriteAllText(Path.Combine(dir.Path, "images", "Trouser", "broken.png"), "not an image");
+        var images = FileImageSet.FromFolder(Path.Combine(dir.Path, "images"));
+        var logger = new ListLogger();
+        var options = Small(Path.Combine(dir.Path, "run"), epochs: 1);
+        options.Logger = logger;
+        var result = EfficientNetTrainer.Train(options, images);
+        Assert.AreEqual(TrainingStatus.Completed, result.Status);
+        Assert.IsTrue(logger.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("broken.png", StringComparison.Ordinal)));
+    }
+}
