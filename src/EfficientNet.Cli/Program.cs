@@ -5,6 +5,7 @@ var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, e
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 
 try
 {

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Evaluation;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using Spectre.Console;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet evaluate</c>: accuracy, top-5 and the confusion matrix of an exported model on labelled images,
+/// computed exactly as the model is deployed: ML.NET's resize and pixel extraction, then the ONNX model (preprocessing
+/// inside) run by ONNX Runtime.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A run folder of efficientnet train (its model.onnx) or an .onnx file from efficientnet export.", Required = true };
+        var data = new Option<string>("--data") { Description = "Images: a folder with one sub-folder per class, fashion-mnist or fashion-mnist-test.", Required = true };
+        var classes = DataArguments.Classes();
+        var perClass = DataArguments.PerClass();
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 64, Description = "Images per ONNX Runtime call." };
+        var json = new Option<bool>("--json") { Description = "Print the metrics as JSON." };
+        var command = new Command("evaluate", "Accuracy, top-5 and confusion matrix of an exported model on labelled images.")
+        {
+            model, data, classes, perClass, batchSize, json,
+        };
+        command.SetAction(result =>
+        {
+            string path = result.GetValue(model)!;
+            if (Directory.Exists(path)) path = Path.Combine(path, "model.onnx");
+            if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+            var metadata = OnnxModelMetadata.Read(path);
+            var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
+            var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+            var map = images.Classes.Select(c => labels.ToList().IndexOf(c)).ToArray();
+            if (map.Any(i => i < 0))
+            {
+                if (metadata.Labels is null && images.Classes.Count == metadata.NumClasses) map = Enumerable.Range(0, images.Classes.Count).ToArray();
+                else throw new ArgumentException($"The data's classes [{string.Join(", ", images.Classes)}] are not all among the model's labels [{string.Join(", ", labels)}].");
+            }
+
+            var metrics = new ClassificationMetrics(metadata.NumClasses);
+            var clock = Stopwatch.StartNew();
+            using (var options = new SessionOptions())
+            using (var session = new InferenceSession(path, options))
+            {
+                string input = session.InputMetadata.Keys.Single();
+                int size = metadata.InputSize;
+                foreach (var batch in new EvaluationBatches(images, metadata.Preprocessing, result.GetValue(batchSize), normalize: metadata.Bare).All())
+                {
+                    int n = batch.Count;
+                    using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.Pixels.AsMemory(0, n * 3 * size * size), [n, 3, size, size]);
+                    using var outputs = session.Run(new RunOptions(), [input], [value], [OnnxExportOptions.LogitsOutputName]);
+                    metrics.Add(outputs[0].GetTensorDataAsSpan<float>(), batch.Labels.AsSpan(0, n).ToArray().Select(l => (long)map[l]).ToArray());
+                }
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            if (result.GetValue(json)) PrintJson(metrics, labels, seconds);
+            else Print(metrics, labels, path, seconds);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Print(ClassificationMetrics m, IReadOnlyList<string> labels, string model, double seconds)
+    {
+        var c = CultureInfo.InvariantCulture;
+        AnsiConsole.WriteLine($"{model}: {m.Count:N0} images in {seconds:F1} s ({m.Count / seconds:F0} images/s)");
+        AnsiConsole.WriteLine(string.Create(c, $"accuracy {m.Accuracy:P2}   top-5 {m.Top5Accuracy:P2}   mean cross-entropy {m.MeanLoss:F4}"));
+        var confusion = m.Confusion;
+        var used = Enumerable.Range(0, m.Classes).Where(i => Enumerable.Range(0, m.Classes).Any(j => confusion[i, j] + confusion[j, i] > 0)).ToList();
+        if (AnsiConsole.Profile.Width < 40 + 8 * used.Count && Console.IsOutputRedirected) AnsiConsole.Profile.Width = 40 + 10 * used.Count;
+        var table = new Table().Border(TableBorder.Simple).AddColumn("true \\ predicted");
+        foreach (int j in used) table.AddColumn(new TableColumn(Markup.Escape(labels[j])).RightAligned());
+        table.AddColumn(new TableColumn("recall").RightAligned());
+        foreach (int i in used)
+        {
+            long total = Enumerable.Range(0, m.Classes).Sum(j => confusion[i, j]);
+            var cells = new List<string> { Markup.Escape(labels[i]) };
+            cells.AddRange(used.Select(j => confusion[i, j].ToString(c)));
+            cells.Add(total == 0 ? "–" : (confusion[i, i] / (double)total).ToString("P1", c));
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static void PrintJson(ClassificationMetrics m, IReadOnlyList<string> labels, double seconds)
+    {
+        var confusion = m.Confusion;
+        var rows = Enumerable.Range(0, m.Classes).Select(i => Enumerable.Range(0, m.Classes).Select(j => confusion[i, j]).ToArray()).ToArray();
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            images = m.Count,
+            accuracy = m.Accuracy,
+            top5 = m.Top5Accuracy,
+            meanLoss = m.MeanLoss,
+            labels,
+            confusion = rows,
+            seconds,
+        }));
+    }
+}

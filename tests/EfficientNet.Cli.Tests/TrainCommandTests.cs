@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace EfficientNet.Cli.Tests;
+
+/// <summary>The train and evaluate commands on image folders written from Fashion-MNIST (real data), at 32 px.</summary>
+[TestClass]
+public sealed class TrainCommandTests
+{
+    private static readonly Lazy<(string Train, string Validation)> Folders = new(() =>
+    {
+        string root = Path.Combine(Path.GetTempPath(), "efficientnetml-cli-tests");
+        string train = Path.Combine(root, "train"), validation = Path.Combine(root, "validation");
+        if (!Directory.Exists(train)) FashionMnist.Load(train: true).WriteImageFolder(train, 400, [1, 8]);
+        if (!Directory.Exists(validation)) FashionMnist.Load(train: false).WriteImageFolder(validation, 60, [1, 8]);
+        return (train, validation);
+    });
+
+    private static string[] TrainArgs(string output, int epochs) =>
+    [
+        "train", "--data", Folders.Value.Train, "--validation", Folders.Value.Validation, "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--batch-size", "16", "--image-size", "32", "--augment", "shift", "--mean", "0.286", "--std", "0.353", "--crop-fraction", "1",
+        "--lr", "3e-3", "--seed", "3", "--output", output,
+    ];
+
+    private static float[] Weights(string run) => SafeTensorsFile.Read(Path.Combine(run, "model.safetensors")).Entries.SelectMany(e => e.Value.Values).ToArray();
+
+    [TestMethod]
+    public void TrainThenEvaluateReportsTheSameAccuracyAsValidation()
+    {
+        using var dir = new TemporaryDirectory();
+        string run = Path.Combine(dir.Path, "run");
+        var trained = CliRunner.Run(TrainArgs(run, 2));
+        Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
+        StringAssert.Contains(trained.Output, "best validation accuracy");
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "training.json")));
+        double best = summary.RootElement.GetProperty("bestAccuracy").GetDouble();
+        Assert.IsTrue(best >= 0.9, $"validation accuracy {best:P1}");
+
+        var evaluated = CliRunner.Run("evaluate", "--model", run, "--data", Folders.Value.Validation, "--json");
+        Assert.AreEqual(0, evaluated.ExitCode, evaluated.Error);
+        using var metrics = JsonDocument.Parse(evaluated.Output);
+        // The exported ONNX model on ML.NET-prepared pixels scores exactly what validation scored during training.
+        Assert.AreEqual(best, metrics.RootElement.GetProperty("accuracy").GetDouble(), 1e-9);
+        Assert.AreEqual(120, metrics.RootElement.GetProperty("images").GetInt32());
+
+        var table = CliRunner.Run("evaluate", "--model", Path.Combine(run, "model.onnx"), "--data", Folders.Value.Validation);
+        StringAssert.Contains(table.Output, "accuracy");
+        StringAssert.Contains(table.Output, "top-5");
+        StringAssert.Contains(table.Output, "Trouser");
+        StringAssert.Contains(table.Output, "recall");
+    }
+
+    [TestMethod]
+    public void AKilledRunResumesFromItsLastCheckpointToTheSameWeights()
+    {
+        using var dir = new TemporaryDirectory();
+        string straight = Path.Combine(dir.Path, "straight"), killed = Path.Combine(dir.Path, "killed");
+        Assert.AreEqual(0, CliRunner.Run(TrainArgs(straight, 3)).ExitCode);
+
+        // Start the same run, kill it (SIGKILL) once the first epoch's checkpoint is complete, and run it again.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(ProcessRunner.BuiltAssembly(Path.Combine("src", "EfficientNet.Cli"), "efficientnet"));
+        foreach (string a in TrainArgs(killed, 3)) start.ArgumentList.Add(a);
+        using (var process = Process.Start(start)!)
+        {
+            string latest = Path.Combine(killed, "checkpoints", "latest");
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while (!File.Exists(latest) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.IsFalse(process.HasExited, "the run finished before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.IsFalse(File.Exists(Path.Combine(killed, "model.onnx")), "killed before the end");
+        var resumed = CliRunner.Run(TrainArgs(killed, 3));
+        Assert.AreEqual(0, resumed.ExitCode, resumed.Error);
+        StringAssert.Contains(resumed.Output, "Resuming from");
+        Assert.AreEqual(0.0, Parity.MaxAbsDiff(Weights(straight), Weights(killed)), "resumed weights equal the uninterrupted run's");
+    }
+
+    [TestMethod]
+    public void CtrlCSavesACheckpointAndExitsWith130()
+    {
+        using var dir = new TemporaryDirectory();
+        string run = Path.Combine(dir.Path, "run");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(ProcessRunner.BuiltAssembly(Path.Combine("src", "EfficientNet.Cli"), "efficientnet"));
+        foreach (string a in TrainArgs(run, 50)) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        string latest = Path.Combine(run, "checkpoints", "latest");
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!File.Exists(latest) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(2)), "the run did not stop after SIGINT");
+        Assert.AreEqual(130, process.ExitCode, error.Result);
+        StringAssert.Contains(output.Result, "Cancelled at epoch");
+        Assert.IsTrue(Directory.GetDirectories(Path.Combine(run, "checkpoints"), "interrupted-*").Length == 1);
+    }
+
+    [TestMethod]
+    public void CudaIsRefusedWithAClearMessage()
+    {
+        using var dir = new TemporaryDirectory();
+        var result = CliRunner.Run([.. TrainArgs(Path.Combine(dir.Path, "run"), 1), "--device", "cuda"]);
+        Assert.AreEqual(1, result.ExitCode);
+        StringAssert.Contains(result.Error, "no CUDA support");
+        Assert.IsFalse(Directory.Exists(Path.Combine(dir.Path, "run")));
+    }
+}
