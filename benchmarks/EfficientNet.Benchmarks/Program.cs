@@ -1,4 +1,10 @@
 using BenchmarkDotNet.Running;
+using EfficientNet.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/EfficientNet.Benchmarks -- --filter '*Featurizer*'
+// Featurizer and decoding: BenchmarkDotNet     dotnet run -c Release --project benchmarks/EfficientNet.Benchmarks -- --filter '*'
+// Training memory and step time, one process per configuration:
+//                                              dotnet run -c Release --project benchmarks/EfficientNet.Benchmarks -- training-memory
+if (args.Length > 0 && args[0] == TrainingMemoryBenchmark.Command) return TrainingMemoryBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == TrainingMemoryBenchmark.ChildCommand) return TrainingMemoryBenchmark.Child(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -23,17 +23,19 @@ internal static class ActivationCheckpoint
             var stage = (nn.Module<Tensor, Tensor>)vars[1];
             ctx.save_for_backward([input]);
             ctx.save_data("stage", stage);
-            // Kept outside any dispose scope: the forward pass that created it ends long before this backward runs.
-            ctx.save_data("rng", get_rng_state().DetachFromDisposeScope());
+            // As bytes: TorchSharp's context refuses tensors outside save_for_backward (and drops them with a warning).
+            using (var rng = get_rng_state()) ctx.save_data("rng", rng.data<byte>().ToArray());
             using var noGrad = no_grad();
-            return stage.forward(input);
+            // The stage's intermediate tensors die here, not at the end of the caller's scope: that is the saving.
+            using var scope = NewDisposeScope();
+            return stage.forward(input).MoveToOuterDisposeScope();
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
             var input = ctx.get_saved_variables()[0];
             var stage = (nn.Module<Tensor, Tensor>)ctx.get_data("stage");
-            var rng = (Tensor)ctx.get_data("rng");
+            var rng = tensor((byte[])ctx.get_data("rng"), dtype: ScalarType.Byte);
             using var current = get_rng_state();
             var norms = stage.modules().OfType<BatchNorm2d>().ToList();
             var momenta = norms.Select(n => n.momentum).ToList();

@@ -78,9 +78,20 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         for (int i = 0; i < features.Count; i++)
         {
             var unit = (nn.Module<Tensor, Tensor>)features[i];
-            x = training && CheckpointedStages.Contains(i) && x.requires_grad | unit.parameters().Any(p => p.requires_grad)
-                ? ActivationCheckpoint.Run(unit, x)
-                : unit.forward(x);
+            if (!training || !CheckpointedStages.Contains(i) || !(x.requires_grad || unit.parameters().Any(p => p.requires_grad)))
+            {
+                x = unit.forward(x);
+                continue;
+            }
+            // A checkpoint's output needs gradients only if its input has them: the image does not, so it gets a leaf
+            // copy that does (its gradient is computed and dropped), or the stem and everything after it would not train.
+            if (!x.requires_grad) x = x.detach().requires_grad_(true);
+            // Block by block inside a stage: the backward pass then holds one block's activations at a time, not a
+            // whole stage's (stage 2 alone is most of B0's activation memory at 224 px).
+            if (unit is Sequential blocks && blocks.Count > 0 && blocks[0] is MBConv)
+                foreach (var block in blocks.children().Cast<nn.Module<Tensor, Tensor>>()) x = ActivationCheckpoint.Run(block, x);
+            else
+                x = ActivationCheckpoint.Run(unit, x);
         }
         return avgpool.forward(x).flatten(1).MoveToOuterDisposeScope();
     }

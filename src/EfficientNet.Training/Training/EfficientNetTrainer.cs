@@ -113,7 +113,7 @@ public static class EfficientNetTrainer
             _device = device;
             _log = options.Logger;
             set_num_threads(options.Threads ?? Environment.ProcessorCount);
-            if (options.KeepFreedMemory) NativeMemory.KeepFreedMemory();
+            if (options.KeepFreedMemory) TrainingRuntime.KeepFreedMemory();
             manual_seed(options.Seed);
 
             var variant = EfficientNetVariant.Parse(options.Variant);

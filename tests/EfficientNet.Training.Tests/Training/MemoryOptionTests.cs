@@ -28,6 +28,8 @@ public sealed class MemoryOptionTests
         manual_seed(6);
         var loss = nn.functional.cross_entropy(model.forward(x), tensor(new long[] { 3, 7 }));
         loss.backward();
+        var missing = model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList();
+        Assert.AreEqual(0, missing.Count, "parameters without a gradient: " + string.Join(", ", missing.Take(5)));
         var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
         return (loss.item<float>(), grads, model.state_dict()["features.2.0.block.1.1.running_mean"].clone());
     }
@@ -60,6 +62,10 @@ public sealed class MemoryOptionTests
         var plain = Step(Plain, _ => { });
         var checkpointed = Step(Plain, m => m.CheckpointedStages = new HashSet<int> { 1, 2, 3, 6 });
         AssertSame(plain, checkpointed, 1e-4);
+        // Including the stem, whose input (the image) has no gradient of its own.
+        var everything = Step(Plain, m => m.CheckpointedStages = Enumerable.Range(0, 9).ToHashSet());
+        Assert.AreEqual(plain.Grads.Count, everything.Grads.Count);
+        AssertSame(plain, everything, 1e-4);
     }
 
     [TestMethod]

@@ -9,13 +9,16 @@ namespace EfficientNet.Training.Training;
 /// machine for B0 at 224 px, batch 32: 12 s per step with the defaults, 2.4 s with freed memory kept (docs/TRAINING.md).
 /// The cost: the process does not shrink below its peak until it exits, which suits a training run.
 /// </summary>
-internal static partial class NativeMemory
+public static partial class TrainingRuntime
 {
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_MAX = -4;
     private static int _applied;
 
-    /// <summary>Applies the setting once per process; returns false where malloc is not glibc's (Windows, macOS, musl).</summary>
+    /// <summary>
+    /// Applies the setting once per process (the trainer does when <see cref="EfficientNetTrainingOptions.KeepFreedMemory"/>
+    /// is set); returns false where malloc is not glibc's (Windows, macOS, musl).
+    /// </summary>
     public static bool KeepFreedMemory()
     {
         if (!OperatingSystem.IsLinux()) return false;
