@@ -38,11 +38,10 @@ internal static class ActivationCheckpoint
             var rng = tensor((byte[])ctx.get_data("rng"), dtype: ScalarType.Byte);
             using var current = get_rng_state();
             var norms = stage.modules().OfType<BatchNorm2d>().ToList();
-            var momenta = norms.Select(n => n.momentum).ToList();
             try
             {
                 set_rng_state(rng);
-                foreach (var norm in norms) norm.momentum = 0.0; // the forward pass already updated the running statistics
+                foreach (var norm in norms) norm.FreezeStatistics = true; // the first forward pass already updated them
                 using var enable = enable_grad();
                 using var scope = NewDisposeScope();
                 var detached = input.detach().requires_grad_(true);
@@ -52,7 +51,7 @@ internal static class ActivationCheckpoint
             }
             finally
             {
-                for (int i = 0; i < norms.Count; i++) norms[i].momentum = momenta[i];
+                foreach (var norm in norms) norm.FreezeStatistics = false;
                 set_rng_state(current);
                 rng.Dispose();
             }

@@ -16,7 +16,7 @@ internal static class ConvNormActivation
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>
         {
             ("0", new PaddedConv2d(spec.Conv, source.Padding)),
-            ("1", nn.BatchNorm2d(spec.Channels, eps: source.BatchNormEpsilon, momentum: source.BatchNormMomentum)),
+            ("1", new BatchNorm2d(spec.Channels, source.BatchNormEpsilon, source.BatchNormMomentum)),
         };
         if (spec.HasActivation) layers.Add(("2", activation()));
         return nn.Sequential(layers);

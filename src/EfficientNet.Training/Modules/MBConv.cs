@@ -42,6 +42,6 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
         if (!Spec.HasResidual) return block.forward(input);
         using var scope = NewDisposeScope();
         var result = stochastic_depth.forward(block.forward(input));
-        return result.add_(input).MoveToOuterDisposeScope();
+        return result.add_(input, HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -35,7 +35,8 @@ public sealed class MemoryEfficientSiLU : nn.Module<Tensor, Tensor>
             using var scope = NewDisposeScope();
             // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))
             var s = x.sigmoid();
-            var gradient = grad_output * s * (s.neg().add_(1).mul_(x).add_(1));
+            var one = HeldScalars.One;
+            var gradient = grad_output * s * (s.neg().add_(one, one).mul_(x).add_(one, one));
             return [gradient.MoveToOuterDisposeScope()];
         }
     }

@@ -102,7 +102,7 @@ public sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
         else if (_groups == inputs && _groups == outputs)
         {
             result = input.reshape(n, inputs) * tap.reshape(1, outputs);
-            if (bias is not null) result = result + bias;
+            if (bias is not null) result = result.add(bias, HeldScalars.One);
         }
         else
         {

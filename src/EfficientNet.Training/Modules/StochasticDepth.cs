@@ -25,7 +25,8 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
         if (!training || Probability == 0) return input.alias();
         using var scope = NewDisposeScope();
         double keep = 1 - Probability;
-        var mask = empty([input.shape[0], 1, 1, 1], input.dtype, input.device).bernoulli_(keep).div_(keep);
+        using var s = new HeldScalars();
+        var mask = empty([input.shape[0], 1, 1, 1], input.dtype, input.device).bernoulli_(keep).div_(s[keep]);
         return (input * mask).MoveToOuterDisposeScope();
     }
 }

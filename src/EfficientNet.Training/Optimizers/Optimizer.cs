@@ -1,3 +1,4 @@
+using EfficientNet.Training.Modules;
 using static TorchSharp.torch;
 
 namespace EfficientNet.Training.Optimizers;
@@ -67,6 +68,9 @@ public abstract class Optimizer : IDisposable
     /// <summary>Updates one parameter.</summary>
     protected abstract void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentum);
 
+    /// <summary>Per-parameter update counts (AdamW's bias correction), saved with the state as <c>{parameter}/step</c>.</summary>
+    protected Dictionary<string, double> Steps { get; } = new(StringComparer.Ordinal);
+
     /// <summary>A named state tensor of a parameter, created by <paramref name="create"/> on first use.</summary>
     protected Tensor State(string parameter, string slot, Func<Tensor> create)
     {
@@ -80,7 +84,12 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Every state tensor (<c>{parameter}/{slot}</c>) and the step count, for a checkpoint.</summary>
-    public (IReadOnlyDictionary<string, Tensor> Tensors, long Steps) SaveState() => (_state, StepCount);
+    public (IReadOnlyDictionary<string, Tensor> Tensors, long Steps) SaveState()
+    {
+        var all = new Dictionary<string, Tensor>(_state, StringComparer.Ordinal);
+        foreach (var (name, count) in Steps) all[name + "/step"] = tensor(new[] { count }, dtype: ScalarType.Float64);
+        return (all, StepCount);
+    }
 
     /// <summary>Restores state saved by <see cref="SaveState"/>.</summary>
     /// <param name="tensors">State tensors by key (copied).</param>
@@ -90,7 +99,12 @@ public abstract class Optimizer : IDisposable
         ArgumentNullException.ThrowIfNull(tensors);
         foreach (var tensor in _state.Values) tensor.Dispose();
         _state.Clear();
-        foreach (var (key, value) in tensors) _state[key] = value.clone().DetachFromDisposeScope();
+        Steps.Clear();
+        foreach (var (key, value) in tensors)
+        {
+            if (key.EndsWith("/step", StringComparison.Ordinal)) Steps[key[..^"/step".Length]] = value.to_type(ScalarType.Float64).item<double>();
+            else _state[key] = value.clone().DetachFromDisposeScope();
+        }
         StepCount = steps;
     }
 
@@ -123,15 +137,16 @@ public sealed class AdamW(IReadOnlyList<ParameterGroup> groups, double beta1 = 0
         double b1 = momentum ?? beta1;
         var m = State(name, "exp_avg", () => zeros_like(parameter));
         var v = State(name, "exp_avg_sq", () => zeros_like(parameter));
-        var step = State(name, "step", () => zeros(1, dtype: ScalarType.Float64));
-        step.add_(1);
-        double t = step.item<double>();
-        if (weightDecay != 0) parameter.mul_(1 - learningRate * weightDecay);
-        m.mul_(b1).add_(grad, alpha: 1 - b1);
-        v.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
+        // The step count lives in C# (reading a tensor back every step costs a native round trip per parameter); it is
+        // mirrored into a state tensor only for checkpoints.
+        double t = Steps[name] = Steps.GetValueOrDefault(name) + 1;
+        using var s = new HeldScalars();
+        if (weightDecay != 0) parameter.mul_(s[1 - learningRate * weightDecay]);
+        m.mul_(s[b1]).add_(grad, alpha: s[1 - b1]);
+        v.mul_(s[beta2]).addcmul_(grad, grad, value: s[1 - beta2]);
         double correction1 = 1 - Math.Pow(b1, t), correction2 = 1 - Math.Pow(beta2, t);
-        var denominator = v.sqrt().div_(Math.Sqrt(correction2)).add_(epsilon);
-        parameter.addcdiv_(m, denominator, value: -learningRate / correction1);
+        var denominator = v.sqrt().div_(s[Math.Sqrt(correction2)]).add_(s[epsilon], HeldScalars.One);
+        parameter.addcdiv_(m, denominator, value: s[-learningRate / correction1]);
     }
 }
 
@@ -145,13 +160,14 @@ public sealed class RmsPropTF(IReadOnlyList<ParameterGroup> groups, double alpha
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentumOverride)
     {
-        var g = weightDecay != 0 ? grad.add(parameter, alpha: weightDecay) : grad;
+        using var s = new HeldScalars();
+        var g = weightDecay != 0 ? grad.add(parameter, alpha: s[weightDecay]) : grad;
         var squareAverage = State(name, "square_avg", () => ones_like(parameter));
-        squareAverage.mul_(alpha).addcmul_(g, g, value: 1 - alpha);
-        var average = squareAverage.add(epsilon).sqrt_();
+        squareAverage.mul_(s[alpha]).addcmul_(g, g, value: s[1 - alpha]);
+        var average = squareAverage.add(s[epsilon], HeldScalars.One).sqrt_();
         var buffer = State(name, "momentum_buffer", () => zeros_like(parameter));
-        buffer.mul_(momentumOverride ?? momentum).addcdiv_(g, average, value: learningRate);
-        parameter.sub_(buffer);
+        buffer.mul_(s[momentumOverride ?? momentum]).addcdiv_(g, average, value: s[learningRate]);
+        parameter.add_(buffer, s[-1.0]);
     }
 }
 
@@ -161,12 +177,13 @@ public sealed class SgdMomentum(IReadOnlyList<ParameterGroup> groups, double mom
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentumOverride)
     {
+        using var s = new HeldScalars();
         double mu = momentumOverride ?? momentum;
-        var d = weightDecay != 0 ? grad.add(parameter, alpha: weightDecay) : grad;
+        var d = weightDecay != 0 ? grad.add(parameter, alpha: s[weightDecay]) : grad;
         bool first = false;
         var buffer = State(name, "momentum_buffer", () => { first = true; return d.clone(); });
-        if (!first) buffer.mul_(mu).add_(d); // PyTorch: the first step's buffer is the gradient itself
-        var update = nesterov ? d.add(buffer, alpha: mu) : buffer;
-        parameter.add_(update, alpha: -learningRate);
+        if (!first) buffer.mul_(s[mu]).add_(d, HeldScalars.One); // PyTorch: the first step's buffer is the gradient itself
+        var update = nesterov ? d.add(buffer, alpha: s[mu]) : buffer;
+        parameter.add_(update, alpha: s[-learningRate]);
     }
 }

@@ -25,11 +25,14 @@ public sealed class MemoryOptionTests
         var input = Fixtures.Cases.Single(c => c.Weights == "b0.torchvision.pth").ReadIo().Input;
         var x = tensor(input.Values, input.Shape);
         if (channelsLast) x = EfficientNetModel.ChannelsLast(x);
+        const string counter = "features.2.0.block.1.1.num_batches_tracked";
+        long batchesBefore = model.state_dict()[counter].item<long>();
         manual_seed(6);
         var loss = nn.functional.cross_entropy(model.forward(x), tensor(new long[] { 3, 7 }));
         loss.backward();
         var missing = model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList();
         Assert.AreEqual(0, missing.Count, "parameters without a gradient: " + string.Join(", ", missing.Take(5)));
+        Assert.AreEqual(batchesBefore + 1, model.state_dict()[counter].item<long>(), "batch counted once, also when recomputed");
         var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
         return (loss.item<float>(), grads, model.state_dict()["features.2.0.block.1.1.running_mean"].clone());
     }
