@@ -21,6 +21,7 @@ internal static class TrainCommand
         var variant = new Option<string>("--variant") { Description = "b0 … b7.", DefaultValueFactory = _ => "b0" };
         var weights = new Option<string?>("--weights") { Description = "Starting weights: pretrained (torchvision ImageNet, cached) or a checkpoint file. Default: from scratch." };
         var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
+        var keepClassifier = new Option<bool>("--keep-classifier") { Description = "Keep the classifier of --weights (same classes); default: a new classifier." };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.Epochs, Description = "Passes over the data." };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per step." };
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels. Default: the weights' size or the variant's resolution." };
@@ -54,7 +55,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = "Run folder: checkpoints, model.onnx, model.safetensors, labels.txt, training.json.", Required = true };
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
-            data, validation, classes, perClass, variant, weights, format, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
+            data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
             optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
             threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output,
         };
@@ -70,6 +71,7 @@ internal static class TrainCommand
                 Variant = result.GetValue(variant)!,
                 InitialWeights = result.GetValue(weights),
                 InitialWeightsFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
+                KeepClassifier = result.GetValue(keepClassifier),
                 Epochs = result.GetValue(epochs),
                 BatchSize = result.GetValue(batchSize),
                 ImageSize = result.GetValue(imageSize),

@@ -123,7 +123,13 @@ public static class EfficientNetTrainer
             var initial = InitialWeights(options, variant, classes);
             var source = initial?.Source ?? WeightSource.For(WeightFormat.TorchVision, variant);
             _model = new EfficientNetModel(spec, source, activation);
-            if (initial is not null) ModelWeights.Load(_model, initial.Weights);
+            if (initial is not null)
+            {
+                // A new task gets a new classifier (the model's own fresh initialisation) unless asked to keep it.
+                var weights = options.KeepClassifier ? initial.Weights
+                    : new StateDict(initial.Weights.Entries.Where(e => !e.Key.StartsWith("classifier.", StringComparison.Ordinal)), initial.Origin);
+                ModelWeights.Load(_model, weights);
+            }
             _imageSize = options.ImageSize ?? options.Recipe?.CropSize ?? (initial is not null ? PreprocessingRecipe.For(source.Format, variant).CropSize : variant.Resolution);
             var stats = initial is not null ? PreprocessingRecipe.For(source.Format, variant) : null;
             _recipe = options.Recipe ?? PreprocessingRecipe.Centered(_imageSize, 0.875, stats?.Mean, stats?.Std);
@@ -328,7 +334,7 @@ public static class EfficientNetTrainer
             // Frozen units keep their batch-norm statistics and skip stochastic depth.
             for (int unit = 0; unit < _frozenUnits; unit++) ((nn.Module)_model.Features[unit]).eval();
             if (_o.FreezeBatchNorm)
-                foreach (var norm in _model.modules().OfType<TorchSharp.Modules.BatchNorm2d>()) norm.eval();
+                foreach (var norm in _model.modules().OfType<Modules.BatchNorm2d>()) norm.eval();
         }
 
         private TrainAugmentation Augmentation() => _o.Augmentation switch
@@ -345,9 +351,11 @@ public static class EfficientNetTrainer
             long t = _optimizer.StepCount;
             double decay = Math.Min(_o.EmaDecay!.Value, (1.0 + t) / (10.0 + t));
             using var noGrad = no_grad();
+            using var s = new HeldScalars();
+            Scalar keep = s[decay], take = s[1 - decay];
             foreach (var (ema, model, average) in _emaPairs)
             {
-                if (average) ema.mul_(decay).add_(model, alpha: 1 - decay);
+                if (average) ema.mul_(keep).add_(model, alpha: take);
                 else ema.copy_(model);
             }
         }

@@ -93,6 +93,12 @@ public sealed class EfficientNetTrainingOptions
     /// </summary>
     public string? InitialWeights { get; set; }
 
+    /// <summary>
+    /// Keep the classifier of <see cref="InitialWeights"/> when its class count matches (to continue training on the same
+    /// classes). Default false: a new, freshly initialised classifier, as transfer to new classes needs.
+    /// </summary>
+    public bool KeepClassifier { get; set; }
+
     /// <summary>Format of <see cref="InitialWeights"/> when it is a file. Default null: detected.</summary>
     public WeightFormat? InitialWeightsFormat { get; set; }
 
