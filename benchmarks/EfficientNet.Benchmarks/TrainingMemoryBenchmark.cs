@@ -29,6 +29,7 @@ internal static class TrainingMemoryBenchmark
         ("checkpoint stages 0–8 (all)", "ckpt:0+1+2+3+4+5+6+7+8"),
         ("channels-last + checkpoint stages 1–3", "cl,ckpt:1+2+3"),
         ("channels-last + checkpoint stages 1–2", "cl,ckpt:1+2"),
+        ("channels-last + checkpoint stem and stages 1–2", "cl,ckpt:0+1+2"),
         ("channels-last + checkpoint stages 0–8", "cl,ckpt:0+1+2+3+4+5+6+7+8"),
     ];
 

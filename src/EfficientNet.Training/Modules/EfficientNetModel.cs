@@ -49,6 +49,21 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         register_module(nameof(classifier), classifier);
     }
 
+    /// <summary>
+    /// Re-initialises the classifier as a new PyTorch <c>nn.Linear</c> starts (weights and bias uniform in ±1/√inputs):
+    /// the head a transfer-learning script puts on a trained backbone. torchvision's from-scratch initialisation
+    /// (±1/√classes) gives logits about ten times larger on trained features, and a few hundred fine-tuning steps do not
+    /// undo that noise.
+    /// </summary>
+    public void ResetClassifierForTransfer()
+    {
+        var linear = (TorchSharp.Modules.Linear)classifier[1];
+        double range = 1.0 / Math.Sqrt(Spec.Classifier.InputFeatures);
+        using var noGrad = no_grad();
+        nn.init.uniform_(linear.weight, -range, range);
+        nn.init.uniform_(linear.bias!, -range, range);
+    }
+
     /// <summary>The layout this module was built from.</summary>
     public EfficientNetSpec Spec { get; }
 

@@ -129,6 +129,7 @@ public static class EfficientNetTrainer
                 var weights = options.KeepClassifier ? initial.Weights
                     : new StateDict(initial.Weights.Entries.Where(e => !e.Key.StartsWith("classifier.", StringComparison.Ordinal)), initial.Origin);
                 ModelWeights.Load(_model, weights);
+                if (!options.KeepClassifier) _model.ResetClassifierForTransfer();
             }
             _imageSize = options.ImageSize ?? options.Recipe?.CropSize ?? (initial is not null ? PreprocessingRecipe.For(source.Format, variant).CropSize : variant.Resolution);
             var stats = initial is not null ? PreprocessingRecipe.For(source.Format, variant) : null;

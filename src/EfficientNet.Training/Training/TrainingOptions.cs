@@ -95,7 +95,8 @@ public sealed class EfficientNetTrainingOptions
 
     /// <summary>
     /// Keep the classifier of <see cref="InitialWeights"/> when its class count matches (to continue training on the same
-    /// classes). Default false: a new, freshly initialised classifier, as transfer to new classes needs.
+    /// classes). Default false: a new classifier initialised as PyTorch's <c>nn.Linear</c> (±1/√inputs), as transfer to new
+    /// classes needs.
     /// </summary>
     public bool KeepClassifier { get; set; }
 

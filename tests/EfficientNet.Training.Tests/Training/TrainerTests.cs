@@ -160,6 +160,37 @@ public sealed class TrainerTests
     }
 
     [TestMethod]
+    public void TransferGetsANewSmallClassifierUnlessTheOldOneIsKept()
+    {
+        using var dir = new TemporaryDirectory();
+        manual_seed(3);
+        var source = new EfficientNetModel(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 2));
+        string file = Path.Combine(dir.Path, "two-classes.safetensors");
+        SafeTensorsFile.Write(file, ModelWeights.ToStateDict(source).Entries);
+        float[] Classifier(bool keep)
+        {
+            var options = Small(Path.Combine(dir.Path, keep ? "kept" : "new"), epochs: 1);
+            options.InitialWeights = file;
+            options.KeepClassifier = keep;
+            options.Mode = TrainingMode.LinearProbe;
+            options.LearningRate = 1e-12; // one epoch that moves nothing measurably: the classifier as it started
+            options.WeightDecay = 0;
+            return EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights["classifier.1.weight"].Values;
+        }
+        float[] old = ModelWeights.ToStateDict(source)["classifier.1.weight"].Values;
+
+        float[] kept = Classifier(keep: true);
+        Assert.AreEqual(0, kept.Zip(old, (a, b) => Math.Abs(a - b)).Max(), 1e-6, "--keep-classifier keeps the source classifier");
+
+        // A new classifier starts as PyTorch's nn.Linear: uniform in ±1/√1280, not torchvision's ±1/√classes (±0.71 here).
+        float[] fresh = Classifier(keep: false);
+        double bound = 1 / Math.Sqrt(1280);
+        Assert.IsTrue(fresh.Max(Math.Abs) <= bound * 1.0001, $"max |w| {fresh.Max(Math.Abs)} > {bound}");
+        Assert.IsTrue(fresh.Max(Math.Abs) > bound * 0.9, "spread over the whole range");
+        Assert.IsTrue(fresh.Zip(old, (a, b) => Math.Abs(a - b)).Max() > 0.1, "not the source classifier");
+    }
+
+    [TestMethod]
     public void LastStagesTrainsOnlyTheTrailingUnits()
     {
         using var dir = new TemporaryDirectory();
