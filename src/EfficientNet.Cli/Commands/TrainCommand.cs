@@ -178,9 +178,11 @@ internal static class TrainCommand
     {
         var table = new Table().Border(TableBorder.Simple).AddColumns("epoch", "train loss", "train acc", "val loss", "val acc", "val top-5", "lr", "s");
         var c = CultureInfo.InvariantCulture;
+        // A run without a validation set has no validation metrics: a dash, not NaN.
+        static string Metric(double value, string format) => double.IsNaN(value) ? "–" : value.ToString(format, CultureInfo.InvariantCulture);
         foreach (var h in outcome.History)
-            table.AddRow((h.Epoch + 1).ToString(c), h.TrainLoss.ToString("F4", c), h.TrainAccuracy.ToString("P2", c), h.ValidationLoss.ToString("F4", c),
-                h.ValidationAccuracy.ToString("P2", c), h.ValidationTop5.ToString("P2", c), h.LearningRate.ToString("G3", c), h.Seconds.ToString("F0", c));
+            table.AddRow((h.Epoch + 1).ToString(c), Metric(h.TrainLoss, "F4"), Metric(h.TrainAccuracy, "P2"), Metric(h.ValidationLoss, "F4"),
+                Metric(h.ValidationAccuracy, "P2"), Metric(h.ValidationTop5, "P2"), h.LearningRate.ToString("G3", c), h.Seconds.ToString("F0", c));
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(outcome.Message);
         if (outcome.OnnxPath is not null) AnsiConsole.WriteLine($"Model: {outcome.OnnxPath} (weights {outcome.WeightsPath})");
