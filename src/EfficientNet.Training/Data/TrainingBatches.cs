@@ -79,6 +79,8 @@ public sealed class TrainingBatches
         var order = Order(epoch);
         var channel = Channel.CreateBounded<Task<ImageBatch>>(new BoundedChannelOptions(Prefetch) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Neither task gets the token: a task cancelled before it starts never runs, so the producer would never complete
+        // the channel (the reader would wait forever) and a batch task would throw instead of finishing.
         var producer = Task.Run(async () =>
         {
             try
@@ -86,7 +88,7 @@ public sealed class TrainingBatches
                 for (int b = firstBatch; b < BatchesPerEpoch && !stop.IsCancellationRequested; b++)
                 {
                     int batch = b;
-                    await channel.Writer.WriteAsync(Task.Run(() => Build(order, epoch, batch), stop.Token), stop.Token).ConfigureAwait(false);
+                    await channel.Writer.WriteAsync(Task.Run(() => Build(order, epoch, batch)), stop.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) { }
@@ -94,7 +96,7 @@ public sealed class TrainingBatches
             {
                 channel.Writer.TryComplete();
             }
-        }, stop.Token);
+        });
         try
         {
             while (true)

@@ -204,15 +204,19 @@ public static class EfficientNetTrainer
                 long globalStep = state.GlobalStep;
                 double lr = _schedule.At(Math.Min(globalStep, totalSteps - 1)).LearningRate;
                 bool stop = false;
+                void SaveInterrupted()
+                {
+                    string where = _store.Save($"interrupted-e{epoch + 1:D4}-b{batchIndex:D5}", _model, _ema, _optimizer,
+                        state with { Epoch = epoch, BatchInEpoch = batchIndex, GlobalStep = globalStep, History = history, RandomState = CheckpointStore.SaveRandomState() });
+                    status = TrainingStatus.Cancelled;
+                    message = $"Cancelled at epoch {epoch + 1}, step {batchIndex}. Saved {where}; run again with the same output folder to resume.";
+                    stop = true;
+                }
                 foreach (var batch in _batches.Epoch(epoch, batchIndex, cancellationToken))
                 {
                     if (cancellationToken.IsCancellationRequested)
                     {
-                        string where = _store.Save($"interrupted-e{epoch + 1:D4}-b{batchIndex:D5}", _model, _ema, _optimizer,
-                            state with { Epoch = epoch, BatchInEpoch = batchIndex, GlobalStep = globalStep, History = history, RandomState = CheckpointStore.SaveRandomState() });
-                        status = TrainingStatus.Cancelled;
-                        message = $"Cancelled at epoch {epoch + 1}, step {batchIndex}. Saved {where}; run again with the same output folder to resume.";
-                        stop = true;
+                        SaveInterrupted();
                         break;
                     }
                     (double momentumLr, double? momentum) = _schedule.At(globalStep);
@@ -238,6 +242,8 @@ public static class EfficientNetTrainer
                     if (_o.LogEverySteps > 0 && batchIndex % _o.LogEverySteps == 0)
                         _log?.LogDebug("epoch {Epoch} step {Step}/{Steps} loss {Loss:F4} lr {Lr:G3} {Rate:F1} img/s", epoch + 1, batchIndex, _batches.BatchesPerEpoch, loss, lr, rate);
                 }
+                // Cancelled before the loader delivered a batch (between epochs, or while it was stopping).
+                if (!stop && cancellationToken.IsCancellationRequested) SaveInterrupted();
                 if (stop) break;
 
                 var validation = Evaluate();

@@ -123,6 +123,21 @@ public sealed class TrainerTests
     }
 
     [TestMethod]
+    public void CancellingBetweenEpochsSavesAndStops()
+    {
+        // Ctrl+C during an epoch's evaluation: the next epoch starts with cancellation already requested. (This once
+        // left the data loader's producer unstarted and the run waiting for a batch forever.)
+        using var dir = new TemporaryDirectory();
+        using var cancel = new CancellationTokenSource();
+        var options = Small(dir.Path, epochs: 3);
+        options.Progress = e => { if (e is EpochCompleted { Epoch: 0 }) cancel.Cancel(); };
+        var task = Task.Run(() => EfficientNetTrainer.Train(options, Train.Value, cancellationToken: cancel.Token));
+        Assert.IsTrue(task.Wait(TimeSpan.FromMinutes(3)), "the run did not stop");
+        Assert.AreEqual(TrainingStatus.Cancelled, task.Result.Status, task.Result.Message);
+        Assert.IsTrue(Directory.Exists(Path.Combine(dir.Path, "checkpoints", "interrupted-e0002-b00000")));
+    }
+
+    [TestMethod]
     public void ADivergingRunStopsAndKeepsTheLastGoodCheckpoint()
     {
         using var dir = new TemporaryDirectory();
