@@ -55,6 +55,8 @@ public static class ModelWeights
                 target.copy_(converted);
             }
         }
+        // A module's finalizer frees its tensors: the caller's last reference may be this argument.
+        GC.KeepAlive(model);
     }
 
     /// <summary>The model's state dict as float arrays under canonical keys (for ONNX export or safetensors).</summary>
@@ -68,10 +70,14 @@ public static class ModelWeights
         // In the spec's (torchvision's) order; TorchSharp lists parameters before buffers.
         foreach (var spec in model.Spec.StateDict)
         {
+            // The scope keeps the chain's temporaries referenced (and frees them): an unreferenced TorchSharp tensor can be
+            // finalised while libtorch still reads it.
+            using var scope = NewDisposeScope();
             var value = live[spec.Name];
-            using var cpu = value.detach().cpu().to_type(ScalarType.Float32).contiguous();
+            var cpu = value.detach().cpu().to_type(ScalarType.Float32).contiguous();
             entries.Add(new(spec.Name, new WeightTensor(cpu.shape, cpu.data<float>().ToArray(), value.dtype == ScalarType.Int64 ? "int64" : "float32")));
         }
+        GC.KeepAlive(model); // see Load
         return new StateDict(entries, source);
     }
 

@@ -179,7 +179,7 @@ public sealed class TrainerTests
     {
         using var dir = new TemporaryDirectory();
         manual_seed(3);
-        var source = new EfficientNetModel(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 2));
+        using var source = new EfficientNetModel(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 2));
         string file = Path.Combine(dir.Path, "two-classes.safetensors");
         SafeTensorsFile.Write(file, ModelWeights.ToStateDict(source).Entries);
         float[] Classifier(bool keep)
