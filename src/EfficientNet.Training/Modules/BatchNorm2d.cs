@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EfficientNet.Training.Modules;
@@ -11,15 +10,13 @@ namespace EfficientNet.Training.Modules;
 /// Written here instead of using TorchSharp's <c>BatchNorm2d</c> for two reasons. (1) TorchSharp's forward increments
 /// <c>num_batches_tracked</c> with a temporary <c>Scalar</c> that only its finalizer frees; when a garbage collection
 /// (triggered by the data loader's threads) finalises it while libtorch still reads it, the step fails with
-/// "Unknown scalar type". The increment here uses a scalar that lives as long as the process. (2) Activation
+/// "Unknown scalar type". The increment here uses scalars that live as long as the process (<see cref="HeldScalars"/>). (2) Activation
 /// checkpointing recomputes a stage's forward pass, which must not update the running statistics a second time;
 /// TorchSharp reads momentum 0 as "cumulative average", so <see cref="FreezeStatistics"/> passes momentum 0 to libtorch
 /// directly, which leaves the statistics untouched.
 /// </remarks>
 public sealed class BatchNorm2d : nn.Module<Tensor, Tensor>
 {
-    private static readonly Scalar One = 1L.ToScalar();
-
     private readonly TorchSharp.Modules.Parameter weight;
     private readonly TorchSharp.Modules.Parameter bias;
     private readonly Tensor running_mean;
@@ -63,7 +60,7 @@ public sealed class BatchNorm2d : nn.Module<Tensor, Tensor>
         if (update)
         {
             using var noGrad = no_grad();
-            num_batches_tracked.add_(One, One); // explicit alpha: the one-argument overload makes a temporary Scalar
+            num_batches_tracked.add_(HeldScalars.IntegerOne, HeldScalars.IntegerOne); // explicit alpha: the one-argument overload makes a temporary Scalar
         }
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, update ? Momentum : 0.0, Epsilon);
     }

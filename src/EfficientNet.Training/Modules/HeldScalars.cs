@@ -20,6 +20,9 @@ internal sealed class HeldScalars : IDisposable
     /// <summary>The floating-point 1, alive for the whole process (the alpha of a plain <c>add_</c>).</summary>
     public static Scalar One { get; } = 1.0.ToScalar();
 
+    /// <summary>The integer 1, alive for the whole process (integer tensors refuse a floating-point alpha).</summary>
+    public static Scalar IntegerOne { get; } = 1L.ToScalar();
+
     /// <summary>A scalar for <paramref name="value"/> that lives until this scope is disposed.</summary>
     public Scalar this[double value]
     {

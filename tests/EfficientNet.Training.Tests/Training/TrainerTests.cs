@@ -37,6 +37,15 @@ public sealed class TrainerTests
         LogEverySteps = 0,
     };
 
+    /// <summary>One epoch starting from the torchvision B0 fixture (ImageNet statistics, no crop).</summary>
+    private static EfficientNetTrainingOptions FromTorchvisionFixture(string output)
+    {
+        var options = Small(output, epochs: 1);
+        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        return options;
+    }
+
     private static float[] Weights(string file) => SafeTensorsFile.Read(file).Entries.SelectMany(e => e.Value.Values).ToArray();
 
     [TestMethod]
@@ -159,9 +168,7 @@ public sealed class TrainerTests
     public void LinearProbeChangesOnlyTheClassifier()
     {
         using var dir = new TemporaryDirectory();
-        var options = Small(dir.Path, epochs: 1);
-        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
-        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        var options = FromTorchvisionFixture(dir.Path);
         options.Mode = TrainingMode.LinearProbe;
         var result = EfficientNetTrainer.Train(options, Train.Value);
         var start = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0, new() { NumClasses = 2, ReplaceHead = true }).Weights;
@@ -180,8 +187,9 @@ public sealed class TrainerTests
         using var dir = new TemporaryDirectory();
         manual_seed(3);
         using var source = new EfficientNetModel(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 2));
+        var sourceWeights = ModelWeights.ToStateDict(source);
         string file = Path.Combine(dir.Path, "two-classes.safetensors");
-        SafeTensorsFile.Write(file, ModelWeights.ToStateDict(source).Entries);
+        SafeTensorsFile.Write(file, sourceWeights.Entries);
         float[] Classifier(bool keep)
         {
             var options = Small(Path.Combine(dir.Path, keep ? "kept" : "new"), epochs: 1);
@@ -192,7 +200,7 @@ public sealed class TrainerTests
             options.WeightDecay = 0;
             return EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights["classifier.1.weight"].Values;
         }
-        float[] old = ModelWeights.ToStateDict(source)["classifier.1.weight"].Values;
+        float[] old = sourceWeights["classifier.1.weight"].Values;
 
         float[] kept = Classifier(keep: true);
         Assert.AreEqual(0, kept.Zip(old, (a, b) => Math.Abs(a - b)).Max(), 1e-6, "--keep-classifier keeps the source classifier");
@@ -209,9 +217,7 @@ public sealed class TrainerTests
     public void LastStagesTrainsOnlyTheTrailingUnits()
     {
         using var dir = new TemporaryDirectory();
-        var options = Small(dir.Path, epochs: 1);
-        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
-        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        var options = FromTorchvisionFixture(dir.Path);
         options.Mode = TrainingMode.LastStages;
         options.TrainableStages = 2; // features.8 (head conv) and features.7
         var end = EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights;
@@ -226,9 +232,7 @@ public sealed class TrainerTests
     public void BackboneAndHeadHaveTheirOwnLearningRates()
     {
         using var dir = new TemporaryDirectory();
-        var options = Small(dir.Path, epochs: 1);
-        options.InitialWeights = Fixtures.Generated("b0.torchvision.pth");
-        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        var options = FromTorchvisionFixture(dir.Path);
         options.BackboneLearningRate = 0;
         options.WeightDecay = 0;
         var end = EfficientNetTrainer.Train(options, Train.Value).Weights!.Weights;
