@@ -24,7 +24,8 @@ And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which t
 images/: JPEG and PNG test images (smooth random scenes with shapes, various sizes and aspect ratios) in two class
 folders, hostile files (empty, random bytes, text named .jpg, truncated JPEG), and images.io.safetensors with
 torchvision's Resize(256, bicubic) + CenterCrop(224) of each good image as 0-255 planar RGB, to measure how closely
-ML.NET's resize follows torchvision's.
+ML.NET's resize follows torchvision's. images-large/: three photo-sized JPEGs (4032x3024, 1536x2048, 2000x1500) with
+texture at several scales and images-large.io.safetensors (the same torchvision crop), for reduced-scale JPEG decoding.
 
 Usage: make_parity_fixtures.py OUTPUT_DIR
 """
@@ -249,6 +250,29 @@ def make_images():
         f.write(good[: len(good) // 3])
 
 
+def make_large_images():
+    """Photo-sized JPEGs (phone camera, portrait, web upload) with texture at every scale, for reduced-scale decoding."""
+    import numpy as np
+    from PIL import Image
+    from torchvision import transforms
+    root = os.path.join(OUT, "images-large")
+    os.makedirs(root, exist_ok=True)
+    rng = np.random.default_rng(7)
+    reference = {}
+    for i, (w, h) in enumerate([(4032, 3024), (1536, 2048), (2000, 1500)]):
+        x = torch.zeros(3, h, w)
+        for cells, amplitude in ((6, 45.0), (40, 20.0), (300, 10.0)):
+            field = torch.from_numpy(rng.normal(size=(1, 3, cells, cells * w // h)).astype("float32"))
+            x += amplitude * F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False)[0]
+        x += torch.from_numpy(rng.normal(scale=4.0, size=(3, h, w)).astype("float32"))
+        image = Image.fromarray((x + 128).clamp(0, 255).permute(1, 2, 0).numpy().astype("uint8"))
+        name = "photo_%d.jpg" % i
+        image.save(os.path.join(root, name), quality=90)
+        crop = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224)])
+        reference[name] = torch.from_numpy(np.asarray(crop(Image.open(os.path.join(root, name)).convert("RGB"))).astype("float32")).permute(2, 0, 1).contiguous()
+    save_safetensors(os.path.join(OUT, "images-large.io.safetensors"), reference)
+
+
 def make_schedules():
     """PyTorch's OneCycleLR (as the Fashion-MNIST anchor uses it) and AdamW/SGD steps, for the training tests."""
     p = torch.nn.Parameter(torch.zeros(1))
@@ -267,6 +291,7 @@ def make_schedules():
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_images()
+    make_large_images()
     make_schedules()
     manifest = []
 

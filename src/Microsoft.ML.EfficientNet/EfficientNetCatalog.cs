@@ -19,7 +19,11 @@ public static class EfficientNetCatalog
     /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>); its context's seed, GPU and logging settings apply.</param>
     /// <param name="variant">One of <c>b0</c> … <c>b7</c> (also <c>efficientnet_b4</c>, <c>B4</c>).</param>
     /// <param name="outputColumnName">The features column; default <c>Features</c>.</param>
-    /// <param name="inputColumnName">The image column, of type <see cref="Data.MLImage"/> (from <c>LoadImages</c>); default <c>Image</c>.</param>
+    /// <param name="inputColumnName">
+    /// The input column; default <c>Image</c>. Either decoded images (<see cref="Data.MLImage"/>, from <c>LoadImages</c>) or
+    /// text: image file paths, resolved against <see cref="EfficientNetFeaturizerOptions.ImageFolder"/>, which lets the
+    /// featurizer decode large JPEGs at a reduced scale (<see cref="EfficientNetFeaturizerOptions.ReducedScaleJpegDecoding"/>).
+    /// </param>
     /// <param name="options">Weights, resolution, batching, GPU and error handling; default: pretrained torchvision weights, CPU.</param>
     /// <returns>An estimator whose fitted transformer saves as plain ML.NET transforms.</returns>
     /// <exception cref="ArgumentException">Unknown variant; the message lists the valid ones.</exception>
@@ -27,6 +31,12 @@ public static class EfficientNetCatalog
     /// <code>
     /// var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, "Path")
     ///     .Append(mlContext.Transforms.EfficientNetFeaturizer("b4"))
+    ///     .Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Features"));
+    /// </code>
+    /// or, from file paths, with large JPEGs decoded at a reduced scale:
+    /// <code>
+    /// var options = new EfficientNetFeaturizerOptions { ImageFolder = imageFolder, ReducedScaleJpegDecoding = true };
+    /// var pipeline = mlContext.Transforms.EfficientNetFeaturizer("b4", inputColumnName: "Path", options: options)
     ///     .Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Features"));
     /// </code>
     /// </example>

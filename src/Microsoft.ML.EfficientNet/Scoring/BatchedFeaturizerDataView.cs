@@ -6,7 +6,7 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 
 /// <summary>
 /// The featurizer's output on the batched path: the input's columns plus the features column. A leading cursor pulls
-/// pixels (decode, resize, extract: the standard chain's first two transforms) and ONNX Runtime scores them
+/// pixels (decode, resize, extract: the standard chain's preprocessing steps) and ONNX Runtime scores them
 /// <see cref="EfficientNetFeaturizerOptions.BatchSize"/> at a time, preparing the next batch on another thread while the
 /// current one is scored. A trailing cursor over the input serves every other column, so pass-through columns are never
 /// copied; the two cursors visit the same rows in the same order, which is checked by row id.
@@ -14,24 +14,35 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 internal sealed class BatchedFeaturizerDataView : IDataView
 {
     private readonly IDataView _input;
-    private readonly TransformerChain<ColumnSelectingTransformer> _chain;
+    private readonly Func<IDataView, IDataView> _pixels;
     private readonly OnnxBatchScorer _scorer;
     private readonly string _pixelsColumn;
+    private readonly string _inputColumn;
     private readonly string _imageColumn;
     private readonly EfficientNetFeaturizerOptions _options;
     private readonly int _featuresIndex;
 
-    public BatchedFeaturizerDataView(IDataView input, TransformerChain<ColumnSelectingTransformer> chain, OnnxBatchScorer scorer, string imageColumn,
+    /// <param name="input">Data with the input column.</param>
+    /// <param name="schema">The input's columns and the features column (<see cref="OutputSchema"/>).</param>
+    /// <param name="pixels">Adds the pixels column (and the decoded image column) to a view of the input.</param>
+    /// <param name="scorer">Scores batches of pixels.</param>
+    /// <param name="inputColumn">The featurizer's input column (images or paths), named in errors.</param>
+    /// <param name="imageColumn">The decoded image column of <paramref name="pixels"/>'s output.</param>
+    /// <param name="outputColumn">The features column, last in <paramref name="schema"/>.</param>
+    /// <param name="pixelsColumn">The pixels column of <paramref name="pixels"/>'s output.</param>
+    /// <param name="options">Batch size, error handling, logging.</param>
+    public BatchedFeaturizerDataView(IDataView input, DataViewSchema schema, Func<IDataView, IDataView> pixels, OnnxBatchScorer scorer, string inputColumn, string imageColumn,
         string outputColumn, string pixelsColumn, EfficientNetFeaturizerOptions options)
     {
+        _inputColumn = inputColumn;
         _imageColumn = imageColumn;
         _input = input;
-        _chain = chain;
+        _pixels = pixels;
         _scorer = scorer;
         _pixelsColumn = pixelsColumn;
         _options = options;
-        Schema = OutputSchema(input.Schema, chain.GetOutputSchema(input.Schema), outputColumn);
-        _featuresIndex = Schema.Count - 1;
+        Schema = schema;
+        _featuresIndex = schema[outputColumn].Index;
     }
 
     public DataViewSchema Schema { get; }
@@ -56,8 +67,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         bool wantFeatures = needed.Any(c => c.Index == _featuresIndex);
         var rows = _input.GetRowCursor(needed.Where(c => c.Index != _featuresIndex).Select(c => _input.Schema[c.Index]));
         if (!wantFeatures) return new Cursor(this, rows, null);
-        IDataView pixels = _input;
-        foreach (var transformer in _chain.Take(2)) pixels = transformer.Transform(pixels); // ResizeImages, ExtractPixels
+        var pixels = _pixels(_input);
         // Asking for the image column too keeps ML.NET from splitting this cursor over worker threads (it does so only
         // when every requested column is cachable): a worker's decode error would end the whole cursor, while on this
         // thread it reaches the getter and costs one row. Decoding still overlaps scoring: see Cursor.NextBatch.
@@ -231,14 +241,14 @@ internal sealed class BatchedFeaturizerDataView : IDataView
                 }
                 catch (Exception e) when (_parent._options.UnreadableImages == UnreadableImageHandling.Throw && e is not OutOfMemoryException)
                 {
-                    throw new InvalidDataException($"Row {_pixels.Position}: the image in column '{_parent._imageColumn}' could not be read ({Innermost(e).Message}).", e);
+                    throw new InvalidDataException($"Row {_pixels.Position}: the image in column '{_parent._inputColumn}' could not be read ({Innermost(e).Message}).", e);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     batch.Failed[k] = true;
                     target.Clear();
                     _parent._options.Logger?.LogWarning("Row {Row}: the image in column '{Column}' could not be read ({Reason}); its features are NaN.",
-                        _pixels.Position, _parent._imageColumn, Innermost(e).Message);
+                        _pixels.Position, _parent._inputColumn, Innermost(e).Message);
                 }
             }
             return batch;

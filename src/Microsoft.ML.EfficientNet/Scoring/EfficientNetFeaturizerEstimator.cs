@@ -13,15 +13,17 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 /// <para><b>Estimator characteristics</b></para>
 /// <list type="table">
 /// <item><term>Does this estimator need to look at the data to train its parameters?</term><description>No</description></item>
-/// <item><term>Input column data type</term><description><see cref="MLImage"/> (from <c>LoadImages</c>)</description></item>
+/// <item><term>Input column data type</term><description><see cref="MLImage"/> (from <c>LoadImages</c>), or text: image file paths</description></item>
 /// <item><term>Output column data type</term><description>Known-sized vector of <see cref="float"/></description></item>
 /// <item><term>Exportable to ONNX</term><description>The model inside is ONNX</description></item>
 /// </list>
 /// <para>
 /// The fitted transformer is the standard chain <c>ResizeImages(IsoCrop) → ExtractPixels → ApplyOnnxModel →
-/// DropColumns</c>, so a saved model loads and scores with plain ML.NET. In process, <c>Transform</c> runs the same ONNX
-/// model on batches (<see cref="EfficientNetFeaturizerOptions.BatchSize"/>) while the next batch is decoded, with the same
-/// results. ML.NET's <c>ResizeImages</c> filter differs slightly from torchvision's bicubic (mean 0.95 of 255 per pixel).
+/// DropColumns</c>, with <c>LoadImages</c> first when the input column holds file paths, so a saved model loads and
+/// scores with plain ML.NET. In process, <c>Transform</c> runs the same ONNX model on batches
+/// (<see cref="EfficientNetFeaturizerOptions.BatchSize"/>) while the next batch is decoded, with the same results (unless
+/// <see cref="EfficientNetFeaturizerOptions.ReducedScaleJpegDecoding"/> is on). ML.NET's <c>ResizeImages</c> filter
+/// differs slightly from torchvision's bicubic (mean 0.95 of 255 per pixel).
 /// </para>
 /// </remarks>
 public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFeaturizerTransformer>
@@ -46,7 +48,7 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
     /// <summary>The features column.</summary>
     public string OutputColumnName { get; }
 
-    /// <summary>The image column.</summary>
+    /// <summary>The input column: decoded images, or image file paths.</summary>
     public string InputColumnName { get; }
 
     /// <summary>Length of the features vector: the variant's head channels.</summary>
@@ -57,15 +59,15 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
     public EfficientNetFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        CheckInputColumn(input.Schema, InputColumnName);
+        bool inputIsPath = CheckInputColumn(input.Schema, InputColumnName);
         var model = Model();
         // The batched scorer is created first: a GPU that cannot be used is reported here with its cause.
         var scorer = new OnnxBatchScorer(model.Onnx, model.InputName, model.OutputName, model.Metadata.InputSize, model.Metadata.FeatureWidth,
             _options.GpuDeviceId, _options.FallbackToCpu, _options.IntraOpThreads, _options.ConcurrentBatches, _options.Logger);
         try
         {
-            var chain = FeaturizerChain.Create(_catalog, model, InputColumnName, _options).Fit(input);
-            return new EfficientNetFeaturizerTransformer(chain, scorer, model, Variant, InputColumnName, _options);
+            var chain = FeaturizerChain.Create(_catalog, model, InputColumnName, inputIsPath, _options).Fit(input);
+            return new EfficientNetFeaturizerTransformer(chain, scorer, model, Variant, InputColumnName, inputIsPath, _options);
         }
         catch
         {
@@ -82,23 +84,30 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         var column = inputSchema.FirstOrDefault(c => c.Name == InputColumnName);
         if (column.Name is null)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{InputColumnName}'.");
-        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not ImageDataViewType)
-            throw SchemaMismatch(nameof(inputSchema), InputColumnName, $"{column.ItemType}" + (column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector"));
+        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not (ImageDataViewType or TextDataViewType))
+            throw SchemaMismatch(nameof(inputSchema), InputColumnName,
+                (column.IsKey ? $"Key<{column.ItemType}>" : $"{column.ItemType}") + (column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector"));
         // The ONNX scorer's schema logic decides the output column shape; the model is resolved once and kept.
-        return FeaturizerChain.Create(_catalog, Model(), InputColumnName, _options).GetOutputSchema(inputSchema);
+        return FeaturizerChain.Create(_catalog, Model(), InputColumnName, column.ItemType is TextDataViewType, _options).GetOutputSchema(inputSchema);
     }
 
     private FeaturizerModel Model() => _model ??= FeaturizerModel.Create(Variant, _options, FeaturizerChain.PixelsColumn(OutputColumnName), OutputColumnName);
 
-    internal static void CheckInputColumn(DataViewSchema schema, string name)
+    /// <summary>Checks the input column's type; true when it holds image paths, false for decoded images.</summary>
+    internal static bool CheckInputColumn(DataViewSchema schema, string name)
     {
         var column = schema.GetColumnOrNull(name)
             ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'.");
-        if (column.Type is not ImageDataViewType) throw SchemaMismatch(nameof(schema), name, $"{column.Type}");
+        return column.Type switch
+        {
+            ImageDataViewType => false,
+            TextDataViewType => true,
+            _ => throw SchemaMismatch(nameof(schema), name, $"{column.Type}"),
+        };
     }
 
     // ML.NET's wording for a wrong column type (Contracts.ExceptSchemaMismatch).
     private static ArgumentOutOfRangeException SchemaMismatch(string parameter, string column, string actual) =>
-        new(parameter, $"Schema mismatch for input column '{column}': expected Image, got {actual}. " +
-            "Load images with mlContext.Transforms.LoadImages(...) first.");
+        new(parameter, $"Schema mismatch for input column '{column}': expected Image or String (an image path), got {actual}. " +
+            "Load images with mlContext.Transforms.LoadImages(...) or pass a column of file paths.");
 }

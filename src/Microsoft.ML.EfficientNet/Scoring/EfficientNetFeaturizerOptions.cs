@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Weights;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
@@ -23,6 +24,9 @@ public sealed class EfficientNetFeaturizerOptions
 
         /// <summary>What an unreadable image produces.</summary>
         public const UnreadableImageHandling UnreadableImages = UnreadableImageHandling.NaNFeatures;
+
+        /// <summary>Whether large JPEGs are decoded at a reduced scale on the batched path (off: results equal the saved chain's).</summary>
+        public const bool ReducedScaleJpegDecoding = false;
     }
 
     /// <summary>
@@ -64,6 +68,23 @@ public sealed class EfficientNetFeaturizerOptions
     /// 380 for B4 …). Smaller is faster and less accurate; the resize size keeps the recipe's crop fraction.
     /// </summary>
     public int? Resolution { get; set; }
+
+    /// <summary>
+    /// Folder that relative paths in a text input column are resolved against (ML.NET's <c>LoadImages</c> image folder;
+    /// it must exist, and a saved model keeps its absolute path). Default null: paths are used as they are. Ignored for an
+    /// image input column.
+    /// </summary>
+    public string? ImageFolder { get; set; }
+
+    /// <summary>
+    /// With a text input column (image paths), decode JPEGs on the batched path at the smallest of libjpeg's DCT scales
+    /// (1/2, 1/4, 1/8) whose shorter side still covers the recipe's resize size (256 for B0): a 4000×3000 photo is decoded
+    /// at 500×375, which costs a fraction of a full decode. The resize that follows then starts from an image already
+    /// averaged down by the JPEG decoder, so features differ slightly from the saved chain's, which decodes at full size
+    /// with <c>LoadImages</c> (measured in docs/BENCHMARKS.md). Other formats, smaller JPEGs and <see cref="MLImage"/>
+    /// input columns (already decoded) are unaffected. Default <see cref="Defaults.ReducedScaleJpegDecoding"/>.
+    /// </summary>
+    public bool ReducedScaleJpegDecoding { get; set; } = Defaults.ReducedScaleJpegDecoding;
 
     /// <summary>Images per ONNX Runtime call on the batched path. Default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;

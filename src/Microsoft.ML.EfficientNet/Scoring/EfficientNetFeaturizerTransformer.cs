@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
 
@@ -19,9 +20,12 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     private readonly EfficientNetFeaturizerOptions _options;
     private bool _disposed;
 
+    private readonly bool _inputIsPath;
+
     internal EfficientNetFeaturizerTransformer(TransformerChain<ColumnSelectingTransformer> chain, OnnxBatchScorer scorer, FeaturizerModel model,
-        EfficientNetVariant variant, string inputColumnName, EfficientNetFeaturizerOptions options)
+        EfficientNetVariant variant, string inputColumnName, bool inputIsPath, EfficientNetFeaturizerOptions options)
     {
+        _inputIsPath = inputIsPath;
         _chain = chain;
         _scorer = scorer;
         _model = model;
@@ -33,7 +37,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>The variant that computes the features.</summary>
     public EfficientNetVariant Variant { get; }
 
-    /// <summary>The image column.</summary>
+    /// <summary>The input column: decoded images, or image file paths.</summary>
     public string InputColumnName { get; }
 
     /// <summary>The features column.</summary>
@@ -62,7 +66,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        EfficientNetFeaturizerEstimator.CheckInputColumn(inputSchema, InputColumnName);
+        CheckInputColumn(inputSchema);
         return BatchedFeaturizerDataView.OutputSchema(inputSchema, _chain.GetOutputSchema(inputSchema), OutputColumnName);
     }
 
@@ -72,8 +76,34 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        EfficientNetFeaturizerEstimator.CheckInputColumn(input.Schema, InputColumnName);
-        return new BatchedFeaturizerDataView(input, _chain, _scorer, InputColumnName, OutputColumnName, _model.InputName, _options);
+        string image = FeaturizerChain.ImageColumn(InputColumnName, _inputIsPath, OutputColumnName);
+        return new BatchedFeaturizerDataView(input, GetOutputSchema(input.Schema), Pixels, _scorer, InputColumnName, image, OutputColumnName, _model.InputName, _options);
+    }
+
+    /// <summary>
+    /// The standard chain's preprocessing steps over <paramref name="input"/>, which add the pixels column; with
+    /// reduced-scale decoding, the JPEG-scaling loader stands in for <c>LoadImages</c> (same folder, same columns).
+    /// </summary>
+    private IDataView Pixels(IDataView input)
+    {
+        var steps = _chain.Take(FeaturizerChain.PreprocessingSteps(_inputIsPath));
+        if (_inputIsPath && _options.ReducedScaleJpegDecoding)
+        {
+            var loader = (ImageLoadingTransformer)steps.First();
+            input = new ReducedScaleImageLoadingView(input, InputColumnName, FeaturizerChain.LoadedColumn(OutputColumnName), loader.ImageFolder,
+                _model.Metadata.Preprocessing.ResizeSize);
+            steps = steps.Skip(1);
+        }
+        foreach (var step in steps) input = step.Transform(input);
+        return input;
+    }
+
+    private void CheckInputColumn(DataViewSchema schema)
+    {
+        bool isPath = EfficientNetFeaturizerEstimator.CheckInputColumn(schema, InputColumnName);
+        if (isPath != _inputIsPath)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{InputColumnName}': expected " +
+                $"{(_inputIsPath ? "String (an image path)" : "Image")}, as when the featurizer was fitted, got {schema[InputColumnName].Type}.");
     }
 
     /// <summary>The row-at-a-time mapper of the standard chain, used by prediction engines.</summary>

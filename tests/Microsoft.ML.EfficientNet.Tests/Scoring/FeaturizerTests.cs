@@ -170,12 +170,14 @@ public sealed class FeaturizerTests
     public void WrongInputColumnIsASchemaMismatch()
     {
         var ml = new MLContext();
-        var data = ImageData.Load(ml, ImageData.GoodRows());
-        var estimator = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: FixtureWeights());
+        var rows = ImageData.Load(ml, ImageData.GoodRows());
+        var data = ml.Transforms.Conversion.MapValueToKey("Class", "Label").Fit(rows).Transform(rows);
+        var estimator = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Class", options: FixtureWeights());
+        const string expected = "Schema mismatch for input column 'Class': expected Image or String (an image path), got Key<UInt32, 0-1>";
         var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(data));
-        StringAssert.Contains(error.Message, "Schema mismatch for input column 'Path': expected Image, got String");
+        StringAssert.Contains(error.Message, expected);
         var shapeError = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(Shapes.Of(data.Schema)));
-        StringAssert.Contains(shapeError.Message, "Schema mismatch for input column 'Path': expected Image, got String");
+        StringAssert.Contains(shapeError.Message, "Schema mismatch for input column 'Class': expected Image or String (an image path), got Key<UInt32>");
         var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Photo", options: FixtureWeights()).Fit(data));
         StringAssert.Contains(missing.Message, "Could not find input column 'Photo'");
     }
