@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
@@ -109,14 +108,11 @@ public sealed class FeaturizerTests
         ml.Model.Save(model, data.Schema, path);
         ((IDisposable)model.LastTransformer).Dispose();
 
-        var result = ProcessRunner.RunDotnet(ProcessRunner.BuiltAssembly(Path.Combine("tests", "EfficientNet.ModelLoadCheck"), "EfficientNet.ModelLoadCheck"),
-            [path, ImageData.Folder, "Features", .. rows.Select(r => r.Path)]);
-        Assert.AreEqual(0, result.ExitCode, result.Error);
-        using var json = JsonDocument.Parse(result.Output);
-        var assemblies = json.RootElement.GetProperty("assemblies").EnumerateArray().Select(a => a.GetString()).ToList();
+        var reloaded = ModelLoadCheck.Run(path, ImageData.Folder, "Features", rows.Select(r => r.Path));
+        var assemblies = reloaded.Assemblies.ToList();
         CollectionAssert.DoesNotContain(assemblies, "Microsoft.ML.EfficientNet");
         CollectionAssert.Contains(assemblies, "Microsoft.ML.OnnxTransformer");
-        var values = json.RootElement.GetProperty("values").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToList();
+        var values = reloaded.Vectors();
         Assert.AreEqual(rows.Length, values.Count);
         for (int i = 0; i < rows.Length; i++) Assert.IsTrue(Parity.MaxAbsDiff(expected[i], values[i]) <= 1e-5, rows[i].Path);
 
