@@ -6,6 +6,7 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Microsoft.ML.OnnxRuntime;
 using SkiaSharp;
@@ -14,7 +15,8 @@ namespace EfficientNet.Benchmarks;
 
 /// <summary>
 /// Where the CPU goes per image: decoding a 500×375 JPEG (ML.NET's MLImage, SkiaSharp full scale and at 1/2 scale),
-/// ML.NET's resize to 256, and one B0 inference on one thread, all per image.
+/// ML.NET's resize to 256, decoding a 4032×3024 JPEG at full size and at the reduced scale the featurizer would use, and
+/// one B0 inference on one thread, all per image.
 /// </summary>
 [Config(typeof(Settings))]
 public class DecodeBenchmarks
@@ -89,6 +91,24 @@ public class DecodeBenchmarks
         using var bitmap = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888));
         codec.GetPixels(bitmap.Info, bitmap.GetPixels());
         return bitmap.Width;
+    }
+
+    private string LargePhoto => _largePhoto ??= BenchmarkImages.Files(1, BenchmarkImages.LargePhotosVariable)[0];
+
+    private string? _largePhoto;
+
+    [Benchmark(Description = "decode 4032×3024 JPEG (MLImage, as LoadImages does)")]
+    public int DecodeLargeMlImage()
+    {
+        using var image = MLImage.CreateFromFile(LargePhoto);
+        return image.Width;
+    }
+
+    [Benchmark(Description = "decode 4032×3024 JPEG for a 256 resize (ReducedScaleJpegDecoder: 1/8, 504×378)")]
+    public int DecodeLargeReducedScale()
+    {
+        using var image = ReducedScaleJpegDecoder.Decode(LargePhoto, 256);
+        return image.Width;
     }
 
     [GlobalCleanup]

@@ -1,7 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Scoring;
@@ -16,20 +13,11 @@ namespace EfficientNet.Benchmarks;
 /// the plain ML.NET chain on the same ONNX model (LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel, one row at
 /// a time), and, with pixels already prepared, the featurizer's scorer vs a raw ONNX Runtime session at batch 32.
 /// </summary>
-[Config(typeof(Settings))]
+[Config(typeof(WholeRunConfig))]
 public class FeaturizerBenchmarks
 {
     private const int Images = 128;
     private const int Batch = 32;
-
-    private sealed class Settings : ManualConfig
-    {
-        public Settings()
-        {
-            AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5).WithInvocationCount(1).WithUnrollFactor(1));
-            WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        }
-    }
 
     private MLContext _ml = null!;
     private IDataView _paths = null!;
