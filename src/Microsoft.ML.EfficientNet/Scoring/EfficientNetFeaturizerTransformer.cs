@@ -81,17 +81,20 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     }
 
     /// <summary>
-    /// The standard chain's preprocessing steps over <paramref name="input"/>, which add the pixels column; with
-    /// reduced-scale decoding, the JPEG-scaling loader stands in for <c>LoadImages</c> (same folder, same columns).
+    /// The standard chain's preprocessing steps over <paramref name="input"/>, which add the pixels column. For a path
+    /// column, <see cref="PrefetchingImageLoadingView"/> stands in for <c>LoadImages</c> (same folder, same columns, same
+    /// images unless <see cref="EfficientNetFeaturizerOptions.ReducedScaleJpegDecoding"/> is on) and decodes ahead on
+    /// other threads.
     /// </summary>
     private IDataView Pixels(IDataView input)
     {
         var steps = _chain.Take(FeaturizerChain.PreprocessingSteps(_inputIsPath));
-        if (_inputIsPath && _options.ReducedScaleJpegDecoding)
+        if (_inputIsPath)
         {
             var loader = (ImageLoadingTransformer)steps.First();
-            input = new ReducedScaleImageLoadingView(input, InputColumnName, FeaturizerChain.LoadedColumn(OutputColumnName), loader.ImageFolder,
-                _model.Metadata.Preprocessing.ResizeSize);
+            int? minShorterSide = _options.ReducedScaleJpegDecoding ? _model.Metadata.Preprocessing.ResizeSize : null;
+            input = new PrefetchingImageLoadingView(input, InputColumnName, FeaturizerChain.LoadedColumn(OutputColumnName), loader.ImageFolder,
+                minShorterSide, lookahead: Environment.ProcessorCount + 1);
             steps = steps.Skip(1);
         }
         foreach (var step in steps) input = step.Transform(input);

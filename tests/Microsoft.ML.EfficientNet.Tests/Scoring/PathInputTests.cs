@@ -98,6 +98,52 @@ public sealed class PathInputTests
     }
 
     [TestMethod]
+    public void ThePrefetchingLoaderGivesLoadImagesImagesInRowOrder()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ImageData.GoodRows().Append(new ImageData.Row { Path = "" }).ToArray();
+        var data = ImageData.Load(ml, rows);
+        var loaded = ml.Transforms.LoadImages("Image", ImageData.Folder, "Path").Fit(data).Transform(data);
+        var view = new PrefetchingImageLoadingView(data, "Path", "Image", ImageData.Folder, minShorterSide: null, lookahead: 3);
+        using var expected = loaded.GetRowCursor([loaded.Schema["Image"]]);
+        using var actual = view.GetRowCursor(view.Schema);
+        var expectedImage = expected.GetGetter<MLImage>(loaded.Schema["Image"]);
+        var actualImage = actual.GetGetter<MLImage>(view.Schema["Image"]);
+        var paths = actual.GetGetter<ReadOnlyMemory<char>>(view.Schema["Path"]);
+        // ML.NET's image getters hand out null for an empty path although the type says MLImage.
+        MLImage? reference = null, image = null;
+        ReadOnlyMemory<char> path = default;
+        int count = 0;
+        while (expected.MoveNext())
+        {
+            Assert.IsTrue(actual.MoveNext());
+            paths(ref path);
+            Assert.AreEqual(rows[count].Path, path.ToString());
+            expectedImage(ref reference!);
+            for (int read = 0; read < 2; read++) // a second read of the row decodes again
+            {
+                actualImage(ref image!);
+                if (reference is null)
+                {
+                    Assert.IsNull(image, "an empty path gives no image, as in LoadImages");
+                    continue;
+                }
+                Assert.AreEqual((reference.Width, reference.Height), (image.Width, image.Height), rows[count].Path);
+                CollectionAssert.AreEqual(reference.Pixels.ToArray(), image.Pixels.ToArray(), rows[count].Path);
+            }
+            count++;
+        }
+        Assert.IsFalse(actual.MoveNext());
+        Assert.AreEqual(rows.Length, count);
+
+        // A cursor left early, with decodes still in flight, disposes cleanly.
+        using (var early = view.GetRowCursor(view.Schema))
+        {
+            Assert.IsTrue(early.MoveNext());
+        }
+    }
+
+    [TestMethod]
     public void LargeJpegsAreDecodedAtTheSmallestDctScaleThatCoversTheResize()
     {
         // libjpeg scales to ceil(side / 8), ceil(side / 4) or ceil(side / 2); the shorter side must stay ≥ the resize size.
@@ -133,7 +179,7 @@ public sealed class PathInputTests
         var resize = RecipeTransforms.ResizeAndExtract(ml.Transforms, recipe, "Image", "Resized", "Pixels");
         var loaded = ml.Transforms.LoadImages("Image", LargeFolder, "Path").Fit(data).Transform(data);
         var full = ImageData.Column(resize.Fit(loaded).Transform(loaded), "Pixels");
-        var scaledImages = new ReducedScaleImageLoadingView(data, "Path", "Image", LargeFolder, recipe.ResizeSize);
+        var scaledImages = new PrefetchingImageLoadingView(data, "Path", "Image", LargeFolder, recipe.ResizeSize, lookahead: 2);
         var reduced = ImageData.Column(resize.Fit(scaledImages).Transform(scaledImages), "Pixels");
         for (int i = 0; i < rows.Length; i++)
         {
