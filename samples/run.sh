@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The featurizer sample offline, in one command (about 3 minutes on 2 cores): no ImageNet weights can be downloaded
+# The featurizer sample offline, in one command (about 2 minutes on 2 cores): no ImageNet weights can be downloaded
 # here, so a small B0 is first trained on Fashion-MNIST classes 0–4 (T-shirt, Trouser, Pullover, Dress, Coat) and its
 # features are then used for classes 5–9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), which it has never seen: features
 # from one task feeding an ML.NET classifier for another.

@@ -210,11 +210,19 @@ def check_against_reference_key_table(model):
     assert [r[0] for r in rows] == list(model.state_dict().keys())
 
 
+def torchvision_crop(path):
+    """torchvision's evaluation preprocessing of B0, Resize(256, bicubic) + CenterCrop(224), as 0-255 planar RGB floats."""
+    import numpy as np
+    from PIL import Image
+    from torchvision import transforms
+    crop = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224)])
+    return torch.from_numpy(np.asarray(crop(Image.open(path).convert("RGB"))).astype("float32")).permute(2, 0, 1).contiguous()
+
+
 def make_images():
     """Deterministic test images; see the module docstring."""
     import numpy as np
     from PIL import Image, ImageDraw
-    from torchvision import transforms
     root = os.path.join(OUT, "images")
     rng = np.random.default_rng(42)
     sizes = [(500, 375), (375, 500), (640, 480), (300, 300), (1024, 683), (257, 129)]
@@ -235,8 +243,7 @@ def make_images():
         os.makedirs(folder, exist_ok=True)
         name = "%s_%02d.%s" % (label, i, "png" if i % 5 == 4 else "jpg")
         image.save(os.path.join(folder, name), quality=92)
-        crop = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224)])
-        reference[label + "/" + name] = torch.from_numpy(np.asarray(crop(Image.open(os.path.join(folder, name)).convert("RGB"))).astype("float32")).permute(2, 0, 1).contiguous()
+        reference[label + "/" + name] = torchvision_crop(os.path.join(folder, name))
     save_safetensors(os.path.join(OUT, "images.io.safetensors"), reference)
     bad = os.path.join(root, "bad")
     os.makedirs(bad, exist_ok=True)
@@ -254,7 +261,6 @@ def make_large_images():
     """Photo-sized JPEGs (phone camera, portrait, web upload) with texture at every scale, for reduced-scale decoding."""
     import numpy as np
     from PIL import Image
-    from torchvision import transforms
     root = os.path.join(OUT, "images-large")
     os.makedirs(root, exist_ok=True)
     rng = np.random.default_rng(7)
@@ -268,8 +274,7 @@ def make_large_images():
         image = Image.fromarray((x + 128).clamp(0, 255).permute(1, 2, 0).numpy().astype("uint8"))
         name = "photo_%d.jpg" % i
         image.save(os.path.join(root, name), quality=90)
-        crop = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224)])
-        reference[name] = torch.from_numpy(np.asarray(crop(Image.open(os.path.join(root, name)).convert("RGB"))).astype("float32")).permute(2, 0, 1).contiguous()
+        reference[name] = torchvision_crop(os.path.join(root, name))
     save_safetensors(os.path.join(OUT, "images-large.io.safetensors"), reference)
 
 

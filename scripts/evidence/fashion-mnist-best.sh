@@ -8,8 +8,8 @@ cd "$(dirname "$0")/../.."
 size=${1:-48}
 epochs=${2:-13}
 out=artifacts/evidence/best
-rm -rf "$out"; mkdir -p "$out"
-cli="dotnet src/EfficientNet.Cli/bin/Release/net10.0/linux-x64/efficientnet.dll"
+source scripts/evidence/common.sh
+fresh_results "$out"
 start=$(date +%s)
 $cli train --data fashion-mnist --validation fashion-mnist-test --epochs "$epochs" --batch-size 128 --image-size "$size" \
   --augment shift --shift $(( size / 14 )) --mean 0.286 --std 0.353 --crop-fraction 1 --optimizer adamw --lr 3e-3 \

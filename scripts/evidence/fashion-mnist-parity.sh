@@ -10,12 +10,8 @@ cd "$(dirname "$0")/../.."
 epochs=${1:-10}
 anchor=${ANCHOR:-../shared/anchors/fashion_mnist_torchvision.py}
 out=artifacts/evidence/parity
-if [[ "${REUSE_ANCHOR:-0}" == 1 && -s "$out/pytorch.log" ]]; then
-  rm -rf "$out/run" "$out/efficientnetml.log"
-else
-  rm -rf "$out"; mkdir -p "$out"
-fi
-cli="dotnet src/EfficientNet.Cli/bin/Release/net10.0/linux-x64/efficientnet.dll"
+source scripts/evidence/common.sh
+fresh_results "$out" "${REUSE_ANCHOR:-0}" pytorch.log run efficientnetml.log
 
 if [[ ! -s "$out/pytorch.log" ]]; then
   start=$(date +%s)

@@ -8,12 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=artifacts/evidence/transfer
-if [[ "${REUSE_SOURCE:-0}" == 1 && -f "$out/source/model.safetensors" ]]; then
-  rm -rf "$out/transfer" "$out/scratch"
-else
-  rm -rf "$out"; mkdir -p "$out"
-fi
-cli="dotnet src/EfficientNet.Cli/bin/Release/net10.0/linux-x64/efficientnet.dll"
+source scripts/evidence/common.sh
+fresh_results "$out" "${REUSE_SOURCE:-0}" source/model.safetensors transfer scratch
 common=(--image-size 32 --augment shift --mean 0.286 --std 0.353 --crop-fraction 1 --seed 0)
 
 # 1. Source task: classes 0–4, all 30,000 training images.

@@ -16,21 +16,26 @@ internal static class ReducedScaleJpegDecoder
     // libjpeg's DCT scales that save work, smallest image first.
     private static readonly int[] Denominators = [8, 4, 2];
 
-    /// <summary>Decodes <paramref name="path"/>, at the smallest DCT scale whose shorter side is still at least <paramref name="minShorterSide"/> when it is a JPEG.</summary>
+    /// <summary>
+    /// Decodes <paramref name="path"/>; when <paramref name="minShorterSide"/> is given and the file is a JPEG, at the
+    /// smallest DCT scale whose shorter side is still at least that long.
+    /// </summary>
     /// <param name="path">The image file. It is read whole first, as <c>LoadImages</c> does, so it is never locked.</param>
-    /// <param name="minShorterSide">The smallest shorter side, in pixels, the decoded image may have: the recipe's resize size.</param>
-    /// <returns>A 32-bit BGRA image; the caller disposes it.</returns>
-    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can decode.</exception>
-    public static MLImage Decode(string path, int minShorterSide)
+    /// <param name="minShorterSide">The smallest shorter side, in pixels, the decoded image may have (the recipe's resize
+    /// size); null decodes at full size, exactly as <c>LoadImages</c> does.</param>
+    /// <returns>A 32-bit image; the caller disposes it.</returns>
+    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can decode; the message names it.</exception>
+    public static MLImage Decode(string path, int? minShorterSide)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentOutOfRangeException.ThrowIfLessThan(minShorterSide, 1);
+        if (minShorterSide is < 1) throw new ArgumentOutOfRangeException(nameof(minShorterSide), minShorterSide, "The shorter side must be at least 1 pixel.");
         byte[] bytes = File.ReadAllBytes(path);
-        using (var data = SKData.CreateCopy(bytes))
-        using (var codec = SKCodec.Create(data))
+        if (minShorterSide is { } side)
         {
+            using var data = SKData.CreateCopy(bytes);
+            using var codec = SKCodec.Create(data);
             if (codec is not null && codec.EncodedFormat == SKEncodedImageFormat.Jpeg
-                && ScaledSize(codec, minShorterSide) is { } size && size != codec.Info.Size)
+                && ScaledSize(codec, side) is { } size && size != codec.Info.Size)
                 return DecodeScaled(codec, size, path);
         }
         try
@@ -41,17 +46,6 @@ internal static class ReducedScaleJpegDecoder
         {
             throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode ({e.Message}).", e);
         }
-    }
-
-    /// <summary>The size <see cref="Decode"/> decodes <paramref name="path"/> at.</summary>
-    /// <param name="path">A JPEG file (only its header is read).</param>
-    /// <param name="minShorterSide">As for <see cref="Decode"/>.</param>
-    /// <returns>Width and height in pixels; the full size for other formats.</returns>
-    public static (int Width, int Height) DecodedSize(string path, int minShorterSide)
-    {
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode.");
-        var size = codec.EncodedFormat == SKEncodedImageFormat.Jpeg ? ScaledSize(codec, minShorterSide) ?? codec.Info.Size : codec.Info.Size;
-        return (size.Width, size.Height);
     }
 
     private static SKSizeI? ScaledSize(SKCodec codec, int minShorterSide)

@@ -18,9 +18,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     private readonly OnnxBatchScorer _scorer;
     private readonly FeaturizerModel _model;
     private readonly EfficientNetFeaturizerOptions _options;
-    private bool _disposed;
-
     private readonly bool _inputIsPath;
+    private bool _disposed;
 
     internal EfficientNetFeaturizerTransformer(TransformerChain<ColumnSelectingTransformer> chain, OnnxBatchScorer scorer, FeaturizerModel model,
         EfficientNetVariant variant, string inputColumnName, bool inputIsPath, EfficientNetFeaturizerOptions options)

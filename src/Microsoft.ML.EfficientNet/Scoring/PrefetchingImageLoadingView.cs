@@ -64,9 +64,7 @@ internal sealed class PrefetchingImageLoadingView : IDataView
     {
         if (path.Length == 0) return null;
         if (!string.IsNullOrWhiteSpace(_imageFolder)) path = Path.Combine(_imageFolder, path);
-        if (_minShorterSide is { } side) return ReducedScaleJpegDecoder.Decode(path, side);
-        // LoadImages's own steps: the whole file first (so it is not locked), then MLImage's decoder.
-        return MLImage.CreateFromStream(new MemoryStream(File.ReadAllBytes(path), writable: false));
+        return ReducedScaleJpegDecoder.Decode(path, _minShorterSide);
     }
 
     private sealed class Cursor : DataViewRowCursor
