@@ -105,7 +105,7 @@ internal static class TrainCommand
             if (result.GetValue(mean) is not null || result.GetValue(std) is not null || result.GetValue(cropFraction) is not null)
             {
                 int size = options.ImageSize ?? throw new ArgumentException("--mean, --std and --crop-fraction need --image-size.");
-                options.Recipe = PreprocessingRecipe.Centered(size, result.GetValue(cropFraction) ?? 0.875,
+                options.Recipe = PreprocessingRecipe.Centered(size, result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction,
                     Rgb(result.GetValue(mean), PreprocessingRecipe.ImageNetMean), Rgb(result.GetValue(std), PreprocessingRecipe.ImageNetStd));
             }
 

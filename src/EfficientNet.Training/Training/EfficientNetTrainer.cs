@@ -133,7 +133,7 @@ public static class EfficientNetTrainer
             }
             _imageSize = options.ImageSize ?? options.Recipe?.CropSize ?? (initial is not null ? PreprocessingRecipe.For(source.Format, variant).CropSize : variant.Resolution);
             var stats = initial is not null ? PreprocessingRecipe.For(source.Format, variant) : null;
-            _recipe = options.Recipe ?? PreprocessingRecipe.Centered(_imageSize, 0.875, stats?.Mean, stats?.Std);
+            _recipe = options.Recipe ?? PreprocessingRecipe.Centered(_imageSize, PreprocessingRecipe.DefaultCropFraction, stats?.Mean, stats?.Std);
             if (_recipe.CropSize != _imageSize)
                 throw new ArgumentException($"Recipe crop size {_recipe.CropSize} differs from ImageSize {_imageSize}.", nameof(options));
 
@@ -425,17 +425,19 @@ public static class EfficientNetTrainer
 
         private static EfficientNetCheckpoint? InitialWeights(EfficientNetTrainingOptions o, EfficientNetVariant variant, int classes)
         {
+            // No initial weights: the model's own initialisation (training from scratch).
             if (o.InitialWeights is null) return null;
-            var load = new CheckpointLoadOptions { Format = o.InitialWeightsFormat, NumClasses = classes, ReplaceHead = true };
-            if (o.InitialWeights.Equals("pretrained", StringComparison.OrdinalIgnoreCase))
+            bool pretrained = o.InitialWeights.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
+            return WeightsResolver.Resolve(new WeightsRequest(variant)
             {
-                var published = PretrainedWeights.Torchvision(variant);
-                string file = new WeightCache(o.CacheDirectory, o.Logger).Fetch(published);
-                load.Format = published.Format;
-                return EfficientNetCheckpoint.Load(file, variant, load);
-            }
-            if (!File.Exists(o.InitialWeights)) throw new FileNotFoundException($"Initial weights '{o.InitialWeights}' do not exist.", o.InitialWeights);
-            return EfficientNetCheckpoint.Load(o.InitialWeights, variant, load);
+                File = pretrained ? null : o.InitialWeights,
+                Format = o.InitialWeightsFormat,
+                FileDescription = "InitialWeights",
+                CacheDirectory = o.CacheDirectory,
+                NumClasses = classes,
+                ReplaceHead = true,
+                Logger = o.Logger,
+            });
         }
 
         public void Dispose()

@@ -41,7 +41,7 @@ public readonly record struct RgbValues(float R, float G, float B)
 /// How images are turned into network input at evaluation: resize the shorter side to <see cref="ResizeSize"/>, crop the
 /// centre <see cref="CropSize"/>×<see cref="CropSize"/>, scale 0–255 to 0–1, subtract <see cref="Mean"/>, divide by
 /// <see cref="Std"/>. The single definition used by the ONNX writer, the featurizer and training-time evaluation, so there
-/// is no train/serve skew. Wrong preprocessing costs whole points of accuracy (efficientnet.md).
+/// is no train/serve skew. Wrong preprocessing costs whole points of accuracy (docs/WEIGHTS.md).
 /// </summary>
 /// <param name="ResizeSize">Shorter side after resizing, in pixels.</param>
 /// <param name="CropSize">Side of the square centre crop fed to the network, in pixels.</param>
@@ -59,16 +59,17 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     /// <summary>AdvProp weights' mean and standard deviation (0.5, 0.5, 0.5): inputs scaled to [−1, 1].</summary>
     public static RgbValues AdvProp { get; } = new(0.5f, 0.5f, 0.5f);
 
-    // torchvision's published eval transforms: (resize, crop) per variant, B1 being the V1 "rwightman" weights.
-    private static readonly (int Resize, int Crop)[] TorchvisionSizes = [(256, 224), (256, 240), (288, 288), (320, 300), (384, 380), (456, 456), (528, 528), (600, 600)];
-
-    // timm tf_efficientnet_bN crop_pct per variant (resize = ⌊crop / crop_pct⌋).
-    private static readonly double[] TimmCropFractions = [0.875, 0.882, 0.890, 0.904, 0.922, 0.934, 0.942, 0.949];
+    /// <summary>
+    /// Crop side over resize side used when no published recipe applies: 0.875 (224 of 256), torchvision's and timm's
+    /// default for ImageNet evaluation.
+    /// </summary>
+    public const double DefaultCropFraction = 0.875;
 
     /// <summary>
-    /// The evaluation transform published with a weight source (efficientnet.md, "Preprocessing of the public weights"):
-    /// torchvision's per-variant resize/crop pairs, lukemelas' resize = crop = native size, timm's crop fractions.
-    /// Variants that are not B0–B7 get resize = ⌊crop/0.875⌋ at their native resolution.
+    /// The evaluation transform published with a weight source for B0–B7, read from <see cref="PretrainedWeights.Published"/>
+    /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
+    /// native size, timm's crop fractions (also used for timm's PyTorch-trained format). Variants that are not B0–B7 get
+    /// resize = ⌊crop/<see cref="DefaultCropFraction"/>⌋ at their native resolution.
     /// </summary>
     /// <param name="format">Where the weights come from.</param>
     /// <param name="variant">The variant.</param>
@@ -76,15 +77,11 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     public static PreprocessingRecipe For(WeightFormat format, EfficientNetVariant variant, bool advProp = false)
     {
         ArgumentNullException.ThrowIfNull(variant);
-        int index = EfficientNetVariant.Published.ToList().IndexOf(variant);
         var (mean, std) = advProp ? (AdvProp, AdvProp) : (ImageNetMean, ImageNetStd);
-        if (index < 0) return Centered(variant.Resolution, 0.875, mean, std);
-        return format switch
-        {
-            WeightFormat.TorchVision => new(TorchvisionSizes[index].Resize, TorchvisionSizes[index].Crop, mean, std, ResizeInterpolation.Bicubic),
-            WeightFormat.LukeMelas => new(variant.Resolution, variant.Resolution, mean, std, ResizeInterpolation.Bicubic),
-            _ => Centered(variant.Resolution, TimmCropFractions[index], mean, std),
-        };
+        // timm's efficientnet_bN evaluate with the same crop fractions as its tf_efficientnet_bN, which the table holds.
+        var published = PretrainedWeights.Find(format == WeightFormat.Timm ? WeightFormat.TimmTensorFlow : format, variant);
+        if (published is not null) return published.Preprocessing with { Mean = mean, Std = std };
+        return Centered(variant.Resolution, DefaultCropFraction, mean, std);
     }
 
     /// <summary>A centre-crop recipe: resize to ⌊crop/cropFraction⌋, crop <paramref name="cropSize"/>, ImageNet statistics by default.</summary>
@@ -92,7 +89,7 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     /// <param name="cropFraction">Crop side over resize side, in (0, 1]; 1 means no crop.</param>
     /// <param name="mean">Per-channel mean; default ImageNet.</param>
     /// <param name="std">Per-channel standard deviation; default ImageNet.</param>
-    public static PreprocessingRecipe Centered(int cropSize, double cropFraction = 0.875, RgbValues? mean = null, RgbValues? std = null)
+    public static PreprocessingRecipe Centered(int cropSize, double cropFraction = DefaultCropFraction, RgbValues? mean = null, RgbValues? std = null)
     {
         if (cropSize < 1) throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, "Crop size must be positive.");
         if (!(cropFraction > 0 && cropFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(cropFraction), cropFraction, "Crop fraction must be in (0, 1].");

@@ -42,25 +42,20 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
         }
         else
         {
-            EfficientNetCheckpoint checkpoint;
-            if (options.UseRandomWeights)
+            // The classifier is not exported, so its class count does not matter.
+            var checkpoint = WeightsResolver.Resolve(new WeightsRequest(variant)
             {
-                checkpoint = RandomWeights.Create(EfficientNetSpec.Create(variant), options.RandomSeed);
-            }
-            else if (options.WeightsPath is { } file)
-            {
-                if (!File.Exists(file)) throw new FileNotFoundException($"WeightsPath '{file}' does not exist.", file);
-                // The classifier is not exported, so its class count does not matter.
-                checkpoint = EfficientNetCheckpoint.Load(file, variant, new CheckpointLoadOptions { Format = options.WeightFormat, ReplaceHead = true });
-            }
-            else
-            {
-                var pretrained = options.Pretrained ?? PretrainedWeights.Torchvision(variant);
-                if (pretrained.Variant != variant)
-                    throw new ArgumentException($"Pretrained holds EfficientNet-{pretrained.Variant.Name} weights but the featurizer was asked for {variant.Name}.", nameof(options));
-                string local = new WeightCache(options.CacheDirectory, options.Logger).Fetch(pretrained, options.AllowDownload);
-                checkpoint = EfficientNetCheckpoint.Load(local, variant, new CheckpointLoadOptions { Format = pretrained.Format });
-            }
+                File = options.WeightsPath,
+                Format = options.WeightFormat,
+                FileDescription = "WeightsPath",
+                Pretrained = options.Pretrained,
+                CacheDirectory = options.CacheDirectory,
+                AllowDownload = options.AllowDownload,
+                UseRandomWeights = options.UseRandomWeights,
+                RandomSeed = options.RandomSeed,
+                ReplaceHead = true,
+                Logger = options.Logger,
+            });
             onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features, Resolution = options.Resolution });
             description = checkpoint.Origin;
         }

@@ -1,37 +1,113 @@
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
-/// A published weights file: where to download it, what it must hash to, and its format. The default table lists
-/// torchvision's ImageNet-1k files (efficientnet.md, "Where the public weights live").
+/// A published weights file and everything that must match it, as torchvision's <c>EfficientNet_B0_Weights</c> entries
+/// hold url + transforms + meta: where to download it, what it must hash to, its format, its evaluation preprocessing,
+/// its batch-norm/padding conventions and its published ImageNet accuracy. <see cref="Published"/> is the one table of
+/// these facts (docs/WEIGHTS.md lists it with its sources); <see cref="PreprocessingRecipe.For"/> and
+/// <see cref="WeightSource.For"/> read it for B0–B7.
 /// </summary>
 /// <param name="Variant">The variant the file holds.</param>
 /// <param name="FileName">File name in the cache folder.</param>
 /// <param name="Url">Download address.</param>
 /// <param name="Sha256">Expected SHA-256 in lowercase hex: the full digest, or a prefix of at least 8 characters when only
-/// the prefix is published (torchvision names its files with one).</param>
+/// the prefix is published (torchvision names its files with one); empty when the publisher gives none (see
+/// <see cref="HasDigest"/>).</param>
 /// <param name="Format">The checkpoint's format.</param>
 public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileName, Uri Url, string Sha256, WeightFormat Format)
 {
+    private readonly PreprocessingRecipe? _preprocessing;
+    private readonly WeightSource? _source;
+
     /// <summary>Environment variable that replaces the download base address (a mirror or an internal server).</summary>
     public const string BaseUrlVariable = "EFFICIENTNETML_WEIGHTS_URL";
 
     /// <summary>torchvision's download base address.</summary>
     public static readonly Uri TorchvisionBaseUrl = new("https://download.pytorch.org/models/");
 
-    // torchvision ≥ 0.16 names: the suffix is a SHA-256 prefix; full digests where torchvision publishes them.
-    private static readonly (string File, string Sha256)[] TorchvisionFiles =
+    /// <summary>lukemelas/EfficientNet-PyTorch's download base address (its GitHub release 1.0).</summary>
+    public static readonly Uri LukeMelasBaseUrl = new("https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/");
+
+    /// <summary>
+    /// The evaluation transform the file's published accuracy was measured with. Unless set, the one
+    /// <see cref="PreprocessingRecipe.For"/> gives for <see cref="Format"/> and <see cref="Variant"/>.
+    /// </summary>
+    public PreprocessingRecipe Preprocessing
+    {
+        get => _preprocessing ?? PreprocessingRecipe.For(Format, Variant);
+        init => _preprocessing = value;
+    }
+
+    /// <summary>
+    /// The padding and batch-norm eps/momentum the weights were trained with. Unless set, the one
+    /// <see cref="WeightSource.For"/> gives for <see cref="Format"/> and <see cref="Variant"/>.
+    /// </summary>
+    public WeightSource Source
+    {
+        get => _source ?? WeightSource.For(Format, Variant);
+        init => _source = value;
+    }
+
+    /// <summary>Published ImageNet-1k validation top-1 accuracy in percent (torchvision's <c>acc@1</c>); null when not published.</summary>
+    public double? Top1 { get; init; }
+
+    /// <summary>Published ImageNet-1k validation top-5 accuracy in percent (torchvision's <c>acc@5</c>); null when not published.</summary>
+    public double? Top5 { get; init; }
+
+    /// <summary>True when <see cref="Sha256"/> holds at least 8 hex digits, so a download can be checked.</summary>
+    public bool HasDigest => Sha256.Length >= 8;
+
+    /// <summary>
+    /// Every published file this library knows, one per format and variant B0–B7: torchvision's ImageNet-1k files (B1: the
+    /// V1 "rwightman" file), lukemelas' release files and timm's <c>tf_efficientnet_bN.aa_in1k</c>. Only torchvision
+    /// publishes SHA-256 digests. Numbers and sources: docs/WEIGHTS.md.
+    /// </summary>
+    public static IReadOnlyList<PretrainedWeights> Published { get; } =
     [
-        ("efficientnet_b0_rwightman-7f5810bc.pth", "7f5810bc96def8f7552d5b7e68d53c4786f81167d28291b21c0d90e1fca14934"),
-        ("efficientnet_b1_rwightman-bac287d4.pth", "bac287d4"),
-        ("efficientnet_b2_rwightman-c35c1473.pth", "c35c1473"),
-        ("efficientnet_b3_rwightman-b3899882.pth", "b3899882250c22946d0229d266049fcd133c169233530b36b9ffa7983988362f"),
-        ("efficientnet_b4_rwightman-23ab8bcd.pth", "23ab8bcd5bdbef61a7a43b91adcad81f622fd7f36fb4935a569828d77888c44e"),
-        ("efficientnet_b5_lukemelas-1a07897c.pth", "1a07897c"),
-        ("efficientnet_b6_lukemelas-24a108a5.pth", "24a108a5"),
-        ("efficientnet_b7_lukemelas-c5b4e57e.pth", "c5b4e57e"),
+        // torchvision ≥ 0.16 names: the suffix is a SHA-256 prefix; full digests where torchvision publishes them.
+        // Resize/crop, interpolation and acc@1/acc@5 from torchvision's EfficientNet_BN_Weights.IMAGENET1K_V1.
+        TorchvisionEntry(EfficientNetVariant.B0, "efficientnet_b0_rwightman-7f5810bc.pth", "7f5810bc96def8f7552d5b7e68d53c4786f81167d28291b21c0d90e1fca14934", 256, 224, 77.692, 93.532),
+        TorchvisionEntry(EfficientNetVariant.B1, "efficientnet_b1_rwightman-bac287d4.pth", "bac287d4", 256, 240, 78.642, 94.186),
+        TorchvisionEntry(EfficientNetVariant.B2, "efficientnet_b2_rwightman-c35c1473.pth", "c35c1473", 288, 288, 80.608, 95.310),
+        TorchvisionEntry(EfficientNetVariant.B3, "efficientnet_b3_rwightman-b3899882.pth", "b3899882250c22946d0229d266049fcd133c169233530b36b9ffa7983988362f", 320, 300, 82.008, 96.054),
+        TorchvisionEntry(EfficientNetVariant.B4, "efficientnet_b4_rwightman-23ab8bcd.pth", "23ab8bcd5bdbef61a7a43b91adcad81f622fd7f36fb4935a569828d77888c44e", 384, 380, 83.384, 96.594),
+        // torchvision's B5–B7 are lukemelas ports and keep lukemelas' eps 1e-3 and momentum 0.01.
+        TorchvisionEntry(EfficientNetVariant.B5, "efficientnet_b5_lukemelas-1a07897c.pth", "1a07897c", 456, 456, 83.444, 96.628, lukeMelasPort: true),
+        TorchvisionEntry(EfficientNetVariant.B6, "efficientnet_b6_lukemelas-24a108a5.pth", "24a108a5", 528, 528, 84.008, 96.916, lukeMelasPort: true),
+        TorchvisionEntry(EfficientNetVariant.B7, "efficientnet_b7_lukemelas-c5b4e57e.pth", "c5b4e57e", 600, 600, 84.122, 96.908, lukeMelasPort: true),
+
+        // lukemelas' url_map; its name suffixes are not SHA-256 prefixes and no digest is published. Resize = crop = native.
+        LukeMelasEntry(EfficientNetVariant.B0, "efficientnet-b0-355c32eb.pth"),
+        LukeMelasEntry(EfficientNetVariant.B1, "efficientnet-b1-f1951068.pth"),
+        LukeMelasEntry(EfficientNetVariant.B2, "efficientnet-b2-8bb594d6.pth"),
+        LukeMelasEntry(EfficientNetVariant.B3, "efficientnet-b3-5fb5a3c3.pth"),
+        LukeMelasEntry(EfficientNetVariant.B4, "efficientnet-b4-6ed6700e.pth"),
+        LukeMelasEntry(EfficientNetVariant.B5, "efficientnet-b5-b6417697.pth"),
+        LukeMelasEntry(EfficientNetVariant.B6, "efficientnet-b6-c76e70fd.pth"),
+        LukeMelasEntry(EfficientNetVariant.B7, "efficientnet-b7-dcc49843.pth"),
+
+        // timm tf_efficientnet_bN.aa_in1k on the Hugging Face hub: crop_pct (resize = ⌊crop / crop_pct⌋) and top-1.
+        TimmTensorFlowEntry(EfficientNetVariant.B0, 0.875, 76.882),
+        TimmTensorFlowEntry(EfficientNetVariant.B1, 0.882, 78.840),
+        TimmTensorFlowEntry(EfficientNetVariant.B2, 0.890, 80.074),
+        TimmTensorFlowEntry(EfficientNetVariant.B3, 0.904, 81.648),
+        TimmTensorFlowEntry(EfficientNetVariant.B4, 0.922, 83.040),
+        TimmTensorFlowEntry(EfficientNetVariant.B5, 0.934, 83.696),
+        TimmTensorFlowEntry(EfficientNetVariant.B6, 0.942, 84.124),
+        TimmTensorFlowEntry(EfficientNetVariant.B7, 0.949, 84.424),
     ];
+
+    /// <summary>The entry of <see cref="Published"/> for a format and variant, or null when none is published.</summary>
+    /// <param name="format">The weight format.</param>
+    /// <param name="variant">The variant.</param>
+    public static PretrainedWeights? Find(WeightFormat format, EfficientNetVariant variant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        return Published.FirstOrDefault(w => w.Format == format && w.Variant.Equals(variant));
+    }
 
     /// <summary>
     /// torchvision's ImageNet weights for a published variant (B1: the V1 "rwightman" file), from
@@ -42,13 +118,41 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     public static PretrainedWeights Torchvision(EfficientNetVariant variant)
     {
         ArgumentNullException.ThrowIfNull(variant);
-        int index = EfficientNetVariant.Published.ToList().IndexOf(variant);
-        if (index < 0)
-            throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
+        var published = Find(WeightFormat.TorchVision, variant)
+            ?? throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
         var baseUrl = Environment.GetEnvironmentVariable(BaseUrlVariable) is { Length: > 0 } mirror
             ? new Uri(mirror.EndsWith('/') ? mirror : mirror + "/")
             : TorchvisionBaseUrl;
-        var (file, sha) = TorchvisionFiles[index];
-        return new PretrainedWeights(variant, file, new Uri(baseUrl, file), sha, WeightFormat.TorchVision);
+        return published with { Url = new Uri(baseUrl, published.FileName) };
+    }
+
+    private static PretrainedWeights TorchvisionEntry(EfficientNetVariant variant, string file, string sha256, int resize, int crop, double top1, double top5, bool lukeMelasPort = false) =>
+        new(variant, file, new Uri(TorchvisionBaseUrl, file), sha256, WeightFormat.TorchVision)
+        {
+            Preprocessing = new(resize, crop, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, ResizeInterpolation.Bicubic),
+            Source = lukeMelasPort
+                ? new(WeightFormat.TorchVision, PaddingMode.Symmetric, 1e-3, 0.01)
+                : new(WeightFormat.TorchVision, PaddingMode.Symmetric, 1e-5, 0.1),
+            Top1 = top1,
+            Top5 = top5,
+        };
+
+    private static PretrainedWeights LukeMelasEntry(EfficientNetVariant variant, string file) =>
+        new(variant, file, new Uri(LukeMelasBaseUrl, file), "", WeightFormat.LukeMelas)
+        {
+            Preprocessing = new(variant.Resolution, variant.Resolution, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, ResizeInterpolation.Bicubic),
+            Source = new(WeightFormat.LukeMelas, PaddingMode.TensorFlowSame, 1e-3, 0.01),
+        };
+
+    private static PretrainedWeights TimmTensorFlowEntry(EfficientNetVariant variant, double cropFraction, double top1)
+    {
+        // Every hub repository names its file model.safetensors; the cache name keeps the repository's name.
+        string repository = $"tf_efficientnet_{variant.Name}.aa_in1k";
+        return new(variant, repository + ".safetensors", new Uri($"https://huggingface.co/timm/{repository}/resolve/main/model.safetensors"), "", WeightFormat.TimmTensorFlow)
+        {
+            Preprocessing = PreprocessingRecipe.Centered(variant.Resolution, cropFraction),
+            Source = new(WeightFormat.TimmTensorFlow, PaddingMode.TensorFlowSame, 1e-3, 0.1),
+            Top1 = top1,
+        };
     }
 }
