@@ -25,6 +25,27 @@ public sealed class InfoCommandTests
     }
 
     [TestMethod]
+    public void JsonAndTableShowThePublishedAccuracy()
+    {
+        var result = CliRunner.Run("info", "--json", "--phi", "1");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        using var json = JsonDocument.Parse(result.Output);
+        var rows = json.RootElement.EnumerateArray().ToList();
+        // torchvision's IMAGENET1K_V1 acc@1 / acc@5.
+        Assert.AreEqual(77.692, rows[0].GetProperty("top1").GetDouble());
+        Assert.AreEqual(93.532, rows[0].GetProperty("top5").GetDouble());
+        Assert.AreEqual(84.122, rows[7].GetProperty("top1").GetDouble());
+        Assert.AreEqual(96.908, rows[7].GetProperty("top5").GetDouble());
+        Assert.AreEqual(JsonValueKind.Null, rows[8].GetProperty("top1").ValueKind, "no published accuracy for phi-1");
+        Assert.AreEqual(JsonValueKind.Null, rows[8].GetProperty("top5").ValueKind);
+
+        var table = CliRunner.Run("info");
+        Assert.AreEqual(0, table.ExitCode, table.Error);
+        foreach (string text in (string[])["top-1 %", "top-5 %", "77.692", "84.122", "96.908"])
+            StringAssert.Contains(table.Output, text);
+    }
+
+    [TestMethod]
     public void PhiAddsACustomVariant()
     {
         var result = CliRunner.Run("info", "--json", "--phi", "2.5");
