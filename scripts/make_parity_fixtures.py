@@ -14,7 +14,7 @@ trained networks, so that signal flows through all 55 blocks of B7. The inputs a
 not white noise, so a one-pixel shift (SAME vs symmetric padding) changes the output by thousands of tolerances.
 
 Checkpoints in the other naming schemes, whose reference logits come from TensorFlow-"SAME"-padded convolutions and the
-batch-norm eps of their source (efficientnet.md):
+batch-norm eps of their source (docs/WEIGHTS.md):
   b0.lukemelas.pth            lukemelas names, SAME padding, eps 1e-3, no num_batches_tracked (like the released files)
   b0.lukemelas.safetensors    the same tensors as safetensors (the two readers must agree bit for bit)
   tf_efficientnet_b3.safetensors      timm tf_efficientnet names, SAME padding, eps 1e-3
@@ -202,7 +202,7 @@ def reference_outputs(model, resolution, seed):
 
 
 def check_against_reference_key_table(model):
-    """The renaming above must reproduce ../shared/reference/b0-keys.txt (copied to tests/fixtures/b0-keys.txt)."""
+    """The renaming above must reproduce tests/fixtures/b0-keys.txt, the reference B0 key listing (docs/WEIGHTS.md)."""
     rows = [line.split() for line in open(os.path.join(HERE, "..", "tests", "fixtures", "b0-keys.txt")) if not line.startswith("#")]
     for tv, luke, timm, *_ in rows:
         assert rename(tv, "lukemelas") == luke, (tv, rename(tv, "lukemelas"), luke)

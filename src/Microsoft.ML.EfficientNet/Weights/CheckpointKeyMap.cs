@@ -4,7 +4,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
 /// State-dict key names of each weight format, derived from the spec's layers: the same tensors in the same order,
-/// only the names differ (efficientnet.md, "State-dict names"). Canonical names are torchvision's.
+/// only the names differ (docs/WEIGHTS.md, "State-dict key names"). Canonical names are torchvision's.
 /// </summary>
 public static class CheckpointKeyMap
 {

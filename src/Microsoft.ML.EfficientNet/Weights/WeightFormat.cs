@@ -2,7 +2,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
 /// Where a checkpoint comes from. The format fixes three things that must match the weights: the state-dict key names,
-/// the convolution padding and the batch-norm eps (efficientnet.md, "BatchNorm eps" and "TF SAME padding").
+/// the convolution padding and the batch-norm eps (docs/WEIGHTS.md, "BatchNorm eps, momentum and padding").
 /// </summary>
 public enum WeightFormat
 {

@@ -6,7 +6,7 @@ namespace Microsoft.ML.EfficientNet.Tests.Architecture;
 public sealed class EfficientNetSpecTests
 {
     // torchvision 0.14 num_params and the conv+linear multiply-accumulates of its published GFLOPS
-    // (../shared/reference/efficientnet.md).
+    // (docs/WEIGHTS.md, "Family reference numbers").
     public static IEnumerable<object[]> Published =>
     [
         ["b0", 5_288_548L, 0.386, 32, 1280, 16, 7],
@@ -93,7 +93,7 @@ public sealed class EfficientNetSpecTests
     [TestMethod]
     public void StateDictHasTheReferenceKeyCounts()
     {
-        // 360 for B0 … 1200 for B7 (efficientnet.md), num_batches_tracked included.
+        // 360 for B0 … 1200 for B7 (docs/WEIGHTS.md), num_batches_tracked included.
         int[] expected = [360, 508, 508, 574, 706, 854, 986, 1200];
         for (int i = 0; i < 8; i++)
         {
