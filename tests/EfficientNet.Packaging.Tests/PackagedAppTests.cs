@@ -131,8 +131,9 @@ public sealed class PackagedAppTests
         {
             foreach (string library in Libraries)
             {
-                string path = Path.Combine(folder.Name, library.ToLowerInvariant(), version);
-                if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+                string id = Path.Combine(folder.Name, library.ToLowerInvariant());
+                if (Directory.Exists(Path.Combine(id, version))) Directory.Delete(Path.Combine(id, version), recursive: true);
+                if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any()) Directory.Delete(id);
             }
         }
     }
