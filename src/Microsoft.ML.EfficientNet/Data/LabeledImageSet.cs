@@ -1,7 +1,6 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.EfficientNet.Data;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// Labelled images with random access, loaded on demand: a training data set is never held in memory as decoded
