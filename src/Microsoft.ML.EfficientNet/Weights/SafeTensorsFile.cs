@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
 
 namespace Microsoft.ML.EfficientNet.Weights;
 
@@ -37,7 +39,7 @@ public static class SafeTensorsFile
             int size = TorchCheckpointReader.ElementSize(type);
             long count = shape.Aggregate(1L, (a, b) => a * b);
             if (end - begin != count * size)
-                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has shape {WeightTensor.FormatShape(shape)} ({count * size} bytes) but a {end - begin}-byte data range.");
+                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has shape {TensorSpec.FormatShape(shape)} ({count * size} bytes) but a {end - begin}-byte data range.");
             if (dataStart + end > file.Length)
                 throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' ends at byte {dataStart + end} but the file has {file.Length} bytes: the file is truncated.");
             var values = new float[count];

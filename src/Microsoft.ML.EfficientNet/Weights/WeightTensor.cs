@@ -1,3 +1,5 @@
+using Microsoft.ML.EfficientNet.Architecture;
+
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
@@ -16,7 +18,7 @@ public sealed class WeightTensor
         ArgumentNullException.ThrowIfNull(values);
         long count = shape.Aggregate(1L, (a, b) => a * b);
         if (count != values.Length)
-            throw new ArgumentException($"Shape {FormatShape(shape)} holds {count} values but {values.Length} were given.", nameof(values));
+            throw new ArgumentException($"Shape {TensorSpec.FormatShape(shape)} holds {count} values but {values.Length} were given.", nameof(values));
         Shape = shape;
         Values = values;
         SourceType = sourceType;
@@ -35,11 +37,9 @@ public sealed class WeightTensor
     public long ElementCount => Values.Length;
 
     /// <summary>The shape written as <c>[32, 3, 3, 3]</c>.</summary>
-    public string ShapeText => FormatShape(Shape);
+    public string ShapeText => TensorSpec.FormatShape(Shape);
 
     /// <summary>True when <paramref name="shape"/> has the same dimensions.</summary>
     /// <param name="shape">The shape to compare with.</param>
     public bool HasShape(IReadOnlyList<long> shape) => Shape.AsSpan().SequenceEqual(shape.ToArray());
-
-    internal static string FormatShape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
 }
