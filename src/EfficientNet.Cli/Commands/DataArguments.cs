@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 
 namespace EfficientNet.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.OnnxRuntime;

@@ -3,6 +3,7 @@ using System.Globalization;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
@@ -138,7 +139,7 @@ internal static class TrainCommand
         return command;
     }
 
-    private static TrainingResult RunWithProgress(EfficientNetTrainingOptions options, Training.Data.LabeledImageSet train, Training.Data.LabeledImageSet? val, CancellationToken token)
+    private static TrainingResult RunWithProgress(EfficientNetTrainingOptions options, LabeledImageSet train, LabeledImageSet? val, CancellationToken token)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {

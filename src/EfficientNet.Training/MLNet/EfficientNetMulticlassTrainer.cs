@@ -1,8 +1,8 @@
-using EfficientNet.Training.Data;
 using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using EfficientNet.Training.Data;
 using EfficientNet.Training.Modules;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Weights;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;

@@ -70,18 +70,10 @@ public sealed class ImageFolder
     /// <param name="seed">Shuffle seed; the same seed gives the same split.</param>
     public (IReadOnlyList<ImageFolderRow> Train, IReadOnlyList<ImageFolderRow> Validation) Split(double validationFraction, int seed)
     {
-        if (!(validationFraction >= 0 && validationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "Must be in [0, 1).");
-        var random = new Random(seed);
-        var train = new List<ImageFolderRow>();
-        var validation = new List<ImageFolderRow>();
-        foreach (var group in Rows.GroupBy(r => r.Label))
-        {
-            var shuffled = group.OrderBy(_ => random.Next()).ToList();
-            int held = validationFraction == 0 ? 0 : Math.Max(shuffled.Count > 1 ? 1 : 0, (int)Math.Round(shuffled.Count * validationFraction));
-            validation.AddRange(shuffled.Take(held));
-            train.AddRange(shuffled.Skip(held));
-        }
-        return (train, validation);
+        // Rows are listed class by class in the order of Classes, so label indices ascend in order of first appearance:
+        // the shared split then draws in the same order as this method always has.
+        var index = Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        var (train, validation) = StratifiedSplit.Split(Rows.Select(r => index[r.Label]).ToArray(), validationFraction, seed);
+        return (train.Select(i => Rows[i]).ToList(), validation.Select(i => Rows[i]).ToList());
     }
 }

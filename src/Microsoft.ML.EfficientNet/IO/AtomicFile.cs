@@ -1,4 +1,4 @@
-namespace Microsoft.ML.EfficientNet;
+namespace Microsoft.ML.EfficientNet.IO;
 
 /// <summary>
 /// Writes files so that readers never see a partial file: the bytes go to a temporary file in the same folder, which

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Onnx;

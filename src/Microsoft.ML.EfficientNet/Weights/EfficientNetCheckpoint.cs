@@ -1,4 +1,5 @@
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
 using System.Text;
 
 namespace Microsoft.ML.EfficientNet.Weights;
@@ -40,7 +41,7 @@ public sealed class EfficientNetCheckpoint
     /// SHA-256 (lowercase hex) of the checkpoint file, or, for weights made in memory, of their canonical keys and float32
     /// data. Recorded in exported ONNX metadata so a model can be traced to its weights.
     /// </summary>
-    public string Sha256 => _sha256 ??= File.Exists(Origin) ? FileHash.Sha256(Origin) : FileHash.Sha256(Weights);
+    public string Sha256 => _sha256 ??= File.Exists(Origin) ? FileHash.Sha256(Origin) : Weights.Sha256();
 
     private string? _sha256;
 

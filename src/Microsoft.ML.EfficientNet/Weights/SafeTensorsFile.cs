@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
 
 namespace Microsoft.ML.EfficientNet.Weights;
 

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
@@ -50,6 +53,21 @@ public sealed class StateDict
     /// <param name="tensor">The tensor when present.</param>
     public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out WeightTensor tensor) =>
         _tensors.TryGetValue(key, out tensor);
+
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the keys (UTF-8) and float32 data of every entry in order: the identity of weights made
+    /// in memory, which have no file to hash.
+    /// </summary>
+    internal string Sha256()
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (key, tensor) in Entries)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(key));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
 
     /// <summary>
     /// Reads a checkpoint: torch zip serialisation (<c>.pth</c>, <c>.pt</c>, <c>.bin</c>) or safetensors, chosen by the

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.IO;
 
 namespace Microsoft.ML.EfficientNet.Weights;
 
@@ -98,7 +98,7 @@ public sealed class WeightCache
             }
             if (last is not null) throw Missing(weights, path, $"downloading {weights.Url} failed {MaxAttempts} times ({last.Message})", last);
 
-            string actual = Sha256Of(partial);
+            string actual = FileHash.Sha256(partial);
             if (!actual.StartsWith(weights.Sha256, StringComparison.OrdinalIgnoreCase))
             {
                 File.Delete(partial);
@@ -145,7 +145,7 @@ public sealed class WeightCache
         if (File.Exists(marker) && File.ReadAllLines(marker) is [var hash, var recorded] && recorded == stamp &&
             hash.StartsWith(weights.Sha256, StringComparison.OrdinalIgnoreCase))
             return path;
-        string actual = Sha256Of(path);
+        string actual = FileHash.Sha256(path);
         if (!actual.StartsWith(weights.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"Cached file {path} has SHA-256 {actual}, but {weights.FileName} must start with {weights.Sha256}. " +
                 "Delete it to download it again.");
@@ -156,13 +156,7 @@ public sealed class WeightCache
     private static void WriteVerifiedMarker(string path, string? hash = null)
     {
         var info = new FileInfo(path);
-        AtomicFile.WriteAllBytes(path + ".sha256", System.Text.Encoding.ASCII.GetBytes($"{hash ?? Sha256Of(path)}\n{info.Length} {info.LastWriteTimeUtc.Ticks}\n"));
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        AtomicFile.WriteAllBytes(path + ".sha256", System.Text.Encoding.ASCII.GetBytes($"{hash ?? FileHash.Sha256(path)}\n{info.Length} {info.LastWriteTimeUtc.Ticks}\n"));
     }
 
     private FileStream AcquireLock(string lockPath, CancellationToken cancellationToken)

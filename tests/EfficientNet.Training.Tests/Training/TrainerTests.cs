@@ -1,10 +1,10 @@
-using EfficientNet.Training.Data;
 using EfficientNet.Training.Modules;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Training;
 using EfficientNet.Training.Weights;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>A batch of normalised images and their labels.</summary>
 /// <param name="Pixels">Count × 3 × size × size floats (<paramref name="ChannelsLast"/> false) or Count × size × size × 3 (true).</param>

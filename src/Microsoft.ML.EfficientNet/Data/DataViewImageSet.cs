@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// The images and key labels of an ML.NET data view as a <see cref="LabeledImageSet"/>. Images loaded from files (ML.NET's

@@ -1,6 +1,6 @@
 using Microsoft.ML.EfficientNet.Preprocessing;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// Training-time augmentation: a random crop (torchvision's <c>RandomResizedCrop</c>, or a zero-padded shift as in

@@ -3,7 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// A labelled image set as an ML.NET data view with an <c>Image</c> column (<see cref="MLImage"/> of any size, loaded

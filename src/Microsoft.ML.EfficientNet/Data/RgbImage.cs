@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>A decoded image: interleaved 8-bit RGB, row-major, no padding.</summary>
 /// <param name="Width">Columns.</param>

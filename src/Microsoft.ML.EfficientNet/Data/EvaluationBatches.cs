@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms.Image;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// Evaluation batches made exactly as the exported model sees its input: ML.NET's <c>ResizeImages</c> and

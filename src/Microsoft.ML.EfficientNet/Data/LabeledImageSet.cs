@@ -1,7 +1,6 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.EfficientNet.Data;
 
-namespace EfficientNet.Training.Data;
+namespace Microsoft.ML.EfficientNet.Data;
 
 /// <summary>
 /// Labelled images with random access, loaded on demand: a training data set is never held in memory as decoded
@@ -43,18 +42,7 @@ public abstract class LabeledImageSet
     /// <param name="seed">The same seed gives the same split.</param>
     public (LabeledImageSet Train, LabeledImageSet Validation) Split(double validationFraction, int seed)
     {
-        if (!(validationFraction >= 0 && validationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "Must be in [0, 1).");
-        var random = new Random(seed);
-        var train = new List<int>();
-        var validation = new List<int>();
-        foreach (var group in Enumerable.Range(0, Count).GroupBy(Label).OrderBy(g => g.Key))
-        {
-            var shuffled = group.OrderBy(_ => random.Next()).ToList();
-            int held = validationFraction == 0 ? 0 : Math.Max(shuffled.Count > 1 ? 1 : 0, (int)Math.Round(shuffled.Count * validationFraction));
-            validation.AddRange(shuffled.Take(held));
-            train.AddRange(shuffled.Skip(held));
-        }
+        var (train, validation) = StratifiedSplit.Split(Enumerable.Range(0, Count).Select(Label).ToArray(), validationFraction, seed);
         train.Sort();
         validation.Sort();
         return (Subset(train), Subset(validation));
