@@ -5,7 +5,7 @@ using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
-using Microsoft.ML.EfficientNet.Weights;
+using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 
@@ -50,11 +50,14 @@ public sealed class EfficientNetMulticlassTrainer : IEstimator<EfficientNetMulti
         var result = EfficientNetTrainer.Train(_options.ToTrainingOptions(), train, validation);
         if (result.OnnxPath is null || result.Status == TrainingStatus.Diverged)
             throw new InvalidOperationException($"EfficientNet training produced no model: {result.Message}");
-        var chain = ScoringChain(File.ReadAllBytes(result.OnnxPath), result.Recipe, result.Classes).Fit(input);
+        var chain = ScoringChainOf(File.ReadAllBytes(result.OnnxPath), result.Recipe, result.Classes).Fit(input);
         return new EfficientNetMulticlassModel(chain, result);
     }
 
-    /// <summary>The input schema plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
+    /// <summary>
+    /// The input schema plus <c>Score</c> and <c>PredictedLabel</c>, from types alone: no model is built and no ONNX
+    /// Runtime session is opened (only <see cref="Fit"/> trains).
+    /// </summary>
     /// <param name="inputSchema">Schema of the training data.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
@@ -66,11 +69,14 @@ public sealed class EfficientNetMulticlassTrainer : IEstimator<EfficientNetMulti
         var label = inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName);
         if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'.");
         if (!label.IsKey) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Key<UInt32>, got {label.ItemType}.");
-        // The scoring chain decides the output columns; build it over a small random-weight stand-in of the same shape.
-        var stand = RandomWeights.Create(EfficientNetSpec.Create(EfficientNetVariant.B0, numClasses: 2));
-        var recipe = PreprocessingRecipe.Centered(32);
-        byte[] onnx = EfficientNetOnnxExporter.Export(stand, new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures, Preprocessing = recipe });
-        return ScoringChain(onnx, recipe, ["0", "1"]).GetOutputSchema(inputSchema);
+        // From types alone: ApplyOnnxModel types the model's rank-1 [classes] softmax as a known-size vector of Single and
+        // its one-element label as a known-size vector of Text, which a copy of the pixels and their conversion to text
+        // also are; the label keys then come from MapValueToKey as in the fitted chain.
+        var ml = new MLContext(_options.Seed);
+        var chain = Chain();
+        var modelTypes = ml.Transforms.CopyColumns(_options.ScoreColumnName, chain.PixelsColumn)
+            .Append(ml.Transforms.Conversion.ConvertType(chain.ValueColumn, chain.PixelsColumn, DataKind.String));
+        return chain.OutputSchema(ml.Transforms, inputSchema, modelTypes, Keys(ml, chain, keys: null), chain.ValueColumn);
     }
 
     private sealed class KeyRow
@@ -78,18 +84,20 @@ public sealed class EfficientNetMulticlassTrainer : IEstimator<EfficientNetMulti
         public string Value { get; set; } = "";
     }
 
-    private IEstimator<ITransformer> ScoringChain(byte[] exported, PreprocessingRecipe recipe, IReadOnlyList<string> classes)
+    /// <summary>The columns of the scoring chain: temporary ones are named after <c>PredictedLabel</c>.</summary>
+    private ScoringChain Chain() => new(_options.ImageColumnName, inputIsPath: false, _options.PredictedLabelColumnName);
+
+    /// <summary>The label strings the model outputs as keys in the training classes' order, so PredictedLabel has the label column's key values.</summary>
+    private ValueToKeyMappingEstimator Keys(MLContext ml, ScoringChain chain, IDataView? keys) =>
+        ml.Transforms.Conversion.MapValueToKey(_options.PredictedLabelColumnName, chain.ValueColumn, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence, keyData: keys);
+
+    private EstimatorChain<ColumnSelectingTransformer> ScoringChainOf(byte[] exported, PreprocessingRecipe recipe, IReadOnlyList<string> classes)
     {
         var ml = new MLContext(_options.Seed);
-        string score = _options.ScoreColumnName, predicted = _options.PredictedLabelColumnName;
-        string resized = predicted + ".EfficientNetResized", pixels = predicted + ".EfficientNetPixels", value = predicted + ".EfficientNetValue";
-        byte[] onnx = OnnxModelEditing.AsMlNetClassifier(exported, pixels, score, value, classes);
-        // Keys follow the training classes' order, so PredictedLabel has the label column's key values.
+        var chain = Chain();
+        string score = _options.ScoreColumnName;
+        byte[] onnx = OnnxModelEditing.AsMlNetClassifier(exported, chain.PixelsColumn, score, chain.ValueColumn, classes);
         var keys = ml.Data.LoadFromEnumerable(classes.Select(c => new KeyRow { Value = c }).ToList());
-        return RecipeTransforms.ResizeAndExtract(ml.Transforms, recipe, _options.ImageColumnName, resized, pixels)
-            .Append(ml.Transforms.ApplyOnnxModel([score, value], [pixels], new MemoryStream(onnx, writable: false),
-                shapeDictionary: null, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100))
-            .Append(ml.Transforms.Conversion.MapValueToKey(predicted, value, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence, keyData: keys))
-            .Append(ml.Transforms.DropColumns(resized, pixels, value));
+        return chain.Create(ml.Transforms, recipe, onnx, [score, chain.ValueColumn], gpuDeviceId: null, fallbackToCpu: false, Keys(ml, chain, keys), chain.ValueColumn);
     }
 }

@@ -39,14 +39,8 @@ internal static class OnnxModelEditing
             for (int i = 0; i < node.Output.Count; i++) if (node.Output[i] == output) node.Output[i] = batched;
             for (int i = 0; i < node.Input.Count; i++) if (node.Input[i] == output) node.Input[i] = batched;
         }
-        var shape = new TensorProto { Name = output + ".row_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(-1L)) };
-        shape.Dims.Add(1);
-        graph.Initializer.Add(shape);
-        var reshape = new NodeProto { OpType = "Reshape", Name = output + ".to_row" };
-        reshape.Input.Add(batched);
-        reshape.Input.Add(shape.Name);
-        reshape.Output.Add(output);
-        graph.Node.Add(reshape);
+        var builder = new OnnxGraphBuilder(graph);
+        builder.NamedNode("Reshape", output, [batched, builder.Int64Initializer(output + ".row_shape", -1)]);
         var declared = graph.Output.Single(o => o.Name == output);
         declared.Type.TensorType.Shape.Dim.Clear();
         declared.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = width });
@@ -69,44 +63,18 @@ internal static class OnnxModelEditing
         int classes = labels.Count;
         graph.Output.Clear();
 
-        var labelTable = new TensorProto { Name = predictedName + ".labels", DataType = (int)TensorProto.Types.DataType.String };
-        labelTable.Dims.Add(classes);
-        labelTable.StringData.AddRange(labels.Select(ByteString.CopyFromUtf8));
-        var flat = new TensorProto { Name = scoreName + ".flat_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(-1L)) };
-        flat.Dims.Add(1);
-        var single = new TensorProto { Name = predictedName + ".single_shape", DataType = (int)TensorProto.Types.DataType.Int64, RawData = ByteString.CopyFrom(BitConverter.GetBytes(1L)) };
-        single.Dims.Add(1);
-        graph.Initializer.Add(labelTable);
-        graph.Initializer.Add(flat);
-        graph.Initializer.Add(single);
-
-        void Node(string op, string output, string[] inputs, params AttributeProto[] attributes)
-        {
-            var node = new NodeProto { OpType = op, Name = output + "." + op };
-            node.Input.AddRange(inputs);
-            node.Output.Add(output);
-            node.Attribute.AddRange(attributes);
-            graph.Node.Add(node);
-        }
-        Node("Softmax", scoreName + ".batched", [logits.Name], OnnxGraphBuilder.Int("axis", 1));
-        Node("Reshape", scoreName, [scoreName + ".batched", flat.Name]);
-        Node("ArgMax", predictedName + ".index", [logits.Name], OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("keepdims", 0));
-        Node("Gather", predictedName + ".batched", [labelTable.Name, predictedName + ".index"], OnnxGraphBuilder.Int("axis", 0));
-        Node("Reshape", predictedName, [predictedName + ".batched", single.Name]);
+        var builder = new OnnxGraphBuilder(graph);
+        string labelTable = builder.StringInitializer(predictedName + ".labels", labels);
+        string flat = builder.Int64Initializer(scoreName + ".flat_shape", -1);
+        string single = builder.Int64Initializer(predictedName + ".single_shape", 1);
+        string batchedScore = builder.Node("Softmax", scoreName + ".batched", [logits.Name], OnnxGraphBuilder.Int("axis", 1));
+        builder.NamedNode("Reshape", scoreName, [batchedScore, flat]);
+        string index = builder.Node("ArgMax", predictedName + ".index", [logits.Name], OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("keepdims", 0));
+        string batchedLabel = builder.Node("Gather", predictedName + ".batched", [labelTable, index], OnnxGraphBuilder.Int("axis", 0));
+        builder.NamedNode("Reshape", predictedName, [batchedLabel, single]);
 
         graph.Output.Add(OnnxGraphBuilder.FloatTensor(scoreName, classes));
-        graph.Output.Add(new ValueInfoProto
-        {
-            Name = predictedName,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor
-                {
-                    ElemType = (int)TensorProto.Types.DataType.String,
-                    Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
-                },
-            },
-        });
+        graph.Output.Add(OnnxGraphBuilder.StringTensor(predictedName, 1));
         return proto.ToByteArray();
     }
 

@@ -15,7 +15,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
 {
     private readonly IDataView _input;
     private readonly Func<IDataView, IDataView> _pixels;
-    private readonly OnnxBatchScorer _scorer;
+    private readonly EfficientNetOnnxSession _scorer;
     private readonly string _pixelsColumn;
     private readonly string _inputColumn;
     private readonly string _imageColumn;
@@ -31,7 +31,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
     /// <param name="outputColumn">The features column, last in <paramref name="schema"/>.</param>
     /// <param name="pixelsColumn">The pixels column of <paramref name="pixels"/>'s output.</param>
     /// <param name="options">Batch size, error handling, logging.</param>
-    public BatchedFeaturizerDataView(IDataView input, DataViewSchema schema, Func<IDataView, IDataView> pixels, OnnxBatchScorer scorer, string inputColumn, string imageColumn,
+    public BatchedFeaturizerDataView(IDataView input, DataViewSchema schema, Func<IDataView, IDataView> pixels, EfficientNetOnnxSession scorer, string inputColumn, string imageColumn,
         string outputColumn, string pixelsColumn, EfficientNetFeaturizerOptions options)
     {
         _inputColumn = inputColumn;

@@ -56,27 +56,36 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
 
     /// <summary>Resolves the weights (loading or downloading them once), builds the scoring chain and fits it.</summary>
     /// <param name="input">Data with the image column.</param>
+    /// <exception cref="FileNotFoundException"><see cref="EfficientNetFeaturizerOptions.WeightsPath"/> names no file, or
+    /// the published weights are neither cached nor allowed to download.</exception>
     public EfficientNetFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool inputIsPath = CheckInputColumn(input.Schema, InputColumnName);
-        var model = Model();
-        // The batched scorer is created first: a GPU that cannot be used is reported here with its cause.
-        var scorer = new OnnxBatchScorer(model.Onnx, model.InputName, model.OutputName, model.Metadata.InputSize, model.Metadata.FeatureWidth,
-            _options.GpuDeviceId, _options.FallbackToCpu, _options.IntraOpThreads, _options.ConcurrentBatches, _options.Logger);
+        var model = _model ??= FeaturizerModel.Create(Variant, _options, ScoringChain.PixelsColumnOf(OutputColumnName), OutputColumnName);
+        var chain = new ScoringChain(InputColumnName, inputIsPath, OutputColumnName, _options.ImageFolder);
+        // The batched session is opened first: a GPU that cannot be used is reported here with its cause.
+        var session = new EfficientNetOnnxSession(model.Onnx, model.OutputName, _options.GpuDeviceId, _options.FallbackToCpu,
+            _options.IntraOpThreads, _options.ConcurrentBatches, _options.Logger);
         try
         {
-            var chain = FeaturizerChain.Create(_catalog, model, InputColumnName, inputIsPath, _options).Fit(input);
-            return new EfficientNetFeaturizerTransformer(chain, scorer, model, Variant, InputColumnName, inputIsPath, _options);
+            // ApplyOnnxModel opens the chain's own session, disposed with the transformer. The chain's Fit can fail only on
+            // a schema mismatch, which the input check above has ruled out.
+            var standard = chain.Create(_catalog, model.Metadata.Preprocessing, model.RowOnnx, [model.OutputName], _options.GpuDeviceId, _options.FallbackToCpu)
+                .Fit(input);
+            return new EfficientNetFeaturizerTransformer(standard, session, model, Variant, chain, _options);
         }
         catch
         {
-            scorer.Dispose();
+            session.Dispose();
             throw;
         }
     }
 
-    /// <summary>The input schema plus the features column.</summary>
+    /// <summary>
+    /// The input schema plus the features column, from types alone: no weights are read and no ONNX Runtime session is
+    /// opened (only <see cref="Fit"/> does that).
+    /// </summary>
     /// <param name="inputSchema">Schema of the data to featurize.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
@@ -87,11 +96,12 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not (ImageDataViewType or TextDataViewType))
             throw SchemaMismatch(nameof(inputSchema), InputColumnName,
                 (column.IsKey ? $"Key<{column.ItemType}>" : $"{column.ItemType}") + (column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector"));
-        // The ONNX scorer's schema logic decides the output column shape; the model is resolved once and kept.
-        return FeaturizerChain.Create(_catalog, Model(), InputColumnName, column.ItemType is TextDataViewType, _options).GetOutputSchema(inputSchema);
+        FeaturizerModel.CheckOptions(_options);
+        // ApplyOnnxModel types the model's rank-1 [head] float output as a known-size vector of Single without
+        // annotations, as ExtractPixels types the pixels: a copy of the pixels column has the features column's type.
+        var chain = new ScoringChain(InputColumnName, column.ItemType is TextDataViewType, OutputColumnName, _options.ImageFolder);
+        return chain.OutputSchema(_catalog, inputSchema, _catalog.CopyColumns(OutputColumnName, chain.PixelsColumn));
     }
-
-    private FeaturizerModel Model() => _model ??= FeaturizerModel.Create(Variant, _options, FeaturizerChain.PixelsColumn(OutputColumnName), OutputColumnName);
 
     /// <summary>Checks the input column's type; true when it holds image paths, false for decoded images.</summary>
     internal static bool CheckInputColumn(DataViewSchema schema, string name)

@@ -15,29 +15,28 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ColumnSelectingTransformer> _chain;
-    private readonly OnnxBatchScorer _scorer;
+    private readonly EfficientNetOnnxSession _scorer;
     private readonly FeaturizerModel _model;
     private readonly EfficientNetFeaturizerOptions _options;
-    private readonly bool _inputIsPath;
+    private readonly ScoringChain _columns;
     private bool _disposed;
 
-    internal EfficientNetFeaturizerTransformer(TransformerChain<ColumnSelectingTransformer> chain, OnnxBatchScorer scorer, FeaturizerModel model,
-        EfficientNetVariant variant, string inputColumnName, bool inputIsPath, EfficientNetFeaturizerOptions options)
+    internal EfficientNetFeaturizerTransformer(TransformerChain<ColumnSelectingTransformer> chain, EfficientNetOnnxSession scorer, FeaturizerModel model,
+        EfficientNetVariant variant, ScoringChain columns, EfficientNetFeaturizerOptions options)
     {
-        _inputIsPath = inputIsPath;
+        _columns = columns;
         _chain = chain;
         _scorer = scorer;
         _model = model;
         _options = options;
         Variant = variant;
-        InputColumnName = inputColumnName;
     }
 
     /// <summary>The variant that computes the features.</summary>
     public EfficientNetVariant Variant { get; }
 
     /// <summary>The input column: decoded images, or image file paths.</summary>
-    public string InputColumnName { get; }
+    public string InputColumnName => _columns.InputColumn;
 
     /// <summary>The features column.</summary>
     public string OutputColumnName => _model.OutputName;
@@ -54,8 +53,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>The equivalent chain of built-in ML.NET transforms (what <see cref="ICanSaveModel.Save"/> writes).</summary>
     public ITransformer StandardChain => _chain;
 
-    /// <summary>The batched ONNX Runtime scorer, for benchmarks that time inference alone.</summary>
-    internal OnnxBatchScorer Scorer => _scorer;
+    /// <summary>The batched ONNX Runtime session, for benchmarks that time inference alone.</summary>
+    internal EfficientNetOnnxSession Scorer => _scorer;
 
     /// <summary>Always true: the row-at-a-time chain serves prediction engines.</summary>
     public bool IsRowToRowMapper => true;
@@ -75,8 +74,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        string image = FeaturizerChain.ImageColumn(InputColumnName, _inputIsPath, OutputColumnName);
-        return new BatchedFeaturizerDataView(input, GetOutputSchema(input.Schema), Pixels, _scorer, InputColumnName, image, OutputColumnName, _model.InputName, _options);
+        return new BatchedFeaturizerDataView(input, GetOutputSchema(input.Schema), Pixels, _scorer, InputColumnName, _columns.ImageColumn, OutputColumnName, _model.InputName, _options);
     }
 
     /// <summary>
@@ -87,12 +85,12 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// </summary>
     private IDataView Pixels(IDataView input)
     {
-        var steps = _chain.Take(FeaturizerChain.PreprocessingSteps(_inputIsPath));
-        if (_inputIsPath)
+        var steps = _chain.Take(_columns.PreprocessingSteps);
+        if (_columns.InputIsPath)
         {
             var loader = (ImageLoadingTransformer)steps.First();
             int? minShorterSide = _options.ReducedScaleJpegDecoding ? _model.Metadata.Preprocessing.ResizeSize : null;
-            input = new PrefetchingImageLoadingView(input, InputColumnName, FeaturizerChain.LoadedColumn(OutputColumnName), loader.ImageFolder,
+            input = new PrefetchingImageLoadingView(input, InputColumnName, _columns.LoadedColumn, loader.ImageFolder,
                 minShorterSide, lookahead: Environment.ProcessorCount + 1);
             steps = steps.Skip(1);
         }
@@ -103,9 +101,9 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     private void CheckInputColumn(DataViewSchema schema)
     {
         bool isPath = EfficientNetFeaturizerEstimator.CheckInputColumn(schema, InputColumnName);
-        if (isPath != _inputIsPath)
+        if (isPath != _columns.InputIsPath)
             throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{InputColumnName}': expected " +
-                $"{(_inputIsPath ? "String (an image path)" : "Image")}, as when the featurizer was fitted, got {schema[InputColumnName].Type}.");
+                $"{(_columns.InputIsPath ? "String (an image path)" : "Image")}, as when the featurizer was fitted, got {schema[InputColumnName].Type}.");
     }
 
     /// <summary>The row-at-a-time mapper of the standard chain, used by prediction engines.</summary>

@@ -19,10 +19,7 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
     /// <summary>Resolves the weights the options name (file, cache/download, or explicit random) into a featurizer model.</summary>
     public static FeaturizerModel Create(EfficientNetVariant variant, EfficientNetFeaturizerOptions options, string inputName, string outputName)
     {
-        if (options.UseRandomWeights && options.WeightsPath is not null)
-            throw new ArgumentException("Set either WeightsPath or UseRandomWeights, not both.", nameof(options));
-        if (options.Resolution is < 32)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Resolution, "Resolution must be at least 32 pixels.");
+        CheckOptions(options);
 
         byte[] onnx;
         string description;
@@ -67,6 +64,15 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
         });
         var recorded = OnnxModelMetadata.Read(renamed);
         return new FeaturizerModel(renamed, OnnxModelEditing.WithRowOutput(renamed, outputName, recorded.FeatureWidth), recorded, inputName, outputName, description);
+    }
+
+    /// <summary>The checks of the options alone, which need no file: the estimator's schema makes them too.</summary>
+    public static void CheckOptions(EfficientNetFeaturizerOptions options)
+    {
+        if (options.UseRandomWeights && options.WeightsPath is not null)
+            throw new ArgumentException("Set either WeightsPath or UseRandomWeights, not both.", nameof(options));
+        if (options.Resolution is < 32)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Resolution, "Resolution must be at least 32 pixels.");
     }
 
     private static bool IsOnnx(string path) =>

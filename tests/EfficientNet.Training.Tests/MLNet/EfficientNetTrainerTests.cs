@@ -81,6 +81,34 @@ public sealed class EfficientNetTrainerTests
     }
 
     [TestMethod]
+    public void EstimatorSchemaIsTheFittedModelsSchema()
+    {
+        // The trainer's schema comes from types alone (nothing is trained or exported for it) and must be what the fitted
+        // model gives: whole-pipeline shapes, so MapKeyToValue after the trainer sees the same label keys.
+        using var dir = new TemporaryDirectory();
+        var (ml, train, _) = Data();
+        var options = Options(Path.Combine(dir.Path, "run"));
+        options.Epochs = 1;
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", Folder.Value, "Path"))
+            .Append(ml.MulticlassClassification.Trainers.EfficientNet(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"));
+        var shape = Shapes.Describe(pipeline.GetOutputSchema(Shapes.Of(train.Schema)));
+        TestContext.WriteLine(string.Join("\n", shape));
+        Assert.IsFalse(Directory.Exists(options.OutputDirectory), "the schema trains nothing");
+
+        var model = pipeline.Fit(train);
+        try
+        {
+            CollectionAssert.AreEqual(Shapes.Describe(Shapes.Of(model.GetOutputSchema(train.Schema))), shape);
+        }
+        finally
+        {
+            foreach (var step in model) (step as IDisposable)?.Dispose();
+        }
+    }
+
+    [TestMethod]
     public void LabelColumnMustBeAKey()
     {
         var (ml, train, _) = Data();

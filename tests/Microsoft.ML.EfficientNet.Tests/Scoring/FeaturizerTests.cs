@@ -189,6 +189,97 @@ public sealed class FeaturizerTests
     }
 
     [TestMethod]
+    public void EstimatorSchemaIsTheFittedChainsSchema()
+    {
+        // The type-only schema must be what the chain around the real ONNX model gives (ApplyOnnxModel's own typing) and
+        // what the fitted featurizer gives, for both input kinds.
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(2));
+        var paths = ImageData.Load(ml, ImageData.GoodRows().Take(2));
+        var options = FixtureWeights();
+        options.ImageFolder = ImageData.Folder;
+        var model = FeaturizerModel.Create(EfficientNetVariant.B0, options, ScoringChain.PixelsColumnOf("Features"), "Features");
+        foreach (var (data, column, isPath) in new[] { (images, "Image", false), (paths, "Path", true) })
+        {
+            var input = Shapes.Of(data.Schema);
+            var estimator = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: column, options: options);
+            var shape = Shapes.Describe(estimator.GetOutputSchema(input));
+            TestContext.WriteLine(string.Join("\n", shape));
+
+            var chain = new ScoringChain(column, isPath, "Features", options.ImageFolder)
+                .Create(ml.Transforms, model.Metadata.Preprocessing, model.RowOnnx, ["Features"], gpuDeviceId: null, fallbackToCpu: false);
+            CollectionAssert.AreEqual(Shapes.Describe(chain.GetOutputSchema(input)), shape, column);
+            foreach (var step in chain.Fit(data)) (step as IDisposable)?.Dispose();
+
+            using var featurizer = estimator.Fit(data);
+            var fitted = featurizer.GetOutputSchema(data.Schema);
+            CollectionAssert.AreEqual(Shapes.Describe(Shapes.Of(fitted)), shape, column);
+            CollectionAssert.AreEqual(Shapes.Describe(Shapes.Of(featurizer.Transform(data).Schema)), shape, column);
+            Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, estimator.FeatureWidth), fitted["Features"].Type);
+        }
+    }
+
+    [TestMethod]
+    public void SessionOwnerChecksTheModelItIsGiven()
+    {
+        var error = Assert.ThrowsExactly<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(() => new EfficientNetOnnxSession([1, 2, 3], "Features"));
+        TestContext.WriteLine(error.Message);
+        var checkpoint = EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0);
+        byte[] onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features });
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => new EfficientNetOnnxSession(onnx, "logits"));
+        StringAssert.Contains(missing.Message, "The model has no output 'logits'; its outputs are [features].");
+
+        using var session = new EfficientNetOnnxSession(onnx, OnnxExportOptions.FeaturesOutputName, parallelism: 2);
+        Assert.AreEqual((OnnxExportOptions.ImageInputName, 256, 1280, 2, "CPU"), (session.InputName, session.InputSize, session.OutputWidth, session.Parallelism, session.ExecutionProvider));
+        var pixels = new float[3 * session.InputLength];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = i % 251;
+        var all = new float[3 * session.OutputWidth];
+        session.ScoreAll(pixels, 3, all, batchSize: 2);
+        var one = new float[session.OutputWidth];
+        session.Score(pixels.AsMemory(2 * session.InputLength), 1, one);
+        Assert.IsTrue(Parity.MaxAbsDiff(one, all[(2 * session.OutputWidth)..]) <= 1e-5, "the partial batch is the same image scored alone");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => session.Score(pixels, 4, all)).Message, "4 images need");
+        session.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => session.Score(pixels, 1, one));
+    }
+
+    [TestMethod]
+    public void OutputSchemaTouchesNoWeightsAndFitNamesAMissingFile()
+    {
+        // The schema comes from types alone, as ML.NET's own estimators give theirs: a missing file, an empty cache with
+        // downloads off, or random weights all give b7's schema, and only Fit reads (and fails on) the weights.
+        using var dir = new TemporaryDirectory();
+        string missing = Path.Combine(dir.Path, "missing-b7.pth");
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(1));
+        var input = Shapes.Of(images.Schema);
+        var cases = new (string Name, EfficientNetFeaturizerOptions Options)[]
+        {
+            ("missing WeightsPath", new() { WeightsPath = missing }),
+            ("empty cache, no download", new() { CacheDirectory = dir.Path, AllowDownload = false }),
+            ("random weights", new() { UseRandomWeights = true }),
+        };
+        foreach (var (name, options) in cases)
+        {
+            var estimator = ml.Transforms.EfficientNetFeaturizer("b7", options: options);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            estimator.GetOutputSchema(input);
+            double first = clock.Elapsed.TotalMilliseconds;
+            clock.Restart();
+            var shape = estimator.GetOutputSchema(input);
+            TestContext.WriteLine($"b7 GetOutputSchema, {name}: first call {first:F1} ms, after warm-up {clock.Elapsed.TotalMilliseconds:F2} ms");
+            var features = shape.Single(c => c.Name == "Features");
+            Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, features.Kind, name);
+            Assert.AreEqual(NumberDataViewType.Single, features.ItemType, name);
+            Assert.AreEqual(2560, estimator.FeatureWidth);
+        }
+        Assert.IsFalse(File.Exists(missing));
+        Assert.AreEqual(0, Directory.GetFiles(dir.Path).Length, "nothing was downloaded or cached");
+
+        var error = Assert.ThrowsExactly<FileNotFoundException>(() => ml.Transforms.EfficientNetFeaturizer("b7", options: cases[0].Options).Fit(images));
+        Assert.AreEqual($"WeightsPath '{missing}' does not exist.", error.Message);
+        Assert.AreEqual(missing, error.FileName);
+    }
+
+    [TestMethod]
     public void WeightsOfAnotherVariantNameTheFirstMismatchedTensor()
     {
         var (ml, images) = LoadedImages(ImageData.GoodRows().Take(1));

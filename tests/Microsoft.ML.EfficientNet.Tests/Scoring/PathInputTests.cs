@@ -202,7 +202,7 @@ public sealed class PathInputTests
         byte[] onnx = standard.OnnxModel.ToArray();
         for (int i = 0; i < rows.Length; i++)
         {
-            var torchvision = OnnxRunner.Run(onnx, FeaturizerChain.PixelsColumn(standard.OutputColumnName), Uncropped(reference[rows[i].Path].Values, recipe), [1, 3, recipe.ResizeSize, recipe.ResizeSize]).Values.Single();
+            var torchvision = OnnxRunner.Run(onnx, ScoringChain.PixelsColumnOf(standard.OutputColumnName), Uncropped(reference[rows[i].Path].Values, recipe), [1, 3, recipe.ResizeSize, recipe.ResizeSize]).Values.Single();
             double fullDistance = RelativeDistance(fullFeatures[i], torchvision), reducedDistance = RelativeDistance(reducedFeatures[i], torchvision);
             double between = RelativeDistance(reducedFeatures[i], fullFeatures[i]);
             TestContext.WriteLine($"{rows[i].Path}: features vs torchvision's pixels, full decode {fullDistance:P2}, reduced {reducedDistance:P2}; reduced vs full {between:P2}");
