@@ -1,5 +1,6 @@
 using EfficientNet.Training.Optimizers;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
@@ -36,14 +37,16 @@ public enum AugmentationPreset
 
 /// <summary>
 /// Everything a fine-tuning or training run needs. Each property documents its default; a default options object trains
-/// EfficientNet-B0 from scratch with AdamW and a cosine schedule.
+/// EfficientNet-B0 from scratch with AdamW and a cosine schedule. The ML.NET trainer's options derive from this class,
+/// as ML.NET's trainer options derive from their shared input options, so each training option and its default is
+/// declared once.
 /// </summary>
-public sealed class EfficientNetTrainingOptions
+public class EfficientNetTrainingOptions
 {
     /// <summary>Default values.</summary>
     public static class Defaults
     {
-        /// <summary>Variant trained.</summary>
+        /// <summary>Name of the variant trained (<see cref="EfficientNetVariant.Parse"/>).</summary>
         public const string Variant = "b0";
 
         /// <summary>Passes over the training set.</summary>
@@ -80,8 +83,11 @@ public sealed class EfficientNetTrainingOptions
         public const int KeepCheckpoints = 2;
     }
 
-    /// <summary>Variant to train: <c>b0</c> … <c>b7</c>. Default <c>b0</c>.</summary>
-    public string Variant { get; set; } = Defaults.Variant;
+    /// <summary>
+    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, or its name
+    /// (<c>Variant = "b4"</c> converts through <see cref="EfficientNetVariant.Parse"/>). Default <c>b0</c>.
+    /// </summary>
+    public EfficientNetVariant Variant { get; set; } = EfficientNetVariant.Parse(Defaults.Variant);
 
     /// <summary>Network input side in pixels. Default null: the recipe's crop size (the weights' published size, or the variant's resolution).</summary>
     public int? ImageSize { get; set; }
@@ -220,4 +226,7 @@ public sealed class EfficientNetTrainingOptions
 
     /// <summary>Steps between step log lines. Default 50.</summary>
     public int LogEverySteps { get; set; } = 50;
+
+    /// <summary>A shallow copy: every option, whatever type derives from this one, without naming them one by one.</summary>
+    internal EfficientNetTrainingOptions Copy() => (EfficientNetTrainingOptions)MemberwiseClone();
 }
