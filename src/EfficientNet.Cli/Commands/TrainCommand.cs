@@ -3,6 +3,7 @@ using System.Globalization;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
@@ -53,7 +54,7 @@ internal static class TrainCommand
         var efficientSilu = new Option<bool>("--memory-efficient-silu") { Description = "SiLU that recomputes the sigmoid in the backward pass." };
         var checkpointStages = new Option<string?>("--checkpoint-stages") { Description = "Feature units recomputed in the backward pass, for example 1,2,3 (0 stem … 8 head)." };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
-        var output = new Option<string>("--output", "-o") { Description = "Run folder: checkpoints, model.onnx, model.safetensors, labels.txt, training.json.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
             data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,

@@ -33,7 +33,7 @@ public static class EfficientNetTrainer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
         var device = TrainingEnvironment.Prepare(options);
-        Validate(options);
+        options.Validate();
         if (validation is null && options.ValidationFraction > 0) (train, validation) = train.Split(options.ValidationFraction, options.Seed);
         if (validation is { Count: 0 }) validation = null;
         var run = new Run(options, train, validation, device);
@@ -45,21 +45,6 @@ public static class EfficientNetTrainer
         {
             run.Dispose();
         }
-    }
-
-    private static void Validate(EfficientNetTrainingOptions o)
-    {
-        if (o.Variant is null) throw new ArgumentNullException(nameof(o.Variant), "Set the variant to train (b0 … b7).");
-        if (o.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(o.Epochs), o.Epochs, "Train for at least one epoch.");
-        if (o.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
-        if (!(o.LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "Learning rate must be positive.");
-        if (o.BackboneLearningRate is < 0) throw new ArgumentOutOfRangeException(nameof(o.BackboneLearningRate), o.BackboneLearningRate, "Must not be negative.");
-        if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Must be in [0, 1).");
-        if (!(o.WarmupFraction >= 0 && o.WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(o.WarmupFraction), o.WarmupFraction, "Must be in [0, 1).");
-        if (o.EmaDecay is { } d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(o.EmaDecay), d, "Must be in (0, 1).");
-        if (o.ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(o.ImageSize), o.ImageSize, "Images must be at least 32 pixels.");
-        if (o.TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(o.TrainableStages), o.TrainableStages, "Between 1 (head conv) and 9 (everything).");
-        if (o.CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(o.CheckpointStages), string.Join(",", o.CheckpointStages), "Stages are 0 (stem) to 8 (head).");
     }
 
     /// <summary>
@@ -90,7 +75,7 @@ public static class EfficientNetTrainer
     /// One run's state; <see cref="Execute"/> is the loop and each phase is a method or a part of its own:
     /// <see cref="TrainingEnvironment"/> (device, threads, seed), <see cref="ExponentialMovingAverage"/>,
     /// <see cref="RunFolder"/> (file names), <see cref="CheckpointStore"/>, <see cref="EpochResult"/> (one pass) and
-    /// <see cref="RunSummary"/> (<c>training.json</c>).
+    /// <see cref="RunExport"/> (the model files and <c>training.json</c>).
     /// </summary>
     private sealed class Run : IDisposable
     {
@@ -367,25 +352,10 @@ public static class EfficientNetTrainer
             _ => new TrainAugmentation { OutputSize = _imageSize, Mean = _recipe.Mean, Std = _recipe.Std, CropScale = null, HorizontalFlip = false },
         };
 
-        /// <summary>Exports the best weights (ONNX, safetensors, labels) when an epoch completed, and writes the summary.</summary>
+        /// <summary>Exports the best weights when an epoch completed, and writes the summary (<see cref="RunExport"/>).</summary>
         private TrainingResult Export(TrainingStatus status, string message, RunState state, List<EpochMetrics> history)
         {
-            string? onnx = null, weights = null;
-            EfficientNetCheckpoint? checkpoint = null;
-            if (File.Exists(_folder.BestWeightsPath))
-            {
-                weights = _folder.WeightsPath;
-                File.Copy(_folder.BestWeightsPath, weights, overwrite: true);
-                checkpoint = EfficientNetCheckpoint.FromCanonical(_model.Spec, SafeTensorsFile.Read(weights), _model.Source);
-                onnx = _folder.ModelPath;
-                EfficientNetOnnxExporter.Export(checkpoint, onnx, new OnnxExportOptions
-                {
-                    Outputs = OnnxOutputs.LogitsAndFeatures,
-                    Preprocessing = _recipe,
-                    Labels = _train.Classes,
-                });
-                File.WriteAllLines(_folder.LabelsPath, _train.Classes);
-            }
+            var (onnx, weights, checkpoint) = RunExport.ExportBest(_folder, _model.Spec, _model.Source, _recipe, _train.Classes);
             var result = new TrainingResult
             {
                 Status = status,
@@ -400,7 +370,7 @@ public static class EfficientNetTrainer
                 WeightsPath = weights,
                 Weights = checkpoint,
             };
-            RunSummary.Write(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0);
+            RunExport.WriteSummary(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0);
             return result;
         }
 

@@ -227,6 +227,22 @@ public class EfficientNetTrainingOptions
     /// <summary>Steps between step log lines. Default 50.</summary>
     public int LogEverySteps { get; set; } = 50;
 
+    /// <summary>Throws for values no run can use, naming the property.</summary>
+    internal void Validate()
+    {
+        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7).");
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Train for at least one epoch.");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be positive.");
+        if (BackboneLearningRate is < 0) throw new ArgumentOutOfRangeException(nameof(BackboneLearningRate), BackboneLearningRate, "Must not be negative.");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "Must be in [0, 1).");
+        if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1).");
+        if (EmaDecay is { } d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), d, "Must be in (0, 1).");
+        if (ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "Images must be at least 32 pixels.");
+        if (TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(TrainableStages), TrainableStages, "Between 1 (head conv) and 9 (everything).");
+        if (CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(CheckpointStages), string.Join(",", CheckpointStages), "Stages are 0 (stem) to 8 (head).");
+    }
+
     /// <summary>A shallow copy: every option, whatever type derives from this one, without naming them one by one.</summary>
     internal EfficientNetTrainingOptions Copy() => (EfficientNetTrainingOptions)MemberwiseClone();
 }
