@@ -32,7 +32,7 @@ internal static class EvaluateCommand
         command.SetAction(result =>
         {
             string path = result.GetValue(model)!;
-            if (Directory.Exists(path)) path = Path.Combine(path, "model.onnx");
+            path = Microsoft.ML.EfficientNet.IO.RunFolder.ModelPathOf(path);
             if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
             var metadata = OnnxModelMetadata.Read(path);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));

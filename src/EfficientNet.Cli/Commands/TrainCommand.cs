@@ -4,6 +4,7 @@ using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
@@ -31,10 +32,11 @@ internal static class TrainCommand
         var freezeBn = new Option<bool>("--freeze-bn") { Description = "Keep batch-norm statistics frozen (small batches)." };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate of the classifier." };
         var backboneLr = new Option<double?>("--backbone-lr") { Description = "Peak learning rate of the backbone. Default: --lr from scratch, --lr/10 from weights." };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, rmsprop-tf or sgd." };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => OptimizerKinds.ToName(OptimizerKind.AdamW), Description = Alternatives(OptimizerKinds.Names) };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WeightDecay, Description = "Weight decay." };
         var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Also decay batch-norm parameters and biases." };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine (with warm-up), one-cycle or constant." };
+        string cosine = ScheduleKinds.ToName(ScheduleKind.CosineWithWarmup);
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => cosine, Description = Alternatives(ScheduleKinds.Names.Select(n => n == cosine ? n + " (with warm-up)" : n).ToList()) };
         var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps." };
         var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LabelSmoothing, Description = "Label smoothing." };
         var clip = new Option<double?>("--clip-grad") { Description = "Clip the gradient norm to this value." };
@@ -53,7 +55,7 @@ internal static class TrainCommand
         var efficientSilu = new Option<bool>("--memory-efficient-silu") { Description = "SiLU that recomputes the sigmoid in the backward pass." };
         var checkpointStages = new Option<string?>("--checkpoint-stages") { Description = "Feature units recomputed in the backward pass, for example 1,2,3 (0 stem … 8 head)." };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
-        var output = new Option<string>("--output", "-o") { Description = "Run folder: checkpoints, model.onnx, model.safetensors, labels.txt, training.json.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
             data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
@@ -81,10 +83,10 @@ internal static class TrainCommand
                 FreezeBatchNorm = result.GetValue(freezeBn),
                 LearningRate = result.GetValue(lr),
                 BackboneLearningRate = result.GetValue(backboneLr),
-                Optimizer = ParseEnum<OptimizerKind>(result.GetValue(optimizer)!.Replace("rmsprop-tf", "RmsPropTF", StringComparison.OrdinalIgnoreCase), "--optimizer"),
+                Optimizer = OptimizerKinds.Parse(result.GetValue(optimizer)!),
                 WeightDecay = result.GetValue(weightDecay),
                 DecayNormAndBias = result.GetValue(decayAll),
-                Schedule = ParseEnum<ScheduleKind>(result.GetValue(schedule)!.Replace("cosine", "CosineWithWarmup", StringComparison.OrdinalIgnoreCase), "--schedule"),
+                Schedule = ScheduleKinds.Parse(result.GetValue(schedule)!),
                 WarmupFraction = result.GetValue(warmup),
                 LabelSmoothing = result.GetValue(smoothing),
                 MaxGradNorm = result.GetValue(clip),
@@ -107,7 +109,7 @@ internal static class TrainCommand
             {
                 int size = options.ImageSize ?? throw new ArgumentException("--mean, --std and --crop-fraction need --image-size.");
                 options.Recipe = PreprocessingRecipe.Centered(size, result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction,
-                    Rgb(result.GetValue(mean), PreprocessingRecipe.ImageNetMean), Rgb(result.GetValue(std), PreprocessingRecipe.ImageNetStd));
+                    result.GetValue(mean) is { } m ? RgbValues.Parse(m) : PreprocessingRecipe.ImageNetMean, result.GetValue(std) is { } sd ? RgbValues.Parse(sd) : PreprocessingRecipe.ImageNetStd);
             }
 
             using var cancel = new CancellationTokenSource();
@@ -189,17 +191,8 @@ internal static class TrainCommand
         if (outcome.OnnxPath is not null) AnsiConsole.WriteLine($"Model: {outcome.OnnxPath} (weights {outcome.WeightsPath})");
     }
 
-    private static RgbValues Rgb(string? text, RgbValues fallback)
-    {
-        if (text is null) return fallback;
-        var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        return parts.Length switch
-        {
-            1 => new RgbValues(parts[0], parts[0], parts[0]),
-            3 => new RgbValues(parts[0], parts[1], parts[2]),
-            _ => throw new ArgumentException($"Expected one value or R,G,B, got '{text}'."),
-        };
-    }
+    /// <summary>Help text listing a name table's values: <c>a, b or c.</c></summary>
+    private static string Alternatives(IReadOnlyList<string> names) => $"{string.Join(", ", names.Take(names.Count - 1))} or {names[^1]}.";
 
     internal static T ParseEnum<T>(string value, string option) where T : struct, Enum =>
         Enum.TryParse<T>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed)

@@ -37,7 +37,6 @@ public sealed class EfficientNetMulticlassTrainer : IEstimator<EfficientNetMulti
     internal EfficientNetMulticlassTrainer(EfficientNetMulticlassTrainerOptions options)
     {
         _options = options;
-        EfficientNetVariant.Parse(options.Variant); // fail early with the list of valid names
     }
 
     /// <summary>Trains and builds the scoring chain.</summary>

@@ -38,10 +38,8 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         features = nn.Sequential(stages);
         avgpool = nn.AdaptiveAvgPool2d(1);
         var linear = nn.Linear(spec.Classifier.InputFeatures, spec.Classifier.OutputFeatures);
-        // torchvision: uniform(−1/√classes, 1/√classes) weights, zero bias.
-        double range = 1.0 / Math.Sqrt(spec.Classifier.OutputFeatures);
-        nn.init.uniform_(linear.weight, -range, range);
-        nn.init.zeros_(linear.bias);
+        Initialization.Apply(linear.weight, TorchvisionInit.ClassifierWeight(spec.Classifier));
+        Initialization.Apply(linear.bias!, TorchvisionInit.Bias);
         classifier = nn.Sequential(("0", nn.Dropout(spec.Dropout, inplace: true)), ("1", linear));
         // Registered by hand in torchvision's order (RegisterComponents would order the fields by name).
         register_module(nameof(features), features);
@@ -50,18 +48,15 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Re-initialises the classifier as a new PyTorch <c>nn.Linear</c> starts (weights and bias uniform in ±1/√inputs):
-    /// the head a transfer-learning script puts on a trained backbone. torchvision's from-scratch initialisation
-    /// (±1/√classes) gives logits about ten times larger on trained features, and a few hundred fine-tuning steps do not
-    /// undo that noise.
+    /// Re-initialises the classifier as a new PyTorch <c>nn.Linear</c> starts (<see cref="TorchvisionInit.TransferClassifier"/>:
+    /// weights and bias uniform in ±1/√inputs), the head a transfer-learning script puts on a trained backbone.
     /// </summary>
     public void ResetClassifierForTransfer()
     {
         var linear = (TorchSharp.Modules.Linear)classifier[1];
-        double range = 1.0 / Math.Sqrt(Spec.Classifier.InputFeatures);
-        using var noGrad = no_grad();
-        nn.init.uniform_(linear.weight, -range, range);
-        nn.init.uniform_(linear.bias!, -range, range);
+        var init = TorchvisionInit.TransferClassifier(Spec.Classifier);
+        Initialization.Apply(linear.weight, init);
+        Initialization.Apply(linear.bias!, init);
     }
 
     /// <summary>The layout this module was built from.</summary>

@@ -19,7 +19,7 @@ public sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
     private readonly int _kernelSize;
     private readonly PaddingMode _padding;
 
-    /// <summary>Creates the convolution from its spec, with PyTorch's default (Kaiming-uniform) initialisation.</summary>
+    /// <summary>Creates the convolution from its spec, initialised as torchvision initialises EfficientNet (<see cref="TorchvisionInit.ConvWeight"/>).</summary>
     /// <param name="spec">Channels, kernel, stride, groups and bias of the layer.</param>
     /// <param name="padding">The padding rule of the weights in use.</param>
     public PaddedConv2d(ConvSpec spec, PaddingMode padding) : base(nameof(PaddedConv2d))
@@ -31,8 +31,7 @@ public sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
         _kernelSize = spec.KernelSize;
         _padding = padding;
         weight = new Parameter(empty(spec.WeightShape));
-        // torchvision's EfficientNet initialisation: Kaiming normal, fan_out; zero bias.
-        nn.init.kaiming_normal_(weight, mode: nn.init.FanInOut.FanOut);
+        Initialization.Apply(weight, TorchvisionInit.ConvWeight(spec)); // the bias starts at zero
         if (spec.HasBias) bias = new Parameter(zeros(spec.OutputChannels));
         // Registered by hand: RegisterComponents orders fields by name (bias before weight); PyTorch's order is weight, bias.
         register_parameter(nameof(weight), weight);

@@ -16,6 +16,22 @@ public enum ScheduleKind
     Constant,
 }
 
+/// <summary>The names of the learning-rate schedules, as the command line takes them (<c>efficientnet train --schedule</c>).</summary>
+public static class ScheduleKinds
+{
+    /// <summary>The names, in the order of <see cref="ScheduleKind"/>: <c>cosine</c> (with warm-up), <c>one-cycle</c>, <c>constant</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["cosine", "one-cycle", "constant"];
+
+    /// <summary>The name of a schedule, for example <c>one-cycle</c>.</summary>
+    /// <param name="kind">The schedule.</param>
+    public static string ToName(ScheduleKind kind) => Names[(int)kind];
+
+    /// <summary>Parses one of <see cref="Names"/> or a member name of <see cref="ScheduleKind"/> (<c>CosineWithWarmup</c>), ignoring case.</summary>
+    /// <param name="name">The name.</param>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the valid ones.</exception>
+    public static ScheduleKind Parse(string name) => NameTable.Parse<ScheduleKind>(Names, name, "schedule");
+}
+
 /// <summary>
 /// A learning-rate schedule as a pure function of the global step, so a resumed run continues exactly where it stopped
 /// without scheduler state.

@@ -16,6 +16,22 @@ public enum OptimizerKind
     Sgd,
 }
 
+/// <summary>The names of the update rules, as the command line takes them (<c>efficientnet train --optimizer</c>).</summary>
+public static class OptimizerKinds
+{
+    /// <summary>The names, in the order of <see cref="OptimizerKind"/>: <c>adamw</c>, <c>rmsprop-tf</c>, <c>sgd</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["adamw", "rmsprop-tf", "sgd"];
+
+    /// <summary>The name of an update rule, for example <c>rmsprop-tf</c>.</summary>
+    /// <param name="kind">The update rule.</param>
+    public static string ToName(OptimizerKind kind) => Names[(int)kind];
+
+    /// <summary>Parses one of <see cref="Names"/> or a member name of <see cref="OptimizerKind"/> (<c>RmsPropTF</c>), ignoring case.</summary>
+    /// <param name="name">The name.</param>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the valid ones.</exception>
+    public static OptimizerKind Parse(string name) => NameTable.Parse<OptimizerKind>(Names, name, "optimizer");
+}
+
 /// <summary>
 /// An update rule over parameter groups. Written here rather than taken from TorchSharp so that every state tensor is
 /// named (checkpoints store it exactly), momentum can follow a schedule (one-cycle), and TF-style RMSprop exists.

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using EfficientNet.Training.Modules;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Weights;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Evaluation;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
@@ -32,8 +32,8 @@ public static class EfficientNetTrainer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        var device = TrainingDevice.Resolve(options.Device);
-        Validate(options);
+        var device = TrainingEnvironment.Prepare(options);
+        options.Validate();
         if (validation is null && options.ValidationFraction > 0) (train, validation) = train.Split(options.ValidationFraction, options.Seed);
         if (validation is { Count: 0 }) validation = null;
         var run = new Run(options, train, validation, device);
@@ -45,20 +45,6 @@ public static class EfficientNetTrainer
         {
             run.Dispose();
         }
-    }
-
-    private static void Validate(EfficientNetTrainingOptions o)
-    {
-        if (o.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(o.Epochs), o.Epochs, "Train for at least one epoch.");
-        if (o.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
-        if (!(o.LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "Learning rate must be positive.");
-        if (o.BackboneLearningRate is < 0) throw new ArgumentOutOfRangeException(nameof(o.BackboneLearningRate), o.BackboneLearningRate, "Must not be negative.");
-        if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Must be in [0, 1).");
-        if (!(o.WarmupFraction >= 0 && o.WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(o.WarmupFraction), o.WarmupFraction, "Must be in [0, 1).");
-        if (o.EmaDecay is { } d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(o.EmaDecay), d, "Must be in (0, 1).");
-        if (o.ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(o.ImageSize), o.ImageSize, "Images must be at least 32 pixels.");
-        if (o.TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(o.TrainableStages), o.TrainableStages, "Between 1 (head conv) and 9 (everything).");
-        if (o.CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(o.CheckpointStages), string.Join(",", o.CheckpointStages), "Stages are 0 (stem) to 8 (head).");
     }
 
     /// <summary>
@@ -85,7 +71,12 @@ public static class EfficientNetTrainer
         return groups;
     }
 
-    /// <summary>One run's state; the methods are the phases of <see cref="Execute"/>.</summary>
+    /// <summary>
+    /// One run's state; <see cref="Execute"/> is the loop and each phase is a method or a part of its own:
+    /// <see cref="TrainingEnvironment"/> (device, threads, seed), <see cref="ExponentialMovingAverage"/>,
+    /// <see cref="RunFolder"/> (file names), <see cref="CheckpointStore"/>, <see cref="EpochResult"/> (one pass) and
+    /// <see cref="RunExport"/> (the model files and <c>training.json</c>).
+    /// </summary>
     private sealed class Run : IDisposable
     {
         private readonly EfficientNetTrainingOptions _o;
@@ -94,16 +85,16 @@ public static class EfficientNetTrainer
         private readonly Device _device;
         private readonly ILogger? _log;
         private readonly EfficientNetModel _model;
-        private readonly EfficientNetModel? _ema;
-        private readonly List<(Tensor Ema, Tensor Model, bool Average)> _emaPairs = [];
+        private readonly ExponentialMovingAverage? _ema;
         private readonly Optimizer _optimizer;
         private readonly LearningRateSchedule _schedule;
         private readonly TrainingBatches _batches;
         private readonly PreprocessingRecipe _recipe;
+        private readonly RunFolder _folder;
         private readonly CheckpointStore _store;
-        private readonly string _output;
         private readonly int _imageSize;
         private readonly int _frozenUnits;
+        private readonly long _totalSteps;
 
         public Run(EfficientNetTrainingOptions options, LabeledImageSet train, LabeledImageSet? validation, Device device)
         {
@@ -112,11 +103,8 @@ public static class EfficientNetTrainer
             _validation = validation;
             _device = device;
             _log = options.Logger;
-            set_num_threads(options.Threads ?? Environment.ProcessorCount);
-            if (options.KeepFreedMemory) TrainingRuntime.KeepFreedMemory();
-            manual_seed(options.Seed);
 
-            var variant = EfficientNetVariant.Parse(options.Variant);
+            var variant = options.Variant;
             int classes = train.Classes.Count;
             var spec = EfficientNetSpec.Create(variant, classes, options.StochasticDepthRate ?? EfficientNetBaseline.StochasticDepthRate);
             ActivationFactory? activation = options.MemoryEfficientSiLU ? () => new MemoryEfficientSiLU() : null;
@@ -148,133 +136,43 @@ public static class EfficientNetTrainer
                 foreach (var p in ((nn.Module)_model.Features[unit]).parameters()) p.requires_grad = false;
             if (options.ChannelsLast) _model.ToChannelsLast();
             _model.to(_device);
-
-            if (options.EmaDecay is not null)
-            {
-                _ema = new EfficientNetModel(spec, source, activation);
-                if (options.ChannelsLast) _ema.ToChannelsLast();
-                _ema.to(_device);
-                _ema.eval();
-                var emaState = _ema.state_dict();
-                foreach (var (name, value) in _model.state_dict())
-                {
-                    var target = emaState[name];
-                    target.requires_grad = false;
-                    _emaPairs.Add((target, value, value.is_floating_point() && _model.named_parameters().Any(p => p.name == name)));
-                }
-                CopyToEma();
-            }
+            // Built after the model is final: its fresh weights draw from the same seeded generator, then copy the model.
+            if (options.EmaDecay is { } decay)
+                _ema = new ExponentialMovingAverage(_model, new EfficientNetModel(spec, source, activation), decay, options.ChannelsLast, _device);
 
             _optimizer = Optimizer.Create(options.Optimizer, ParameterGroups(_model, options, initial is not null));
             _batches = new TrainingBatches(train, Augmentation(), options.BatchSize, options.Seed, options.DataWorkers, logger: _log);
-            _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, (long)options.Epochs * _batches.BatchesPerEpoch, options.WarmupFraction);
-            _output = Path.GetFullPath(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
-            Directory.CreateDirectory(_output);
-            _store = new CheckpointStore(Path.Combine(_output, "checkpoints"), Math.Max(1, options.KeepCheckpoints));
+            _totalSteps = (long)options.Epochs * _batches.BatchesPerEpoch;
+            _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, _totalSteps, options.WarmupFraction);
+            _folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
+            Directory.CreateDirectory(_folder.Root);
+            _store = new CheckpointStore(_folder, Math.Max(1, options.KeepCheckpoints));
         }
+
+        /// <summary>The model validated and exported: the average when there is one.</summary>
+        private EfficientNetModel Evaluated => _ema?.Model ?? _model;
 
         public TrainingResult Execute(CancellationToken cancellationToken)
         {
-            var state = new RunState { Variant = _model.Spec.Variant.Name, Classes = _train.Classes, ImageSize = _imageSize };
-            if (_o.Resume && _store.Latest() is { } latest)
-            {
-                var saved = CheckpointStore.Load(latest, _model, _ema, _optimizer);
-                if (saved.Variant != state.Variant || !saved.Classes.SequenceEqual(state.Classes) || saved.ImageSize != _imageSize)
-                    throw new InvalidOperationException($"The checkpoint in {latest} is for {saved.Variant} at {saved.ImageSize} px with classes " +
-                        $"[{string.Join(", ", saved.Classes)}], not {state.Variant} at {_imageSize} px with [{string.Join(", ", state.Classes)}]. " +
-                        "Use another output folder or turn resuming off.");
-                state = saved;
-                CheckpointStore.RestoreRandomState(saved.RandomState);
-                _log?.LogInformation("Resuming from {Checkpoint}: epoch {Epoch}, batch {Batch}", latest, saved.Epoch + 1, saved.BatchInEpoch);
-            }
-
+            var state = ResumeOrStart();
             var history = state.History.ToList();
             var clock = Stopwatch.StartNew();
             long stepsDoneAtStart = state.GlobalStep;
-            long totalSteps = (long)_o.Epochs * _batches.BatchesPerEpoch;
             TrainingStatus status = TrainingStatus.Completed;
             string message = "";
             for (int epoch = state.Epoch; epoch < _o.Epochs; epoch++)
             {
                 var epochClock = Stopwatch.StartNew();
-                SetTrainingMode();
-                double lossSum = 0;
-                long correct = 0, seen = 0;
-                int batchIndex = epoch == state.Epoch ? state.BatchInEpoch : 0;
-                long globalStep = state.GlobalStep;
-                double lr = _schedule.At(Math.Min(globalStep, totalSteps - 1)).LearningRate;
-                bool stop = false;
-                void SaveInterrupted()
+                var pass = TrainEpoch(epoch, state, history, epochClock, cancellationToken);
+                if (pass.Stop is { } stop)
                 {
-                    string where = _store.Save($"interrupted-e{epoch + 1:D4}-b{batchIndex:D5}", _model, _ema, _optimizer,
-                        state with { Epoch = epoch, BatchInEpoch = batchIndex, GlobalStep = globalStep, History = history, RandomState = CheckpointStore.SaveRandomState() });
-                    status = TrainingStatus.Cancelled;
-                    message = $"Cancelled at epoch {epoch + 1}, step {batchIndex}. Saved {where}; run again with the same output folder to resume.";
-                    stop = true;
+                    (status, message) = (stop, pass.Message!);
+                    break;
                 }
-                foreach (var batch in _batches.Epoch(epoch, batchIndex, cancellationToken))
+                state = CompleteEpoch(pass, state, history, epochClock, clock, stepsDoneAtStart);
+                if (EarlyStopping(epoch, state) is { } reason)
                 {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        SaveInterrupted();
-                        break;
-                    }
-                    (double momentumLr, double? momentum) = _schedule.At(globalStep);
-                    lr = momentumLr;
-                    var (loss, hits) = Step(batch, lr, momentum);
-                    if (!double.IsFinite(loss))
-                    {
-                        status = TrainingStatus.Diverged;
-                        message = $"The loss became {loss} at epoch {epoch + 1}, step {batchIndex + 1} (learning rate {lr:G3}). Training stopped; " +
-                            $"the last good checkpoint is {_store.Latest() ?? "none (no epoch completed)"}. Lower the learning rate or set MaxGradNorm.";
-                        _log?.LogError("{Message}", message);
-                        stop = true;
-                        break;
-                    }
-                    globalStep++;
-                    batchIndex++;
-                    lossSum += loss * batch.Count;
-                    correct += hits;
-                    seen += batch.Count;
-                    double rate = seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
-                    var eta = TimeSpan.FromSeconds((totalSteps - globalStep) * _o.BatchSize / Math.Max(rate, 1e-9));
-                    _o.Progress?.Invoke(new StepCompleted(epoch, batchIndex, _batches.BatchesPerEpoch, globalStep, loss, correct / (double)seen, lr, rate, eta));
-                    if (_o.LogEverySteps > 0 && batchIndex % _o.LogEverySteps == 0)
-                        _log?.LogDebug("epoch {Epoch} step {Step}/{Steps} loss {Loss:F4} lr {Lr:G3} {Rate:F1} img/s", epoch + 1, batchIndex, _batches.BatchesPerEpoch, loss, lr, rate);
-                }
-                // Cancelled before the loader delivered a batch (between epochs, or while it was stopping).
-                if (!stop && cancellationToken.IsCancellationRequested) SaveInterrupted();
-                if (stop) break;
-
-                var validation = Evaluate();
-                double accuracy = validation?.Accuracy ?? double.NaN;
-                var metrics = new EpochMetrics(epoch, seen > 0 ? lossSum / seen : double.NaN, seen > 0 ? correct / (double)seen : double.NaN,
-                    validation?.MeanLoss ?? double.NaN, accuracy, validation?.Top5Accuracy ?? double.NaN, lr, epochClock.Elapsed.TotalSeconds);
-                history.Add(metrics);
-                bool improved = validation is null || accuracy > state.BestAccuracy;
-                state = state with
-                {
-                    Epoch = epoch + 1,
-                    BatchInEpoch = 0,
-                    GlobalStep = globalStep,
-                    History = history,
-                    BestAccuracy = improved && validation is not null ? accuracy : state.BestAccuracy,
-                    BestEpoch = improved ? epoch : state.BestEpoch,
-                    EpochsWithoutImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1,
-                };
-                if (improved) SafeTensorsFile.Write(BestWeightsPath, ModelWeights.ToStateDict(_ema ?? _model, "best weights").Entries);
-                state = state with { RandomState = CheckpointStore.SaveRandomState() };
-                string checkpoint = _store.Save($"epoch-{epoch + 1:D4}", _model, _ema, _optimizer, state);
-                var elapsed = clock.Elapsed;
-                double perStep = elapsed.TotalSeconds / Math.Max(1, globalStep - stepsDoneAtStart);
-                var remaining = TimeSpan.FromSeconds(perStep * (totalSteps - globalStep));
-                _o.Progress?.Invoke(new EpochCompleted(epoch, _o.Epochs, metrics, elapsed, remaining, checkpoint, improved));
-                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} top-5 {Top5:P2}; {Seconds:F0} s",
-                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.ValidationTop5, metrics.Seconds);
-                if (_o.EarlyStoppingPatience is { } patience && state.EpochsWithoutImprovement >= patience && epoch + 1 < _o.Epochs)
-                {
-                    status = TrainingStatus.EarlyStopped;
-                    message = $"Validation accuracy did not improve for {patience} epochs; stopped after epoch {epoch + 1}. Best {state.BestAccuracy:P2} at epoch {state.BestEpoch + 1}.";
+                    (status, message) = (TrainingStatus.EarlyStopped, reason);
                     break;
                 }
             }
@@ -283,7 +181,109 @@ public static class EfficientNetTrainer
             return Export(status, message, state, history);
         }
 
-        private string BestWeightsPath => Path.Combine(_output, "best.safetensors");
+        /// <summary>The state to start from: the last complete checkpoint when resuming (checked to be for this run), else a fresh one.</summary>
+        private RunState ResumeOrStart()
+        {
+            var state = new RunState { Variant = _model.Spec.Variant.Name, Classes = _train.Classes, ImageSize = _imageSize };
+            if (!_o.Resume || _store.Latest() is not { } latest) return state;
+            var saved = CheckpointStore.Load(latest, _model, _ema?.Model, _optimizer);
+            if (saved.Variant != state.Variant || !saved.Classes.SequenceEqual(state.Classes) || saved.ImageSize != _imageSize)
+                throw new InvalidOperationException($"The checkpoint in {latest} is for {saved.Variant} at {saved.ImageSize} px with classes " +
+                    $"[{string.Join(", ", saved.Classes)}], not {state.Variant} at {_imageSize} px with [{string.Join(", ", state.Classes)}]. " +
+                    "Use another output folder or turn resuming off.");
+            CheckpointStore.RestoreRandomState(saved.RandomState);
+            _log?.LogInformation("Resuming from {Checkpoint}: epoch {Epoch}, batch {Batch}", latest, saved.Epoch + 1, saved.BatchInEpoch);
+            return saved;
+        }
+
+        /// <summary>
+        /// The steps of one epoch (from the checkpoint's step when resuming into it). Stops early when cancelled (saving
+        /// a checkpoint of the last step) or when the loss is not finite.
+        /// </summary>
+        private EpochResult TrainEpoch(int epoch, RunState state, List<EpochMetrics> history, Stopwatch epochClock, CancellationToken cancellationToken)
+        {
+            SetTrainingMode();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int batchIndex = epoch == state.Epoch ? state.BatchInEpoch : 0;
+            long globalStep = state.GlobalStep;
+            double lr = _schedule.At(Math.Min(globalStep, _totalSteps - 1)).LearningRate;
+            foreach (var batch in _batches.Epoch(epoch, batchIndex, cancellationToken))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                    return new(epoch, lossSum, correct, seen, batchIndex, globalStep, lr, TrainingStatus.Cancelled, SaveInterrupted(epoch, batchIndex, globalStep, state, history));
+                (double momentumLr, double? momentum) = _schedule.At(globalStep);
+                lr = momentumLr;
+                var (loss, hits) = Step(batch, lr, momentum);
+                if (!double.IsFinite(loss))
+                {
+                    string message = $"The loss became {loss} at epoch {epoch + 1}, step {batchIndex + 1} (learning rate {lr:G3}). Training stopped; " +
+                        $"the last good checkpoint is {_store.Latest() ?? "none (no epoch completed)"}. Lower the learning rate or set MaxGradNorm.";
+                    _log?.LogError("{Message}", message);
+                    return new(epoch, lossSum, correct, seen, batchIndex, globalStep, lr, TrainingStatus.Diverged, message);
+                }
+                globalStep++;
+                batchIndex++;
+                lossSum += loss * batch.Count;
+                correct += hits;
+                seen += batch.Count;
+                double rate = seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
+                var eta = TimeSpan.FromSeconds((_totalSteps - globalStep) * _o.BatchSize / Math.Max(rate, 1e-9));
+                _o.Progress?.Invoke(new StepCompleted(epoch, batchIndex, _batches.BatchesPerEpoch, globalStep, loss, correct / (double)seen, lr, rate, eta));
+                if (_o.LogEverySteps > 0 && batchIndex % _o.LogEverySteps == 0)
+                    _log?.LogDebug("epoch {Epoch} step {Step}/{Steps} loss {Loss:F4} lr {Lr:G3} {Rate:F1} img/s", epoch + 1, batchIndex, _batches.BatchesPerEpoch, loss, lr, rate);
+            }
+            // Cancelled before the loader delivered a batch (between epochs, or while it was stopping).
+            if (cancellationToken.IsCancellationRequested)
+                return new(epoch, lossSum, correct, seen, batchIndex, globalStep, lr, TrainingStatus.Cancelled, SaveInterrupted(epoch, batchIndex, globalStep, state, history));
+            return new(epoch, lossSum, correct, seen, batchIndex, globalStep, lr);
+        }
+
+        /// <summary>Saves a mid-epoch checkpoint that a later run resumes from; returns the message for people.</summary>
+        private string SaveInterrupted(int epoch, int batchIndex, long globalStep, RunState state, List<EpochMetrics> history)
+        {
+            string where = _store.Save(RunFolder.InterruptedCheckpointName(epoch + 1, batchIndex), _model, _ema?.Model, _optimizer,
+                state with { Epoch = epoch, BatchInEpoch = batchIndex, GlobalStep = globalStep, History = history, RandomState = CheckpointStore.SaveRandomState() });
+            return $"Cancelled at epoch {epoch + 1}, step {batchIndex}. Saved {where}; run again with the same output folder to resume.";
+        }
+
+        /// <summary>After a complete pass: validates, records the metrics, keeps the best weights, saves the epoch checkpoint and reports.</summary>
+        private RunState CompleteEpoch(EpochResult pass, RunState state, List<EpochMetrics> history, Stopwatch epochClock, Stopwatch clock, long stepsDoneAtStart)
+        {
+            int epoch = pass.Epoch;
+            var validation = Evaluate();
+            double accuracy = validation?.Accuracy ?? double.NaN;
+            var metrics = new EpochMetrics(epoch, pass.MeanLoss, pass.Accuracy,
+                validation?.MeanLoss ?? double.NaN, accuracy, validation?.Top5Accuracy ?? double.NaN, pass.LearningRate, epochClock.Elapsed.TotalSeconds);
+            history.Add(metrics);
+            bool improved = validation is null || accuracy > state.BestAccuracy;
+            state = state with
+            {
+                Epoch = epoch + 1,
+                BatchInEpoch = 0,
+                GlobalStep = pass.GlobalStep,
+                History = history,
+                BestAccuracy = improved && validation is not null ? accuracy : state.BestAccuracy,
+                BestEpoch = improved ? epoch : state.BestEpoch,
+                EpochsWithoutImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1,
+            };
+            if (improved) SafeTensorsFile.Write(_folder.BestWeightsPath, ModelWeights.ToStateDict(Evaluated, "best weights").Entries);
+            state = state with { RandomState = CheckpointStore.SaveRandomState() };
+            string checkpoint = _store.Save(RunFolder.EpochCheckpointName(epoch + 1), _model, _ema?.Model, _optimizer, state);
+            var elapsed = clock.Elapsed;
+            double perStep = elapsed.TotalSeconds / Math.Max(1, pass.GlobalStep - stepsDoneAtStart);
+            var remaining = TimeSpan.FromSeconds(perStep * (_totalSteps - pass.GlobalStep));
+            _o.Progress?.Invoke(new EpochCompleted(epoch, _o.Epochs, metrics, elapsed, remaining, checkpoint, improved));
+            _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} top-5 {Top5:P2}; {Seconds:F0} s",
+                epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.ValidationTop5, metrics.Seconds);
+            return state;
+        }
+
+        /// <summary>Why the run stops after <paramref name="epoch"/> for lack of improvement, or null to go on.</summary>
+        private string? EarlyStopping(int epoch, RunState state) =>
+            _o.EarlyStoppingPatience is { } patience && state.EpochsWithoutImprovement >= patience && epoch + 1 < _o.Epochs
+                ? $"Validation accuracy did not improve for {patience} epochs; stopped after epoch {epoch + 1}. Best {state.BestAccuracy:P2} at epoch {state.BestEpoch + 1}."
+                : null;
 
         private (double Loss, long Correct) Step(ImageBatch batch, double learningRate, double? momentum)
         {
@@ -298,7 +298,7 @@ public static class EfficientNetTrainer
             loss.backward();
             if (_o.MaxGradNorm is { } maxNorm) nn.utils.clip_grad_norm_(_optimizer.Groups.SelectMany(g => g.Parameters.Select(p => p.Parameter)), maxNorm);
             _optimizer.Step(learningRate, momentum);
-            UpdateEma();
+            _ema?.Update(_optimizer.StepCount);
             long correct;
             using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
             return (value, correct);
@@ -320,7 +320,7 @@ public static class EfficientNetTrainer
         private ClassificationMetrics? Evaluate()
         {
             if (_validation is null) return null;
-            var model = _ema ?? _model;
+            var model = Evaluated;
             model.eval();
             var metrics = new ClassificationMetrics(_train.Classes.Count);
             using (no_grad())
@@ -352,45 +352,10 @@ public static class EfficientNetTrainer
             _ => new TrainAugmentation { OutputSize = _imageSize, Mean = _recipe.Mean, Std = _recipe.Std, CropScale = null, HorizontalFlip = false },
         };
 
-        private void UpdateEma()
-        {
-            if (_ema is null) return;
-            long t = _optimizer.StepCount;
-            double decay = Math.Min(_o.EmaDecay!.Value, (1.0 + t) / (10.0 + t));
-            using var noGrad = no_grad();
-            using var s = new HeldScalars();
-            Scalar keep = s[decay], take = s[1 - decay];
-            foreach (var (ema, model, average) in _emaPairs)
-            {
-                if (average) ema.mul_(keep).add_(model, alpha: take);
-                else ema.copy_(model);
-            }
-        }
-
-        private void CopyToEma()
-        {
-            using var noGrad = no_grad();
-            foreach (var (ema, model, _) in _emaPairs) ema.copy_(model);
-        }
-
+        /// <summary>Exports the best weights when an epoch completed, and writes the summary (<see cref="RunExport"/>).</summary>
         private TrainingResult Export(TrainingStatus status, string message, RunState state, List<EpochMetrics> history)
         {
-            string? onnx = null, weights = null;
-            EfficientNetCheckpoint? checkpoint = null;
-            if (File.Exists(BestWeightsPath))
-            {
-                weights = Path.Combine(_output, "model.safetensors");
-                File.Copy(BestWeightsPath, weights, overwrite: true);
-                checkpoint = EfficientNetCheckpoint.FromCanonical(_model.Spec, SafeTensorsFile.Read(weights), _model.Source);
-                onnx = Path.Combine(_output, "model.onnx");
-                EfficientNetOnnxExporter.Export(checkpoint, onnx, new OnnxExportOptions
-                {
-                    Outputs = OnnxOutputs.LogitsAndFeatures,
-                    Preprocessing = _recipe,
-                    Labels = _train.Classes,
-                });
-                File.WriteAllLines(Path.Combine(_output, "labels.txt"), _train.Classes);
-            }
+            var (onnx, weights, checkpoint) = RunExport.ExportBest(_folder, _model.Spec, _model.Source, _recipe, _train.Classes);
             var result = new TrainingResult
             {
                 Status = status,
@@ -400,27 +365,13 @@ public static class EfficientNetTrainer
                 BestAccuracy = _validation is null ? double.NaN : state.BestAccuracy,
                 Classes = _train.Classes,
                 Recipe = _recipe,
-                OutputDirectory = _output,
+                OutputDirectory = _folder.Root,
                 OnnxPath = onnx,
                 WeightsPath = weights,
                 Weights = checkpoint,
             };
-            File.WriteAllText(Path.Combine(_output, "training.json"), JsonSerializer.Serialize(new
-            {
-                status = status.ToString(),
-                message,
-                variant = _model.Spec.Variant.Name,
-                imageSize = _imageSize,
-                classes = _train.Classes,
-                trainImages = _train.Count,
-                validationImages = _validation?.Count ?? 0,
-                bestEpoch = state.BestEpoch + 1,
-                bestAccuracy = double.IsFinite(result.BestAccuracy) ? result.BestAccuracy : (double?)null,
-                history = history.Select(h => new { epoch = h.Epoch + 1, h.TrainLoss, h.TrainAccuracy, ValidationLoss = Finite(h.ValidationLoss), ValidationAccuracy = Finite(h.ValidationAccuracy), h.LearningRate, h.Seconds }),
-            }, new JsonSerializerOptions { WriteIndented = true }));
+            RunExport.WriteSummary(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0);
             return result;
-
-            static double? Finite(double v) => double.IsFinite(v) ? v : null;
         }
 
         private static EfficientNetCheckpoint? InitialWeights(EfficientNetTrainingOptions o, EfficientNetVariant variant, int classes)

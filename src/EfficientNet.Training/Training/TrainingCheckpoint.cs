@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using EfficientNet.Training.Modules;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Weights;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Weights;
 using static TorchSharp.torch;
 
@@ -27,12 +28,12 @@ internal sealed record RunState
 }
 
 /// <summary>
-/// Run checkpoints: a folder per checkpoint (<c>model.safetensors</c>, <c>optimizer.safetensors</c>,
-/// <c>ema.safetensors</c>, <c>state.json</c>), written under a temporary name and renamed into place, then named in
-/// <c>latest</c> (itself replaced atomically). A run killed at any moment leaves the previous checkpoint intact and
-/// <c>latest</c> pointing at a complete one.
+/// Run checkpoints in <see cref="RunFolder.CheckpointsPath"/>: a folder per checkpoint (<c>model.safetensors</c>,
+/// <c>optimizer.safetensors</c>, <c>ema.safetensors</c>, <c>state.json</c>; names from <see cref="RunFolder"/>), written
+/// under a temporary name and renamed into place, then named in <c>latest</c> (itself replaced atomically). A run killed
+/// at any moment leaves the previous checkpoint intact and <c>latest</c> pointing at a complete one.
 /// </summary>
-internal sealed class CheckpointStore(string directory, int keep)
+internal sealed class CheckpointStore(RunFolder run, int keep)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -40,9 +41,9 @@ internal sealed class CheckpointStore(string directory, int keep)
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public string Directory { get; } = directory;
+    public string Directory { get; } = run.CheckpointsPath;
 
-    private string LatestFile => Path.Combine(Directory, "latest");
+    private string LatestFile { get; } = run.LatestPath;
 
     public string Save(string name, EfficientNetModel model, EfficientNetModel? ema, Optimizer optimizer, RunState state)
     {
@@ -52,11 +53,11 @@ internal sealed class CheckpointStore(string directory, int keep)
         System.IO.Directory.CreateDirectory(temporary);
         try
         {
-            SafeTensorsFile.Write(Path.Combine(temporary, "model.safetensors"), ModelWeights.ToStateDict(model).Entries);
-            if (ema is not null) SafeTensorsFile.Write(Path.Combine(temporary, "ema.safetensors"), ModelWeights.ToStateDict(ema).Entries);
+            SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.WeightsFileName), ModelWeights.ToStateDict(model).Entries);
+            if (ema is not null) SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.CheckpointEmaFileName), ModelWeights.ToStateDict(ema).Entries);
             var (tensors, steps) = optimizer.SaveState();
-            SafeTensorsFile.Write(Path.Combine(temporary, "optimizer.safetensors"), tensors.Select(t => new KeyValuePair<string, WeightTensor>(t.Key, ToWeight(t.Value))));
-            File.WriteAllText(Path.Combine(temporary, "state.json"), JsonSerializer.Serialize(state with { OptimizerSteps = steps }, Json));
+            SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.CheckpointOptimizerFileName), tensors.Select(t => new KeyValuePair<string, WeightTensor>(t.Key, ToWeight(t.Value))));
+            File.WriteAllText(Path.Combine(temporary, RunFolder.CheckpointStateFileName), JsonSerializer.Serialize(state with { OptimizerSteps = steps }, Json));
             if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
             System.IO.Directory.Move(temporary, final);
         }
@@ -74,20 +75,20 @@ internal sealed class CheckpointStore(string directory, int keep)
     {
         if (!File.Exists(LatestFile)) return null;
         string path = Path.Combine(Directory, File.ReadAllText(LatestFile).Trim());
-        return File.Exists(Path.Combine(path, "state.json")) ? path : null;
+        return File.Exists(Path.Combine(path, RunFolder.CheckpointStateFileName)) ? path : null;
     }
 
     public static RunState Load(string checkpoint, EfficientNetModel model, EfficientNetModel? ema, Optimizer optimizer)
     {
-        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(checkpoint, "state.json")), Json)
-            ?? throw new InvalidDataException($"{checkpoint}/state.json is empty.");
-        ModelWeights.Load(model, SafeTensorsFile.Read(Path.Combine(checkpoint, "model.safetensors")));
+        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(checkpoint, RunFolder.CheckpointStateFileName)), Json)
+            ?? throw new InvalidDataException($"{Path.Combine(checkpoint, RunFolder.CheckpointStateFileName)} is empty.");
+        ModelWeights.Load(model, SafeTensorsFile.Read(Path.Combine(checkpoint, RunFolder.WeightsFileName)));
         if (ema is not null)
         {
-            string emaFile = Path.Combine(checkpoint, "ema.safetensors");
-            ModelWeights.Load(ema, SafeTensorsFile.Read(File.Exists(emaFile) ? emaFile : Path.Combine(checkpoint, "model.safetensors")));
+            string emaFile = Path.Combine(checkpoint, RunFolder.CheckpointEmaFileName);
+            ModelWeights.Load(ema, SafeTensorsFile.Read(File.Exists(emaFile) ? emaFile : Path.Combine(checkpoint, RunFolder.WeightsFileName)));
         }
-        var saved = SafeTensorsFile.Read(Path.Combine(checkpoint, "optimizer.safetensors"));
+        var saved = SafeTensorsFile.Read(Path.Combine(checkpoint, RunFolder.CheckpointOptimizerFileName));
         var tensors = new Dictionary<string, Tensor>();
         try
         {
@@ -121,12 +122,12 @@ internal sealed class CheckpointStore(string directory, int keep)
 
     private void Prune(string keepName)
     {
-        var epochs = System.IO.Directory.GetDirectories(Directory, "epoch-*").Order(StringComparer.Ordinal).ToList();
+        var epochs = System.IO.Directory.GetDirectories(Directory, RunFolder.EpochCheckpointPattern).Order(StringComparer.Ordinal).ToList();
         foreach (string old in epochs.Take(Math.Max(0, epochs.Count - keep)))
         {
             if (Path.GetFileName(old) != keepName) System.IO.Directory.Delete(old, recursive: true);
         }
-        foreach (string interrupted in System.IO.Directory.GetDirectories(Directory, "interrupted-*"))
+        foreach (string interrupted in System.IO.Directory.GetDirectories(Directory, RunFolder.InterruptedCheckpointPattern))
         {
             if (Path.GetFileName(interrupted) != keepName) System.IO.Directory.Delete(interrupted, recursive: true);
         }

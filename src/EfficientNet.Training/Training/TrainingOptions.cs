@@ -1,5 +1,6 @@
 using EfficientNet.Training.Optimizers;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
@@ -36,14 +37,16 @@ public enum AugmentationPreset
 
 /// <summary>
 /// Everything a fine-tuning or training run needs. Each property documents its default; a default options object trains
-/// EfficientNet-B0 from scratch with AdamW and a cosine schedule.
+/// EfficientNet-B0 from scratch with AdamW and a cosine schedule. The ML.NET trainer's options derive from this class,
+/// as ML.NET's trainer options derive from their shared input options, so each training option and its default is
+/// declared once.
 /// </summary>
-public sealed class EfficientNetTrainingOptions
+public class EfficientNetTrainingOptions
 {
     /// <summary>Default values.</summary>
     public static class Defaults
     {
-        /// <summary>Variant trained.</summary>
+        /// <summary>Name of the variant trained (<see cref="EfficientNetVariant.Parse"/>).</summary>
         public const string Variant = "b0";
 
         /// <summary>Passes over the training set.</summary>
@@ -80,8 +83,11 @@ public sealed class EfficientNetTrainingOptions
         public const int KeepCheckpoints = 2;
     }
 
-    /// <summary>Variant to train: <c>b0</c> … <c>b7</c>. Default <c>b0</c>.</summary>
-    public string Variant { get; set; } = Defaults.Variant;
+    /// <summary>
+    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, or its name
+    /// (<c>Variant = "b4"</c> converts through <see cref="EfficientNetVariant.Parse"/>). Default <c>b0</c>.
+    /// </summary>
+    public EfficientNetVariant Variant { get; set; } = EfficientNetVariant.Parse(Defaults.Variant);
 
     /// <summary>Network input side in pixels. Default null: the recipe's crop size (the weights' published size, or the variant's resolution).</summary>
     public int? ImageSize { get; set; }
@@ -220,4 +226,23 @@ public sealed class EfficientNetTrainingOptions
 
     /// <summary>Steps between step log lines. Default 50.</summary>
     public int LogEverySteps { get; set; } = 50;
+
+    /// <summary>Throws for values no run can use, naming the property.</summary>
+    internal void Validate()
+    {
+        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7).");
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Train for at least one epoch.");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be positive.");
+        if (BackboneLearningRate is < 0) throw new ArgumentOutOfRangeException(nameof(BackboneLearningRate), BackboneLearningRate, "Must not be negative.");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "Must be in [0, 1).");
+        if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1).");
+        if (EmaDecay is { } d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), d, "Must be in (0, 1).");
+        if (ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "Images must be at least 32 pixels.");
+        if (TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(TrainableStages), TrainableStages, "Between 1 (head conv) and 9 (everything).");
+        if (CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(CheckpointStages), string.Join(",", CheckpointStages), "Stages are 0 (stem) to 8 (head).");
+    }
+
+    /// <summary>A shallow copy: every option, whatever type derives from this one, without naming them one by one.</summary>
+    internal EfficientNetTrainingOptions Copy() => (EfficientNetTrainingOptions)MemberwiseClone();
 }

@@ -26,14 +26,16 @@ public readonly record struct RgbValues(float R, float G, float B)
     /// <summary>Written as <c>0.485,0.456,0.406</c> (invariant culture), as stored in ONNX metadata.</summary>
     public override string ToString() => string.Join(",", ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 
-    /// <summary>Parses the form written by <see cref="ToString"/>.</summary>
-    /// <param name="text">Three comma-separated numbers.</param>
+    /// <summary>Parses the form written by <see cref="ToString"/>, or one number meaning the same value for all three channels.</summary>
+    /// <param name="text">Three comma-separated numbers (R,G,B), or one (invariant culture).</param>
+    /// <exception cref="FormatException">Not one or three numbers.</exception>
     public static RgbValues Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         return parts.Length == 3 ? new RgbValues(parts[0], parts[1], parts[2])
-            : throw new FormatException($"Expected three comma-separated values (R,G,B), got '{text}'.");
+            : parts.Length == 1 ? new RgbValues(parts[0], parts[0], parts[0])
+            : throw new FormatException($"Expected one value or three comma-separated values (R,G,B), got '{text}'.");
     }
 }
 

@@ -3,9 +3,9 @@ using Microsoft.ML.EfficientNet.Architecture;
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
-/// Seeded random weights for a spec, initialised as torchvision initialises EfficientNet (Kaiming-normal fan-out
-/// convolutions, identity batch norm, uniform classifier). For tests, benchmarks and training from scratch only:
-/// features from random weights carry little meaning, so nothing in this library falls back to them silently.
+/// Seeded random weights for a spec, drawn as torchvision initialises EfficientNet (<see cref="TorchvisionInit"/>:
+/// Kaiming-normal fan-out convolutions, identity batch norm, uniform classifier). For tests, benchmarks and training from
+/// scratch only: features from random weights carry little meaning, so nothing in this library falls back to them silently.
 /// </summary>
 public static class RandomWeights
 {
@@ -16,26 +16,21 @@ public static class RandomWeights
     {
         ArgumentNullException.ThrowIfNull(spec);
         var random = new Random(seed);
-        var convs = spec.ConvNormActivations().Select(u => u.Conv)
-            .Concat(spec.Blocks.SelectMany(b => new[] { b.SqueezeExcitation.Reduce, b.SqueezeExcitation.Expand }))
-            .ToDictionary(c => c.Name + ".weight", c => c, StringComparer.Ordinal);
         var tensors = new List<KeyValuePair<string, WeightTensor>>();
         foreach (var t in spec.StateDict)
         {
             var values = new float[t.ElementCount];
-            switch (t.Role)
+            var init = TorchvisionInit.For(t);
+            switch (init.Distribution)
             {
-                case TensorRole.Weight when convs.TryGetValue(t.Name, out var conv):
-                    // Kaiming normal, fan_out mode: std = √(2 / (out · k² / groups)).
-                    double std = Math.Sqrt(2.0 / (conv.OutputChannels * conv.KernelSize * conv.KernelSize / (double)conv.Groups));
-                    for (int i = 0; i < values.Length; i++) values[i] = (float)(Gaussian(random) * std);
+                case InitDistribution.Normal:
+                    for (int i = 0; i < values.Length; i++) values[i] = (float)(Gaussian(random) * init.Scale);
                     break;
-                case TensorRole.Weight when t.Layer.Role == LayerRole.Classifier:
-                    double range = 1.0 / Math.Sqrt(spec.NumClasses);
-                    for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * range);
+                case InitDistribution.Uniform:
+                    for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * init.Scale);
                     break;
-                case TensorRole.Weight or TensorRole.RunningVar:
-                    Array.Fill(values, 1f); // batch-norm scale and running variance
+                case InitDistribution.Ones:
+                    Array.Fill(values, 1f);
                     break;
             }
             tensors.Add(new(t.Name, new WeightTensor(t.Shape, values)));

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace EfficientNet.Training.Training;
+
+/// <summary>
+/// What a run leaves in its <see cref="RunFolder"/> at the end: the best weights as <c>model.safetensors</c> and
+/// <c>model.onnx</c> (logits and features, preprocessing in the graph, labels in the metadata) with <c>labels.txt</c>,
+/// and <c>training.json</c>: how it ended, what it trained on and the metrics of every epoch, one-based and with null
+/// for metrics a run without validation data lacks.
+/// </summary>
+internal static class RunExport
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>Exports <see cref="RunFolder.BestWeightsPath"/> when an epoch completed (there are best weights); else nulls.</summary>
+    /// <param name="folder">The run folder.</param>
+    /// <param name="spec">The trained network.</param>
+    /// <param name="source">Its padding and batch-norm conventions.</param>
+    /// <param name="recipe">Preprocessing recorded in the ONNX model.</param>
+    /// <param name="classes">Class names in label order.</param>
+    public static (string? OnnxPath, string? WeightsPath, EfficientNetCheckpoint? Weights) ExportBest(RunFolder folder, EfficientNetSpec spec, WeightSource source,
+        PreprocessingRecipe recipe, IReadOnlyList<string> classes)
+    {
+        if (!File.Exists(folder.BestWeightsPath)) return (null, null, null);
+        File.Copy(folder.BestWeightsPath, folder.WeightsPath, overwrite: true);
+        var checkpoint = EfficientNetCheckpoint.FromCanonical(spec, SafeTensorsFile.Read(folder.WeightsPath), source);
+        EfficientNetOnnxExporter.Export(checkpoint, folder.ModelPath, new OnnxExportOptions
+        {
+            Outputs = OnnxOutputs.LogitsAndFeatures,
+            Preprocessing = recipe,
+            Labels = classes,
+        });
+        File.WriteAllLines(folder.LabelsPath, classes);
+        return (folder.ModelPath, folder.WeightsPath, checkpoint);
+    }
+
+    /// <summary>Writes the summary of <paramref name="result"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="result">The run's outcome.</param>
+    /// <param name="variant">The variant's name.</param>
+    /// <param name="imageSize">Network input side in pixels.</param>
+    /// <param name="trainImages">Training images.</param>
+    /// <param name="validationImages">Validation images (0 without validation data).</param>
+    public static void WriteSummary(string path, TrainingResult result, string variant, int imageSize, int trainImages, int validationImages)
+    {
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            status = result.Status.ToString(),
+            message = result.Message,
+            variant,
+            imageSize,
+            classes = result.Classes,
+            trainImages,
+            validationImages,
+            bestEpoch = result.BestEpoch + 1,
+            bestAccuracy = double.IsFinite(result.BestAccuracy) ? result.BestAccuracy : (double?)null,
+            history = result.History.Select(h => new { epoch = h.Epoch + 1, h.TrainLoss, h.TrainAccuracy, ValidationLoss = Finite(h.ValidationLoss), ValidationAccuracy = Finite(h.ValidationAccuracy), h.LearningRate, h.Seconds }),
+        }, Indented));
+
+        static double? Finite(double v) => double.IsFinite(v) ? v : null;
+    }
+}
