@@ -12,6 +12,24 @@ internal static class TorchCheckpointReader
     // Keys under which training scripts commonly nest the weights, most specific first (timm, torchvision references, Lightning).
     private static readonly string[] WrapperKeys = ["state_dict_ema", "model_ema", "state_dict", "model", "module", "net"];
 
+    /// <summary>
+    /// The globals a state-dict pickle may name: the intersection of what <c>torch.load(weights_only=True)</c> accepts
+    /// (torch/_weights_only_unpickler.py, <c>_get_allowed_globals</c>, torch ≥ 2.4) and what this reader understands. Anything
+    /// else (<c>posix.system</c>, <c>builtins.eval</c>, a model class) is refused by name.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> AllowedGlobals = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+        "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+        "torch.FloatStorage", "torch.DoubleStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
+        "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage", "torch.UntypedStorage",
+        "torch.float32", "torch.float", "torch.float64", "torch.double", "torch.float16", "torch.half", "torch.bfloat16",
+        "torch.int64", "torch.long", "torch.int32", "torch.int", "torch.int16", "torch.short", "torch.int8", "torch.uint8", "torch.bool",
+        // Inert here (kept as PickleObject): protocol-2 bytes, bytearrays and sets in metadata.
+        "_codecs.encode", "builtins.bytearray", "builtins.set",
+    };
+
     private sealed record StorageRef(string Key, string DataType);
 
     private sealed record TensorRef(StorageRef Storage, long Offset, long[] Shape, long[] Stride);
@@ -47,7 +65,7 @@ internal static class TorchCheckpointReader
                 return storages[key] = ReadAll(entry, path);
             }
 
-            var reader = new PickleReader(PersistentLoad, Reduce);
+            var reader = new PickleReader(PersistentLoad, Reduce, AllowedGlobals);
             object? root = reader.Load(ReadAll(pickleEntry, path), path);
             var dict = Unwrap(root, path);
             var tensors = new List<KeyValuePair<string, WeightTensor>>();
@@ -204,8 +222,17 @@ internal static class TorchCheckpointReader
         return strides;
     }
 
+    // Deflate cannot expand data more than about 1032:1; a larger declared size is a forged or damaged header.
+    private const long MaxDeflateRatio = 1032;
+
     private static byte[] ReadAll(ZipArchiveEntry entry, string path)
     {
+        // The declared size comes from the zip's header: check it against the bytes really present before allocating it.
+        long fileLength = new FileInfo(path).Length;
+        if (entry.Length < 0 || entry.CompressedLength > fileLength ||
+            entry.Length > Math.Min(Array.MaxLength, entry.CompressedLength * MaxDeflateRatio + 1024))
+            throw new InvalidDataException($"Entry '{entry.FullName}' of '{path}' declares {entry.Length:N0} bytes from {entry.CompressedLength:N0} " +
+                $"stored bytes in a {fileLength:N0}-byte file, more than that data can hold: its header is damaged or forged. Nothing was allocated for it.");
         try
         {
             using var stream = entry.Open();
