@@ -34,7 +34,7 @@ internal static class EvaluateCommand
             string path = result.GetValue(model)!;
             if (Directory.Exists(path)) path = Path.Combine(path, "model.onnx");
             if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-            var metadata = OnnxModelMetadata.Read(path);
+            var metadata = OnnxModelValidation.Check(File.ReadAllBytes(path), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
             var map = images.Classes.Select(c => labels.ToList().IndexOf(c)).ToArray();
