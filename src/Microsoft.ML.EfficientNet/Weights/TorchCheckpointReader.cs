@@ -66,12 +66,21 @@ internal static class TorchCheckpointReader
             }
 
             var reader = new PickleReader(PersistentLoad, Reduce, AllowedGlobals);
-            object? root = reader.Load(ReadAll(pickleEntry, path), path);
-            var dict = Unwrap(root, path);
             var tensors = new List<KeyValuePair<string, WeightTensor>>();
-            foreach (var (key, value) in dict)
+            try
             {
-                if (value is TensorRef tensor) tensors.Add(new(key.ToString()!, Materialise(tensor, Storage(tensor.Storage.Key), path, key.ToString()!)));
+                object? root = reader.Load(ReadAll(pickleEntry, path), path);
+                var dict = Unwrap(root, path);
+                foreach (var (key, value) in dict)
+                {
+                    if (value is TensorRef tensor) tensors.Add(new(key.ToString()!, Materialise(tensor, Storage(tensor.Storage.Key), path, key.ToString()!)));
+                }
+            }
+            catch (Exception e) when (e is InvalidCastException or IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException
+                                          or NullReferenceException or OverflowException or FormatException)
+            {
+                // A forged pickle can put any value where a tensor's arguments belong: a malformed file, not a crash.
+                throw new InvalidDataException($"'{path}' is a malformed torch checkpoint ({e.GetType().Name}: {e.Message}).", e);
             }
             if (tensors.Count == 0) throw new InvalidDataException($"'{path}' holds no tensors at its top level or under {string.Join("/", WrapperKeys)}.");
             return new StateDict(tensors, path);
@@ -166,7 +175,16 @@ internal static class TorchCheckpointReader
     private static WeightTensor Materialise(TensorRef tensor, byte[] storage, string path, string key)
     {
         int size = ElementSize(tensor.Storage.DataType);
-        long count = tensor.Shape.Aggregate(1L, (a, b) => a * b);
+        if (tensor.Shape.Any(d => d < 0) || tensor.Stride.Length != tensor.Shape.Length || tensor.Stride.Any(s => s < 0) || tensor.Offset < 0)
+            throw new InvalidDataException($"Tensor '{key}' in '{path}' has an invalid layout (shape {Architecture.TensorSpec.FormatShape(tensor.Shape)}, " +
+                $"stride {Architecture.TensorSpec.FormatShape(tensor.Stride)}, offset {tensor.Offset}): the file is damaged or forged.");
+        long count;
+        try { count = tensor.Shape.Aggregate(1L, (a, b) => checked(a * b)); }
+        catch (OverflowException) { count = long.MaxValue; }
+        // The shape comes from the pickle: check it against the storage really present before allocating for it.
+        if (count > 0 && (count > storage.Length / Math.Max(1, size) && tensor.Stride.All(s => s != 0) || count > Array.MaxLength))
+            throw new InvalidDataException($"Tensor '{key}' in '{path}' declares shape {Architecture.TensorSpec.FormatShape(tensor.Shape)}, more values than its " +
+                $"{storage.Length:N0}-byte storage holds: the file is truncated, damaged or forged. Nothing was allocated for it.");
         var values = new float[count];
         // Walk the logical (row-major) index space through the strides; contiguous tensors take the fast path.
         long[] contiguous = ContiguousStrides(tensor.Shape);

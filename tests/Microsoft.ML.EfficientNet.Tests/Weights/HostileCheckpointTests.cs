@@ -289,6 +289,44 @@ public sealed class HostileCheckpointTests
         StringAssert.Contains(error.Message, $"declares {1 << 30:N0} bytes from 16 stored bytes");
     }
 
+    [TestMethod]
+    public void TensorShapeLargerThanItsStorageIsRefusedWithoutAllocating()
+    {
+        // _rebuild_tensor_v2(storage of 4 floats, 0, (2^30,), (1,), …): 4 GiB of floats claimed from 16 bytes.
+        byte[] huge = [(byte)'J', 0, 0, 0, 0x40];
+        byte[] tensor =
+        [
+            .. Pickle.Global("torch._utils", "_rebuild_tensor_v2"),
+            (byte)'(',
+                (byte)'(', .. Pickle.Str("storage"), .. Pickle.Global("torch", "FloatStorage"), .. Pickle.Str("0"), .. Pickle.Str("cpu"), .. Pickle.Int(4), (byte)'t', (byte)'Q',
+                .. Pickle.Int(0), .. huge, 0x85, .. Pickle.Int(1), 0x85, 0x89, .. Pickle.Global("collections", "OrderedDict"), (byte)')', (byte)'R',
+            (byte)'t', (byte)'R',
+        ];
+        using var dir = new TemporaryDirectory();
+        string path = TorchZip(dir.Path, "huge-shape.pth", Pickle.StateDict(("w", tensor)), [1, 2, 3, 4]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => StateDict.Load(path));
+        Assert.IsTrue(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "the forged shape was allocated");
+        StringAssert.Contains(error.Message, $"Tensor 'w' in '{path}' declares shape [{1 << 30}], more values than its 16-byte storage holds");
+    }
+
+    [TestMethod]
+    public void ForgedTensorArgumentsAreAMalformedFileNotACrash()
+    {
+        // A string where the storage offset belongs.
+        byte[] tensor =
+        [
+            .. Pickle.Global("torch._utils", "_rebuild_tensor_v2"),
+            (byte)'(',
+                (byte)'(', .. Pickle.Str("storage"), .. Pickle.Global("torch", "FloatStorage"), .. Pickle.Str("0"), .. Pickle.Str("cpu"), .. Pickle.Int(4), (byte)'t', (byte)'Q',
+                .. Pickle.Str("zero"), .. Pickle.Int(4), 0x85, .. Pickle.Int(1), 0x85, 0x89, .. Pickle.Global("collections", "OrderedDict"), (byte)')', (byte)'R',
+            (byte)'t', (byte)'R',
+        ];
+        using var dir = new TemporaryDirectory();
+        string path = TorchZip(dir.Path, "forged-args.pth", Pickle.StateDict(("w", tensor)), [1, 2, 3, 4]);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => StateDict.Load(path)).Message, $"'{path}' is a malformed torch checkpoint");
+    }
+
     private static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
