@@ -35,6 +35,18 @@ public sealed class LocalFileServer : IDisposable
 
     public void CutNextResponses(int count) => _truncationsLeft = count;
 
+    /// <summary>Status codes to answer instead of the file, by name (500, 404 …).</summary>
+    public Dictionary<string, int> FailWith { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Bytes sent before a response stalls for <see cref="StallFor"/>; negative (default): never stall.</summary>
+    public int StallAfterBytes { get; set; } = -1;
+
+    /// <summary>How long a stalling response sends nothing before it sends the rest.</summary>
+    public TimeSpan StallFor { get; set; }
+
+    /// <summary>Ends every response early (after <see cref="CutAfterBytes"/>) without a Content-Length, so only the hash can tell.</summary>
+    public bool TruncateSilently { get; set; }
+
     public Uri Add(string name, byte[] content)
     {
         _files[name] = content;
@@ -61,6 +73,12 @@ public sealed class LocalFileServer : IDisposable
         try
         {
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay);
+            if (FailWith.TryGetValue(name, out int status))
+            {
+                response.StatusCode = status;
+                response.Close();
+                return;
+            }
             if (!_files.TryGetValue(name, out var content))
             {
                 response.StatusCode = 404;
@@ -75,7 +93,24 @@ public sealed class LocalFileServer : IDisposable
                 response.StatusCode = 206;
                 response.Headers["Content-Range"] = $"bytes {start}-{content.Length - 1}/{content.Length}";
             }
+            if (TruncateSilently)
+            {
+                response.SendChunked = true;
+                await response.OutputStream.WriteAsync(content.AsMemory((int)start, Math.Min(CutAfterBytes, content.Length - (int)start)));
+                response.Close();
+                return;
+            }
             response.ContentLength64 = content.Length - start;
+            if (StallAfterBytes >= 0)
+            {
+                int first = Math.Min(StallAfterBytes, content.Length - (int)start);
+                await response.OutputStream.WriteAsync(content.AsMemory((int)start, first));
+                await response.OutputStream.FlushAsync();
+                await Task.Delay(StallFor);
+                await response.OutputStream.WriteAsync(content.AsMemory((int)start + first, content.Length - (int)start - first));
+                response.Close();
+                return;
+            }
             bool cut = Interlocked.Decrement(ref _truncationsLeft) >= 0;
             int length = cut ? Math.Min(CutAfterBytes, content.Length - (int)start) : content.Length - (int)start;
             await response.OutputStream.WriteAsync(content.AsMemory((int)start, length));

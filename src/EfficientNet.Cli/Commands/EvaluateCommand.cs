@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Evaluation;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Scoring;
 using Spectre.Console;
@@ -32,9 +33,9 @@ internal static class EvaluateCommand
         command.SetAction(result =>
         {
             string path = result.GetValue(model)!;
-            path = Microsoft.ML.EfficientNet.IO.RunFolder.ModelPathOf(path);
+            path = RunFolder.ModelPathOf(path);
             if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-            var metadata = OnnxModelMetadata.Read(path);
+            var metadata = OnnxModelValidation.Check(File.ReadAllBytes(path), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
             var map = images.Classes.Select(c => labels.ToList().IndexOf(c)).ToArray();

@@ -26,7 +26,7 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
         if (options.WeightsPath is { } path && IsOnnx(path))
         {
             onnx = File.ReadAllBytes(path);
-            var metadata = OnnxModelMetadata.Read(onnx);
+            var metadata = OnnxModelValidation.Check(onnx, path);
             if (metadata.Variant != variant.Name)
                 throw new ArgumentException($"'{path}' is an EfficientNet-{metadata.Variant} model but the featurizer was asked for {variant.Name}.", nameof(options));
             if (metadata.Bare)

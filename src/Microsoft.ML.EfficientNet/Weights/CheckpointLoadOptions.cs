@@ -24,4 +24,10 @@ public sealed class CheckpointLoadOptions
     /// mismatches are always errors, except <c>num_batches_tracked</c>, which old checkpoints omit.
     /// </summary>
     public bool Strict { get; set; } = true;
+
+    /// <summary>
+    /// False (default): a weight or batch-norm statistic holding NaN or ±Inf is an error naming the tensor and the count,
+    /// because such a network scores NaN or garbage silently. True: accepted, to inspect a damaged or diverged checkpoint.
+    /// </summary>
+    public bool AllowNonFinite { get; set; }
 }

@@ -50,7 +50,8 @@ public sealed class EfficientNetCheckpoint
     /// <param name="variant">The variant the weights should be.</param>
     /// <param name="options">Format, class count, head replacement and strictness; default <see cref="CheckpointLoadOptions"/>.</param>
     /// <exception cref="CheckpointMismatchException">The weights do not fit: every problem key is named.</exception>
-    /// <exception cref="InvalidDataException">The file is not a readable checkpoint.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable checkpoint, names a Python global outside the
+    /// weights-only allow-list, or holds NaN/Inf (unless <see cref="CheckpointLoadOptions.AllowNonFinite"/>).</exception>
     public static EfficientNetCheckpoint Load(string path, EfficientNetVariant variant, CheckpointLoadOptions? options = null)
     {
         var stateDict = StateDict.Load(path);
@@ -107,6 +108,7 @@ public sealed class EfficientNetCheckpoint
         var unexpected = stateDict.Keys.Where(k => !expected.ContainsKey(k)).ToList();
         if (missing.Count > 0 || mismatched.Count > 0 || (options.Strict && unexpected.Count > 0))
             throw Mismatch(stateDict, spec, format, missing, options.Strict ? unexpected : [], mismatched);
+        if (!options.AllowNonFinite) ThrowIfNonFinite(canonical, stateDict.Source);
 
         return new EfficientNetCheckpoint(spec, WeightSource.For(format, variant), new StateDict(canonical, stateDict.Source), replaceHead, stateDict.Source);
     }
@@ -150,6 +152,26 @@ public sealed class EfficientNetCheckpoint
                 return variant;
         }
         return null;
+    }
+
+    // Every consumer (featurizer, ONNX export, trainer) comes through here, so one check covers them all.
+    private static void ThrowIfNonFinite(List<KeyValuePair<string, WeightTensor>> tensors, string source)
+    {
+        var bad = new List<string>();
+        foreach (var (key, tensor) in tensors)
+        {
+            int nan = 0, inf = 0;
+            foreach (float v in tensor.Values)
+            {
+                if (float.IsNaN(v)) nan++;
+                else if (float.IsInfinity(v)) inf++;
+            }
+            if (nan + inf > 0) bad.Add($"'{key}': {nan} NaN and {inf} Inf of {tensor.ElementCount} values");
+        }
+        if (bad.Count > 0)
+            throw new InvalidDataException($"Checkpoint {source} holds non-finite values in {bad.Count} tensor(s): {string.Join("; ", bad.Take(10))}" +
+                (bad.Count > 10 ? $"; and {bad.Count - 10} more" : "") + ". A network with them scores NaN or garbage. " +
+                "Set CheckpointLoadOptions.AllowNonFinite to load it anyway for inspection.");
     }
 
     private static WeightFormat DetectFormat(StateDict stateDict)

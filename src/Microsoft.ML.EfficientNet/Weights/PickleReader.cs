@@ -21,7 +21,8 @@ internal sealed class PickleObject(PickleGlobal type, object?[] arguments)
 
 /// <summary>
 /// A minimal pickle virtual machine for the files <c>torch.save</c> writes (protocols 2–5). No code is ever executed:
-/// globals become <see cref="PickleGlobal"/> markers, and calls are resolved by <paramref name="reduce"/> (for
+/// a global outside <paramref name="allowedGlobals"/> is refused the moment the pickle names it; allowed globals become
+/// <see cref="PickleGlobal"/> markers, and calls are resolved by <paramref name="reduce"/> (for
 /// the torch rebuild functions) or kept as inert <see cref="PickleObject"/>s. Persistent ids (tensor storages) are
 /// resolved by <paramref name="persistentLoad"/>.
 /// </summary>
@@ -29,7 +30,8 @@ internal sealed class PickleObject(PickleGlobal type, object?[] arguments)
 /// TorchSharp.PyBridge), and this library must not depend on TorchSharp.</remarks>
 internal sealed class PickleReader(
     Func<object?, object?> persistentLoad,
-    Func<PickleGlobal, object?[], object?> reduce)
+    Func<PickleGlobal, object?[], object?> reduce,
+    IReadOnlySet<string> allowedGlobals)
 {
     private static readonly object Mark = new();
 
@@ -150,8 +152,14 @@ internal sealed class PickleReader(
                 case (byte)'h': stack.Add(Memo(ReadByte())); break;                                             // BINGET
                 case (byte)'j': stack.Add(Memo(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break;   // LONG_BINGET
                 case (byte)'g': stack.Add(Memo((int)ParseInt(ReadLine()))); break;                              // GET
-                case (byte)'c': { string module = ReadLine(); stack.Add(new PickleGlobal(module, ReadLine())); break; } // GLOBAL
-                case 0x93: { var name = (string)Pop()!; var module = (string)Pop()!; stack.Add(new PickleGlobal(module, name)); break; } // STACK_GLOBAL
+                case (byte)'c': { string module = ReadLine(); stack.Add(Allowed(new PickleGlobal(module, ReadLine()))); break; } // GLOBAL
+                case 0x93:                                                                                      // STACK_GLOBAL
+                {
+                    var name = Pop() as string ?? throw new InvalidDataException($"The pickle in {source} names a global with a non-string.");
+                    var module = Pop() as string ?? throw new InvalidDataException($"The pickle in {source} names a global with a non-string.");
+                    stack.Add(Allowed(new PickleGlobal(module, name)));
+                    break;
+                }
                 case (byte)'Q': stack.Add(persistentLoad(Pop())); break;                                        // BINPERSID
                 case (byte)'R':                                                                                 // REDUCE
                 case 0x81:                                                                                      // NEWOBJ
@@ -181,6 +189,14 @@ internal sealed class PickleReader(
                     throw new InvalidDataException($"The pickle in {source} uses opcode 0x{op:x2} at byte {position - 1}, which a torch checkpoint never contains.");
             }
         }
+
+        // Refused when the global is named, before any call, tensor or later opcode: the file is never used.
+        PickleGlobal Allowed(PickleGlobal global) => allowedGlobals.Contains(global.FullName)
+            ? global
+            : throw new InvalidDataException($"The pickle in {source} refers to the Python global '{global.FullName}', which is not on " +
+                "the allow-list of a weights-only checkpoint (the tensor rebuild functions, torch storages and dtypes, collections.OrderedDict, " +
+                "plain containers and scalars; what torch.load(weights_only=True) accepts). Nothing from the file was run or used. " +
+                "Save only model.state_dict() or convert the file to .safetensors.");
 
         object? Memo(int key) => memo.TryGetValue(key, out var value)
             ? value

@@ -15,7 +15,9 @@ public static class SafeTensorsFile
 
     /// <summary>Reads every tensor of a safetensors file, converted to float32, in header order.</summary>
     /// <param name="path">The file.</param>
-    /// <exception cref="InvalidDataException">The header is malformed or the data is shorter than the header says (truncated file).</exception>
+    /// <exception cref="InvalidDataException">The header is malformed, names a tensor twice, has an unknown dtype, offsets
+    /// outside the data or overlapping, or sizes that disagree with the shapes; or the data is shorter than the header says
+    /// (truncated file). The message names the tensor and the file.</exception>
     public static StateDict Read(string path)
     {
         byte[] file = File.ReadAllBytes(path);
@@ -25,29 +27,67 @@ public static class SafeTensorsFile
             throw new InvalidDataException($"'{path}' declares a {headerLength}-byte header but holds only {file.Length - 8} bytes after the length: the file is truncated.");
         int dataStart = 8 + (int)headerLength;
         using var header = ParseHeader(file.AsSpan(8, (int)headerLength), path);
-        var tensors = new List<KeyValuePair<string, WeightTensor>>();
-        // Header order is not specified by the format; sort by data offset, which is the writer's order.
-        foreach (var property in header.RootElement.EnumerateObject()
-                     .Where(p => p.Name != MetadataKey)
-                     .OrderBy(p => p.Value.GetProperty("data_offsets")[0].GetInt64()))
+        long dataLength = file.Length - dataStart;
+        var entries = new List<(string Name, string Type, long[] Shape, long Begin, long End)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (header.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"The safetensors header of '{path}' is a JSON {header.RootElement.ValueKind}, not an object.");
+        foreach (var property in header.RootElement.EnumerateObject().Where(p => p.Name != MetadataKey))
         {
-            string dtype = property.Value.GetProperty("dtype").GetString() ?? "";
-            long[] shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var offsets = property.Value.GetProperty("data_offsets");
-            long begin = offsets[0].GetInt64(), end = offsets[1].GetInt64();
+            // JSON allows a repeated name; the format does not, and which copy wins would be arbitrary.
+            if (!names.Add(property.Name))
+                throw new InvalidDataException($"Tensor '{property.Name}' appears twice in the safetensors header of '{path}'.");
+            string dtype; long[] shape; long begin, end;
+            try
+            {
+                dtype = property.Value.GetProperty("dtype").GetString() ?? "";
+                shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var offsets = property.Value.GetProperty("data_offsets");
+                if (offsets.GetArrayLength() != 2) throw new FormatException("data_offsets must hold two numbers");
+                begin = offsets[0].GetInt64();
+                end = offsets[1].GetInt64();
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"Tensor '{property.Name}' in the safetensors header of '{path}' lacks a valid dtype, shape or data_offsets ({e.Message}).", e);
+            }
             string type = DataType(dtype, path, property.Name);
             int size = TorchCheckpointReader.ElementSize(type);
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            if (end - begin != count * size)
-                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has shape {TensorSpec.FormatShape(shape)} ({count * size} bytes) but a {end - begin}-byte data range.");
-            if (dataStart + end > file.Length)
-                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' ends at byte {dataStart + end} but the file has {file.Length} bytes: the file is truncated.");
+            if (shape.Any(d => d < 0))
+                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has a negative dimension in shape {TensorSpec.FormatShape(shape)}.");
+            // Checked: a forged shape must not wrap around to a small, plausible size.
+            long bytes;
+            try { bytes = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * size); }
+            catch (OverflowException)
+            {
+                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' declares shape {TensorSpec.FormatShape(shape)}, more bytes than any file holds ({dataLength} data bytes here).");
+            }
+            if (begin < 0 || end < begin || end > dataLength)
+                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has data_offsets [{begin}, {end}], outside the file's {dataLength} data bytes: " +
+                    (end > dataLength ? "the file is truncated or the header is damaged." : "the header is damaged."));
+            if (end - begin != bytes)
+                throw new InvalidDataException($"Tensor '{property.Name}' in '{path}' has shape {TensorSpec.FormatShape(shape)} ({bytes} bytes) but a {end - begin}-byte data range.");
+            entries.Add((property.Name, type, shape, begin, end));
+        }
+        // Header order is not specified by the format; sort by data offset, which is the writer's order.
+        entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+        for (int i = 1; i < entries.Count; i++)
+        {
+            if (entries[i].Begin < entries[i - 1].End)
+                throw new InvalidDataException($"Tensors '{entries[i - 1].Name}' (bytes {entries[i - 1].Begin}–{entries[i - 1].End}) and '{entries[i].Name}' " +
+                    $"(bytes {entries[i].Begin}–{entries[i].End}) in '{path}' overlap: the header is damaged or forged.");
+        }
+        var tensors = new List<KeyValuePair<string, WeightTensor>>();
+        foreach (var (name, type, shape, begin, end) in entries)
+        {
+            int size = TorchCheckpointReader.ElementSize(type);
+            long count = (end - begin) / size;
             var values = new float[count];
             if (type == "float32")
                 System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.AsSpan(dataStart + (int)begin, (int)(count * 4))).CopyTo(values);
             else
                 for (long i = 0; i < count; i++) values[i] = TorchCheckpointReader.ReadElement(file, dataStart + (int)(begin + i * size), type);
-            tensors.Add(new(property.Name, new WeightTensor(shape, values, type)));
+            tensors.Add(new(name, new WeightTensor(shape, values, type)));
         }
         return new StateDict(tensors, path);
     }

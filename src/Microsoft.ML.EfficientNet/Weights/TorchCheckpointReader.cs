@@ -12,6 +12,24 @@ internal static class TorchCheckpointReader
     // Keys under which training scripts commonly nest the weights, most specific first (timm, torchvision references, Lightning).
     private static readonly string[] WrapperKeys = ["state_dict_ema", "model_ema", "state_dict", "model", "module", "net"];
 
+    /// <summary>
+    /// The globals a state-dict pickle may name: the intersection of what <c>torch.load(weights_only=True)</c> accepts
+    /// (torch/_weights_only_unpickler.py, <c>_get_allowed_globals</c>, torch ≥ 2.4) and what this reader understands. Anything
+    /// else (<c>posix.system</c>, <c>builtins.eval</c>, a model class) is refused by name.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> AllowedGlobals = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+        "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+        "torch.FloatStorage", "torch.DoubleStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
+        "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage", "torch.UntypedStorage",
+        "torch.float32", "torch.float", "torch.float64", "torch.double", "torch.float16", "torch.half", "torch.bfloat16",
+        "torch.int64", "torch.long", "torch.int32", "torch.int", "torch.int16", "torch.short", "torch.int8", "torch.uint8", "torch.bool",
+        // Inert here (kept as PickleObject): protocol-2 bytes, bytearrays and sets in metadata.
+        "_codecs.encode", "builtins.bytearray", "builtins.set",
+    };
+
     private sealed record StorageRef(string Key, string DataType);
 
     private sealed record TensorRef(StorageRef Storage, long Offset, long[] Shape, long[] Stride);
@@ -47,13 +65,22 @@ internal static class TorchCheckpointReader
                 return storages[key] = ReadAll(entry, path);
             }
 
-            var reader = new PickleReader(PersistentLoad, Reduce);
-            object? root = reader.Load(ReadAll(pickleEntry, path), path);
-            var dict = Unwrap(root, path);
+            var reader = new PickleReader(PersistentLoad, Reduce, AllowedGlobals);
             var tensors = new List<KeyValuePair<string, WeightTensor>>();
-            foreach (var (key, value) in dict)
+            try
             {
-                if (value is TensorRef tensor) tensors.Add(new(key.ToString()!, Materialise(tensor, Storage(tensor.Storage.Key), path, key.ToString()!)));
+                object? root = reader.Load(ReadAll(pickleEntry, path), path);
+                var dict = Unwrap(root, path);
+                foreach (var (key, value) in dict)
+                {
+                    if (value is TensorRef tensor) tensors.Add(new(key.ToString()!, Materialise(tensor, Storage(tensor.Storage.Key), path, key.ToString()!)));
+                }
+            }
+            catch (Exception e) when (e is InvalidCastException or IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException
+                                          or NullReferenceException or OverflowException or FormatException)
+            {
+                // A forged pickle can put any value where a tensor's arguments belong: a malformed file, not a crash.
+                throw new InvalidDataException($"'{path}' is a malformed torch checkpoint ({e.GetType().Name}: {e.Message}).", e);
             }
             if (tensors.Count == 0) throw new InvalidDataException($"'{path}' holds no tensors at its top level or under {string.Join("/", WrapperKeys)}.");
             return new StateDict(tensors, path);
@@ -148,7 +175,16 @@ internal static class TorchCheckpointReader
     private static WeightTensor Materialise(TensorRef tensor, byte[] storage, string path, string key)
     {
         int size = ElementSize(tensor.Storage.DataType);
-        long count = tensor.Shape.Aggregate(1L, (a, b) => a * b);
+        if (tensor.Shape.Any(d => d < 0) || tensor.Stride.Length != tensor.Shape.Length || tensor.Stride.Any(s => s < 0) || tensor.Offset < 0)
+            throw new InvalidDataException($"Tensor '{key}' in '{path}' has an invalid layout (shape {Architecture.TensorSpec.FormatShape(tensor.Shape)}, " +
+                $"stride {Architecture.TensorSpec.FormatShape(tensor.Stride)}, offset {tensor.Offset}): the file is damaged or forged.");
+        long count;
+        try { count = tensor.Shape.Aggregate(1L, (a, b) => checked(a * b)); }
+        catch (OverflowException) { count = long.MaxValue; }
+        // The shape comes from the pickle: check it against the storage really present before allocating for it.
+        if (count > 0 && (count > storage.Length / Math.Max(1, size) && tensor.Stride.All(s => s != 0) || count > Array.MaxLength))
+            throw new InvalidDataException($"Tensor '{key}' in '{path}' declares shape {Architecture.TensorSpec.FormatShape(tensor.Shape)}, more values than its " +
+                $"{storage.Length:N0}-byte storage holds: the file is truncated, damaged or forged. Nothing was allocated for it.");
         var values = new float[count];
         // Walk the logical (row-major) index space through the strides; contiguous tensors take the fast path.
         long[] contiguous = ContiguousStrides(tensor.Shape);
@@ -204,8 +240,17 @@ internal static class TorchCheckpointReader
         return strides;
     }
 
+    // Deflate cannot expand data more than about 1032:1; a larger declared size is a forged or damaged header.
+    private const long MaxDeflateRatio = 1032;
+
     private static byte[] ReadAll(ZipArchiveEntry entry, string path)
     {
+        // The declared size comes from the zip's header: check it against the bytes really present before allocating it.
+        long fileLength = new FileInfo(path).Length;
+        if (entry.Length < 0 || entry.CompressedLength > fileLength ||
+            entry.Length > Math.Min(Array.MaxLength, entry.CompressedLength * MaxDeflateRatio + 1024))
+            throw new InvalidDataException($"Entry '{entry.FullName}' of '{path}' declares {entry.Length:N0} bytes from {entry.CompressedLength:N0} " +
+                $"stored bytes in a {fileLength:N0}-byte file, more than that data can hold: its header is damaged or forged. Nothing was allocated for it.");
         try
         {
             using var stream = entry.Open();

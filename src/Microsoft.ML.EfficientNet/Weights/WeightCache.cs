@@ -40,6 +40,22 @@ public sealed class WeightCache
     /// <summary>How long to wait for another process that holds the lock on the same file. Default 30 minutes.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Environment variable: seconds a download may go without receiving a byte, when <see cref="StallTimeout"/> is not set in code.</summary>
+    public const string StallTimeoutVariable = "EFFICIENTNETML_DOWNLOAD_TIMEOUT";
+
+    /// <summary>
+    /// How long one download attempt may wait for the response headers or for the next bytes of the body; a server
+    /// that sends nothing for this long fails the attempt (the partial file is kept for the next attempt to resume).
+    /// Default 60 seconds, or <see cref="StallTimeoutVariable"/> (seconds) when set.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = DefaultStallTimeout();
+
+    private static TimeSpan DefaultStallTimeout() =>
+        double.TryParse(Environment.GetEnvironmentVariable(StallTimeoutVariable), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromSeconds(60);
+
     /// <summary>The per-user default folder, after <see cref="DirectoryVariable"/>.</summary>
     public static string DefaultDirectory()
     {
@@ -89,13 +105,21 @@ public sealed class WeightCache
                     last = null;
                     break;
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                catch (HttpRequestException e) when (e.StatusCode is { } status && (int)status is >= 400 and < 500 and not 408 and not 429)
+                {
+                    // A client error (404: wrong address or mirror) does not go away by asking again.
+                    last = e;
+                    break;
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     last = e;
                     _logger?.LogWarning("Download of {Url} failed (attempt {Attempt} of {Max}): {Message}", weights.Url, attempt, MaxAttempts, e.Message);
                     if (attempt < MaxAttempts) Thread.Sleep(TimeSpan.FromMilliseconds(250 * attempt * attempt));
                 }
             }
+            if (last is HttpRequestException { StatusCode: { } code } && (int)code is >= 400 and < 500 and not 408 and not 429)
+                throw Missing(weights, path, $"downloading {weights.Url} failed with HTTP {(int)code} ({code}), which retrying cannot fix", last);
             if (last is not null) throw Missing(weights, path, $"downloading {weights.Url} failed {MaxAttempts} times ({last.Message})", last);
 
             string actual = FileHash.Sha256(partial);
@@ -117,7 +141,16 @@ public sealed class WeightCache
         long existing = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (existing > 0) request.Headers.Range = new RangeHeaderValue(existing, null);
-        using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        // A stall timer, restarted by every received block: a slow but moving download is never cut.
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stall.CancelAfter(StallTimeout);
+        HttpResponseMessage sent;
+        try { sent = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, stall.Token); }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Stalled(url, existing, e);
+        }
+        using var response = sent;
         bool resumed = existing > 0 && response.StatusCode == HttpStatusCode.PartialContent;
         if (existing > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
@@ -130,11 +163,28 @@ public sealed class WeightCache
         if (existing > 0) _logger?.LogInformation(resumed ? "Resuming {Url} at byte {Offset:N0}" : "Server ignored the range request; restarting {Url}", url, existing);
         using var source = response.Content.ReadAsStream(cancellationToken);
         using var target = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None);
-        source.CopyTo(target);
+        var buffer = new byte[81920];
+        while (true)
+        {
+            int read;
+            try { read = source.ReadAsync(buffer, stall.Token).AsTask().GetAwaiter().GetResult(); }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                target.Flush();
+                throw Stalled(url, target.Length, e);
+            }
+            if (read == 0) break;
+            target.Write(buffer, 0, read);
+            stall.CancelAfter(StallTimeout);
+        }
         long? expected = response.Content.Headers.ContentLength;
         if (expected is { } length && target.Length != (resumed ? existing : 0) + length)
             throw new IOException($"The connection closed after {target.Length:N0} bytes of {url}.");
     }
+
+    private IOException Stalled(Uri url, long bytes, Exception inner) =>
+        new($"{url} sent nothing for {StallTimeout.TotalSeconds:0.###} s (after {bytes:N0} bytes); the attempt timed out " +
+            $"(WeightCache.StallTimeout or {StallTimeoutVariable}).", inner);
 
     private string Verified(string path, PretrainedWeights weights)
     {
