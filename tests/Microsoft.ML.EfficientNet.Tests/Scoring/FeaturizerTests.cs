@@ -159,7 +159,7 @@ public sealed class FeaturizerTests
     public void UnknownVariantListsTheValidOnes()
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.EfficientNetFeaturizer("b8"));
-        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7.");
+        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l.");
     }
 
     [TestMethod]
