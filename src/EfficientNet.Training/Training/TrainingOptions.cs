@@ -84,7 +84,7 @@ public class EfficientNetTrainingOptions
     }
 
     /// <summary>
-    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, or its name
+    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, <see cref="EfficientNetVariant.V2S"/> … <see cref="EfficientNetVariant.V2L"/>, or its name
     /// (<c>Variant = "b4"</c> converts through <see cref="EfficientNetVariant.Parse"/>). Default <c>b0</c>.
     /// </summary>
     public EfficientNetVariant Variant { get; set; } = EfficientNetVariant.Parse(Defaults.Variant);
