@@ -68,7 +68,7 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     public const double DefaultCropFraction = 0.875;
 
     /// <summary>
-    /// The evaluation transform published with a weight source for B0–B7, read from <see cref="PretrainedWeights.Published"/>
+    /// The evaluation transform published with a weight source for B0–B7 and V2-S/M/L, read from <see cref="PretrainedWeights.Published"/>
     /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
     /// native size, timm's crop fractions (also used for timm's PyTorch-trained format). Variants that are not B0–B7 get
     /// resize = ⌊crop/<see cref="DefaultCropFraction"/>⌋ at their native resolution.
