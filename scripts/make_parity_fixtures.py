@@ -19,6 +19,9 @@ batch-norm eps of their source (docs/WEIGHTS.md):
   b0.lukemelas.safetensors    the same tensors as safetensors (the two readers must agree bit for bit)
   tf_efficientnet_b3.safetensors      timm tf_efficientnet names, SAME padding, eps 1e-3
   b1.timm.pth                 timm efficientnet names, symmetric padding, eps 1e-5
+EfficientNetV2-S/M/L (torchvision's efficientnet_v2_*, eps 1e-3, Fused-MBConv stages) at reduced resolutions, one
+torchvision .pth each (V2-L alone is 474 MB, so no second naming scheme); the script asserts that a batch-norm eps of
+1e-5 instead of 1e-3, or a residual Fused-MBConv block left out, moves the logits by thousands of tolerances.
 And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which the importer must reject clearly.
 
 images/: JPEG and PNG test images (smooth random scenes with shapes, various sizes and aspect ratios) in two class
@@ -41,6 +44,7 @@ OUT = sys.argv[1]
 BATCH = 2
 # Reduced resolutions: even sizes so the SAME-padding cases differ from symmetric padding, varied to cover odd maps.
 RESOLUTIONS = {"b0": 224, "b1": 96, "b2": 80, "b3": 96, "b4": 64, "b5": 72, "b6": 64, "b7": 64}
+V2_RESOLUTIONS = {"v2_s": 96, "v2_m": 80, "v2_l": 64}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -67,7 +71,7 @@ def randomise(model, seed):
             nn.init.uniform_(m.weight, -0.05, 0.05)
             nn.init.normal_(m.bias, 0.0, 0.1)
     for block in model.modules():
-        if isinstance(block, torchvision.models.efficientnet.MBConv) and block.use_res_connect:
+        if isinstance(block, (torchvision.models.efficientnet.MBConv, torchvision.models.efficientnet.FusedMBConv)) and block.use_res_connect:
             nn.init.uniform_(block.block[-1][1].weight, 0.2, 0.5)
     return model.eval()
 
@@ -199,6 +203,27 @@ def reference_outputs(model, resolution, seed):
         features = torch.flatten(model.avgpool(model.features(x)), 1)
         logits = model.classifier(features)
     return {"input": x, "logits": logits, "features": features}
+
+
+def check_v2_sensitive(model, resolution, seed):
+    """A wrong eps (1e-5, the B-series default) or a missing Fused-MBConv block must fail the V2 fixture by a wide margin."""
+    import copy
+    x = images(BATCH, resolution, seed + 1)
+    with torch.no_grad():
+        reference = model(x)
+        tolerance = 1e-4 * reference.abs().max() + 1e-5
+        wrong_eps = copy.deepcopy(model)
+        for m in wrong_eps.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eps = 1e-5
+        # Leave out the last block of stage 2, a residual Fused-MBConv (stride 1, equal widths), so the shapes still fit.
+        missing = copy.deepcopy(model)
+        assert isinstance(missing.features[2][-1], torchvision.models.efficientnet.FusedMBConv) and missing.features[2][-1].use_res_connect
+        missing.features[2] = nn.Sequential(*list(missing.features[2])[:-1])
+        for name, broken in (("eps 1e-5", wrong_eps(x)), ("no fused block", missing(x))):
+            delta = (broken - reference).abs().max()
+            assert delta > 100 * tolerance, f"{name}: logits moved only {delta:.3g} (tolerance {tolerance:.3g})"
+            print(f"  {name}: max |delta| {delta:.3g} = {delta / tolerance:.0f} tolerances", flush=True)
 
 
 def check_against_reference_key_table(model):
@@ -336,6 +361,18 @@ def main():
                 save_safetensors(os.path.join(OUT, "tf_efficientnet_b3.io.safetensors"), io)
                 case(name, "timm-tf", "tf_efficientnet_b3.safetensors", "tf_efficientnet_b3.io.safetensors", resolution)
         print("fixtures for", name, "at", resolution, "px", flush=True)
+
+    for i, (name, resolution) in enumerate(V2_RESOLUTIONS.items()):
+        seed = 2000 + i
+        build = getattr(torchvision.models, "efficientnet_" + name)
+        model = calibrate(randomise(build(), seed), resolution, seed + 100)
+        assert model.features[1][0].block[0][1].eps == 1e-3
+        check_v2_sensitive(model, resolution, seed)
+        variant = name.replace("_", "-")
+        torch.save(model.state_dict(), os.path.join(OUT, variant + ".torchvision.pth"))
+        save_safetensors(os.path.join(OUT, variant + ".torchvision.io.safetensors"), reference_outputs(model, resolution, seed))
+        case(variant, "torchvision", variant + ".torchvision.pth", variant + ".torchvision.io.safetensors", resolution)
+        print("fixtures for", variant, "at", resolution, "px,", sum(p.numel() for p in model.parameters()), "parameters", flush=True)
 
     torch.save({"weight": torch.ones(2, 2)}, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)
     with open(os.path.join(OUT, "manifest.json"), "w") as f:

@@ -29,6 +29,25 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
+    public void BareV2ExportMatchesTorchvision()
+    {
+        using var dir = new TemporaryDirectory();
+        string model = Path.Combine(dir.Path, "v2-s.onnx");
+        var c = Fixtures.Cases.Single(x => x.Weights == "v2-s.torchvision.pth");
+        var result = CliRunner.Run("export", "--variant", "v2-s", "--weights", Fixtures.Generated(c.Weights), "--bare",
+            "--resolution", c.Resolution.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", model);
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        using (var session = new InferenceSession(model))
+        {
+            CollectionAssert.AreEqual(new[] { -1, 3, c.Resolution, c.Resolution }, session.InputMetadata.Single().Value.Dimensions);
+            Assert.AreEqual("logits", session.OutputMetadata.Single().Key);
+        }
+        Assert.AreEqual("v2-s", OnnxModelMetadata.Read(model).Variant);
+        var (x, logits, _) = c.ReadIo();
+        Parity.AssertClose(logits.Values, OnnxRunner.Run(File.ReadAllBytes(model), "input", x.Values, x.Shape)["logits"], "exported V2-S logits");
+    }
+
+    [TestMethod]
     public void VariantFormatAndResolutionAreHonoured()
     {
         using var dir = new TemporaryDirectory();

@@ -12,7 +12,8 @@ public sealed class InfoCommandTests
         Assert.AreEqual(0, result.ExitCode, result.Error);
         using var json = JsonDocument.Parse(result.Output);
         var rows = json.RootElement.EnumerateArray().ToList();
-        Assert.AreEqual(8, rows.Count);
+        // B0–B7, then V2-S/M/L.
+        Assert.AreEqual(11, rows.Count);
         foreach (string field in (string[])["name", "width", "depth", "resolution", "dropout", "params", "macs"])
             Assert.IsTrue(rows.All(r => r.TryGetProperty(field, out _)), field);
         Assert.AreEqual("b0", rows[0].GetProperty("name").GetString());
@@ -22,6 +23,15 @@ public sealed class InfoCommandTests
         Assert.AreEqual(0.4, rows[4].GetProperty("dropout").GetDouble());
         Assert.AreEqual(1.4, rows[4].GetProperty("width").GetDouble());
         Assert.AreEqual(385_814_752, rows[0].GetProperty("macs").GetInt64());
+        // torchvision's num_params for efficientnet_v2_s/m/l.
+        Assert.AreEqual("v2-s", rows[8].GetProperty("name").GetString());
+        Assert.AreEqual(21_458_488, rows[8].GetProperty("params").GetInt64());
+        Assert.AreEqual("v2-m", rows[9].GetProperty("name").GetString());
+        Assert.AreEqual(54_139_356, rows[9].GetProperty("params").GetInt64());
+        Assert.AreEqual("v2-l", rows[10].GetProperty("name").GetString());
+        Assert.AreEqual(118_515_272, rows[10].GetProperty("params").GetInt64());
+        Assert.AreEqual(480, rows[10].GetProperty("resolution").GetInt32());
+        Assert.AreEqual(85.808, rows[10].GetProperty("top1").GetDouble());
     }
 
     [TestMethod]
@@ -36,8 +46,10 @@ public sealed class InfoCommandTests
         Assert.AreEqual(93.532, rows[0].GetProperty("top5").GetDouble());
         Assert.AreEqual(84.122, rows[7].GetProperty("top1").GetDouble());
         Assert.AreEqual(96.908, rows[7].GetProperty("top5").GetDouble());
-        Assert.AreEqual(JsonValueKind.Null, rows[8].GetProperty("top1").ValueKind, "no published accuracy for phi-1");
-        Assert.AreEqual(JsonValueKind.Null, rows[8].GetProperty("top5").ValueKind);
+        // Rows 8–10 are V2-S/M/L; phi-1 comes after them.
+        Assert.AreEqual("phi-1", rows[11].GetProperty("name").GetString());
+        Assert.AreEqual(JsonValueKind.Null, rows[11].GetProperty("top1").ValueKind, "no published accuracy for phi-1");
+        Assert.AreEqual(JsonValueKind.Null, rows[11].GetProperty("top5").ValueKind);
 
         var table = CliRunner.Run("info");
         Assert.AreEqual(0, table.ExitCode, table.Error);

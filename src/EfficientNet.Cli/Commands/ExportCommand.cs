@@ -15,7 +15,7 @@ internal static class ExportCommand
 {
     public static Command Create()
     {
-        var variant = new Option<string?>("--variant") { Description = "b0 … b7. Default: identified from the checkpoint's shapes." };
+        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: identified from the checkpoint's shapes." };
         var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint: .pth (torch zip) or .safetensors.", Required = true };
         var format = new Option<string?>("--format") { Description = "torchvision, lukemelas, timm or timm-tf. Default: detected from the key names." };
         var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." };

@@ -28,7 +28,7 @@ internal static class InfoCommand
         };
         command.SetAction(result =>
         {
-            var variants = new List<EfficientNetVariant>(EfficientNetVariant.Published);
+            var variants = new List<EfficientNetVariant>(EfficientNetVariant.Named);
             if (result.GetValue(phi) is { } p) variants.Add(EfficientNetVariant.FromPhi(p));
             if (result.GetValue(width) is { } w)
             {

@@ -20,7 +20,7 @@ internal static class TrainCommand
         var validation = new Option<string?>("--validation") { Description = "Validation images (a folder, or fashion-mnist-test). Default: a seeded split of --data." };
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
-        var variant = new Option<string>("--variant") { Description = "b0 … b7.", DefaultValueFactory = _ => "b0" };
+        var variant = new Option<string>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l.", DefaultValueFactory = _ => "b0" };
         var weights = new Option<string?>("--weights") { Description = "Starting weights: pretrained (torchvision ImageNet, cached) or a checkpoint file. Default: from scratch." };
         var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
         var keepClassifier = new Option<bool>("--keep-classifier") { Description = "Keep the classifier of --weights (same classes); default: a new classifier." };

@@ -8,7 +8,8 @@ namespace EfficientNet.Training.Modules;
 /// <summary>
 /// Mobile inverted bottleneck block built from a <see cref="MBConvBlockSpec"/>: <c>block</c> holds
 /// [expand] → depthwise → squeeze-excitation → project, as in torchvision's <c>MBConv</c>; the residual with stochastic
-/// depth is added when the spec says so.
+/// depth is added when the spec says so. A Fused-MBConv spec (EfficientNetV2) builds torchvision's <c>FusedMBConv</c>:
+/// expand k×k → project 1×1, or one k×k unit.
 /// </summary>
 public sealed class MBConv : nn.Module<Tensor, Tensor>
 {
@@ -25,8 +26,9 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
         Spec = spec;
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         if (spec.Expand is not null) layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ConvNormActivation.Create(spec.Expand, source, activation)));
-        layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ConvNormActivation.Create(spec.Depthwise, source, activation)));
-        layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), new SqueezeExcitation(spec.SqueezeExcitation, activation)));
+        // Fused-MBConv has neither: its expand (or single) unit is k×k.
+        if (spec.Depthwise is not null) layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ConvNormActivation.Create(spec.Depthwise, source, activation)));
+        if (spec.SqueezeExcitation is not null) layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), new SqueezeExcitation(spec.SqueezeExcitation, activation)));
         layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ConvNormActivation.Create(spec.Project, source, activation)));
         block = nn.Sequential(layers);
         stochastic_depth = new StochasticDepth(spec.DropPathRate);

@@ -84,7 +84,7 @@ public class EfficientNetTrainingOptions
     }
 
     /// <summary>
-    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, or its name
+    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, <see cref="EfficientNetVariant.V2S"/> … <see cref="EfficientNetVariant.V2L"/>, or its name
     /// (<c>Variant = "b4"</c> converts through <see cref="EfficientNetVariant.Parse"/>). Default <c>b0</c>.
     /// </summary>
     public EfficientNetVariant Variant { get; set; } = EfficientNetVariant.Parse(Defaults.Variant);
@@ -230,7 +230,7 @@ public class EfficientNetTrainingOptions
     /// <summary>Throws for values no run can use, naming the property.</summary>
     internal void Validate()
     {
-        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7).");
+        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7, v2-s, v2-m, v2-l).");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Train for at least one epoch.");
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be positive.");

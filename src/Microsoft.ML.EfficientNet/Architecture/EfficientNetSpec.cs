@@ -1,8 +1,8 @@
 namespace Microsoft.ML.EfficientNet.Architecture;
 
 /// <summary>
-/// The complete layout of one EfficientNet: the B0 baseline (<see cref="EfficientNetBaseline"/>) scaled by a
-/// <see cref="EfficientNetVariant"/>, with a classifier for a given class count. It is the single source from which the
+/// The complete layout of one EfficientNet: the variant's stage table (<see cref="EfficientNetBaseline"/> for the B
+/// series, <see cref="EfficientNetV2Baseline"/> for V2) scaled by a <see cref="EfficientNetVariant"/>, with a classifier for a given class count. It is the single source from which the
 /// TorchSharp modules, the ONNX graphs, the state-dict key maps, the parameter count and the MAC count are derived.
 /// </summary>
 public sealed class EfficientNetSpec
@@ -13,19 +13,21 @@ public sealed class EfficientNetSpec
         NumClasses = numClasses;
         StochasticDepthRate = stochasticDepthRate;
 
-        StemChannels = CompoundScaling.RoundFilters(EfficientNetBaseline.StemChannels, variant.WidthMultiplier);
+        var table = variant.Stages;
+        // The stem feeds the first stage: 32 in B0 (EfficientNetBaseline.StemChannels), 24 or 32 in V2.
+        StemChannels = CompoundScaling.RoundFilters(table[0].InputChannels, variant.WidthMultiplier);
         Stem = new ConvNormActivationSpec(
             new ConvSpec("features.0.0", EfficientNetBaseline.ImageChannels, StemChannels, EfficientNetBaseline.StemKernelSize,
                 EfficientNetBaseline.StemStride, 1, HasBias: false),
             "features.0.1", true);
 
-        var stageRepeats = EfficientNetBaseline.Stages.Select(s => CompoundScaling.RoundRepeats(s.Repeats, variant.DepthMultiplier)).ToArray();
+        var stageRepeats = table.Select(s => CompoundScaling.RoundRepeats(s.Repeats, variant.DepthMultiplier)).ToArray();
         int totalBlocks = stageRepeats.Sum();
         var stages = new List<IReadOnlyList<MBConvBlockSpec>>();
         int index = 0;
-        for (int s = 0; s < EfficientNetBaseline.Stages.Count; s++)
+        for (int s = 0; s < table.Count; s++)
         {
-            MBConvStage config = EfficientNetBaseline.Stages[s];
+            MBConvStage config = table[s];
             int stageInput = CompoundScaling.RoundFilters(config.InputChannels, variant.WidthMultiplier);
             int stageOutput = CompoundScaling.RoundFilters(config.OutputChannels, variant.WidthMultiplier);
             var blocks = new List<MBConvBlockSpec>();
@@ -74,13 +76,13 @@ public sealed class EfficientNetSpec
     /// <summary>The 3×3 stride-2 stem convolution unit, <c>features.0</c>.</summary>
     public ConvNormActivationSpec Stem { get; }
 
-    /// <summary>The blocks of each of the seven stages (<c>features.1</c> … <c>features.7</c>).</summary>
+    /// <summary>The blocks of each stage (<c>features.1</c> … <c>features.7</c>; six stages in V2-S).</summary>
     public IReadOnlyList<IReadOnlyList<MBConvBlockSpec>> Stages { get; }
 
     /// <summary>All blocks in network order.</summary>
     public IReadOnlyList<MBConvBlockSpec> Blocks { get; }
 
-    /// <summary>The 1×1 head convolution unit, <c>features.8</c>.</summary>
+    /// <summary>The 1×1 head convolution unit, <c>features.8</c> (<c>features.7</c> in V2-S).</summary>
     public ConvNormActivationSpec Head { get; }
 
     /// <summary>The classifier, <c>classifier.1</c> (index 0 is the dropout).</summary>
@@ -107,7 +109,7 @@ public sealed class EfficientNetSpec
         return new EfficientNetSpec(variant, numClasses, stochasticDepthRate);
     }
 
-    /// <summary>Builds the spec of a published variant by name (<c>b0</c> … <c>b7</c>).</summary>
+    /// <summary>Builds the spec of a named variant (<c>b0</c> … <c>b7</c>, <c>v2-s</c>, <c>v2-m</c>, <c>v2-l</c>).</summary>
     /// <param name="variant">Variant name, see <see cref="EfficientNetVariant.Parse"/>.</param>
     /// <param name="numClasses">Classifier outputs; default 1000.</param>
     public static EfficientNetSpec Create(string variant, int numClasses = 1000) => Create(EfficientNetVariant.Parse(variant), numClasses);
@@ -119,7 +121,7 @@ public sealed class EfficientNetSpec
         foreach (var block in Blocks)
         {
             if (block.Expand is not null) yield return block.Expand;
-            yield return block.Depthwise;
+            if (block.Depthwise is not null) yield return block.Depthwise;
             yield return block.Project;
         }
         yield return Head;
@@ -140,8 +142,8 @@ public sealed class EfficientNetSpec
         foreach (var block in Blocks)
         {
             if (block.Expand is not null) (h, w) = Conv(block.Expand.Conv, h, w, ref macs);
-            (h, w) = Conv(block.Depthwise.Conv, h, w, ref macs);
-            macs += block.SqueezeExcitation.Reduce.MultiplyAccumulates(1, 1) + block.SqueezeExcitation.Expand.MultiplyAccumulates(1, 1);
+            if (block.Depthwise is not null) (h, w) = Conv(block.Depthwise.Conv, h, w, ref macs);
+            if (block.SqueezeExcitation is { } se) macs += se.Reduce.MultiplyAccumulates(1, 1) + se.Expand.MultiplyAccumulates(1, 1);
             (h, w) = Conv(block.Project.Conv, h, w, ref macs);
         }
         Conv(Head.Conv, h, w, ref macs);
@@ -210,9 +212,12 @@ public sealed class EfficientNetSpec
         foreach (var block in Blocks)
         {
             if (block.Expand is not null) AddUnit(block.Expand, LayerRole.ExpandConv, block);
-            AddUnit(block.Depthwise, LayerRole.DepthwiseConv, block);
-            AddConv(block.SqueezeExcitation.Reduce, LayerRole.SqueezeReduce, block);
-            AddConv(block.SqueezeExcitation.Expand, LayerRole.SqueezeExpand, block);
+            if (block.Depthwise is not null) AddUnit(block.Depthwise, LayerRole.DepthwiseConv, block);
+            if (block.SqueezeExcitation is { } se)
+            {
+                AddConv(se.Reduce, LayerRole.SqueezeReduce, block);
+                AddConv(se.Expand, LayerRole.SqueezeExpand, block);
+            }
             AddUnit(block.Project, LayerRole.ProjectConv, block);
         }
         AddUnit(Head, LayerRole.HeadConv, null);

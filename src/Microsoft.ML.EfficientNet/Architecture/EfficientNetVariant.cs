@@ -37,11 +37,36 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>EfficientNet-B7: w 2.0, d 3.1, 600 px, dropout 0.5.</summary>
     public static EfficientNetVariant B7 { get; } = new("b7", 2.0, 3.1, 600, 0.5);
 
+    /// <summary>EfficientNetV2-S (torchvision <c>efficientnet_v2_s</c>): own stage table, 384 px, dropout 0.2.</summary>
+    public static EfficientNetVariant V2S { get; } = new("v2-s", 1.0, 1.0, 384, 0.2) { Stages = EfficientNetV2Baseline.SmallStages };
+
+    /// <summary>EfficientNetV2-M (torchvision <c>efficientnet_v2_m</c>): own stage table, 480 px, dropout 0.3.</summary>
+    public static EfficientNetVariant V2M { get; } = new("v2-m", 1.0, 1.0, 480, 0.3) { Stages = EfficientNetV2Baseline.MediumStages };
+
+    /// <summary>EfficientNetV2-L (torchvision <c>efficientnet_v2_l</c>): own stage table, 480 px, dropout 0.4.</summary>
+    public static EfficientNetVariant V2L { get; } = new("v2-l", 1.0, 1.0, 480, 0.4) { Stages = EfficientNetV2Baseline.LargeStages };
+
+    /// <summary>The EfficientNetV2 variants S, M, L.</summary>
+    public static IReadOnlyList<EfficientNetVariant> V2 { get; } = [V2S, V2M, V2L];
+
+    /// <summary>
+    /// The stage table this variant scales by <see cref="WidthMultiplier"/> and <see cref="DepthMultiplier"/>:
+    /// <see cref="EfficientNetBaseline.Stages"/> for B0–B7, φ and custom variants; one of
+    /// <see cref="EfficientNetV2Baseline"/>'s tables for V2.
+    /// </summary>
+    public IReadOnlyList<MBConvStage> Stages { get; init; } = EfficientNetBaseline.Stages;
+
+    /// <summary>True for an EfficientNetV2 variant (a stage table with Fused-MBConv stages).</summary>
+    public bool IsV2 => Stages.Any(s => s.Kind == MBConvKind.FusedMBConv);
+
     /// <summary>The published variants B0–B7, in order of φ.</summary>
     public static IReadOnlyList<EfficientNetVariant> Published { get; } = [B0, B1, B2, B3, B4, B5, B6, B7];
 
     /// <summary>The names accepted by <see cref="Parse"/> for the published variants: <c>b0</c> … <c>b7</c>.</summary>
     public static IReadOnlyList<string> PublishedNames { get; } = Published.Select(v => v.Name).ToArray();
+
+    /// <summary>Every named variant <see cref="Parse"/> accepts: B0–B7, then V2-S, V2-M, V2-L.</summary>
+    public static IReadOnlyList<EfficientNetVariant> Named { get; } = [.. Published, .. V2];
 
     /// <summary>True for B0–B7 exactly as published; false for variants made by <see cref="FromPhi"/> or <see cref="Custom"/>.</summary>
     public bool IsPublished => Published.Contains(this);
@@ -77,17 +102,18 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     }
 
     /// <summary>
-    /// Finds a published variant by name. Accepts <c>b4</c>, <c>B4</c>, <c>efficientnet-b4</c>, <c>efficientnet_b4</c>
-    /// and <c>tf_efficientnet_b4</c>.
+    /// Finds a named variant. Accepts <c>b4</c>, <c>B4</c>, <c>efficientnet-b4</c>, <c>efficientnet_b4</c> and
+    /// <c>tf_efficientnet_b4</c>; for V2 <c>v2-s</c>, <c>v2_s</c>, <c>efficientnet_v2_s</c>, <c>efficientnetv2_s</c> and
+    /// <c>tf_efficientnetv2_s</c> (likewise m, l).
     /// </summary>
     /// <param name="name">The variant's name.</param>
-    /// <exception cref="ArgumentException">The name is not one of B0–B7; the message lists the valid names.</exception>
+    /// <exception cref="ArgumentException">The name is not one of B0–B7 or V2-S/M/L; the message lists the valid names.</exception>
     public static EfficientNetVariant Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (TryParse(name, out var variant)) return variant;
         throw new ArgumentException(
-            $"Unknown EfficientNet variant '{name}'. Valid variants: {string.Join(", ", PublishedNames)}.", nameof(name));
+            $"Unknown EfficientNet variant '{name}'. Valid variants: {string.Join(", ", Named.Select(v => v.Name))}.", nameof(name));
     }
 
     /// <summary>
@@ -102,17 +128,23 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>Like <see cref="Parse"/>, without throwing.</summary>
     /// <param name="name">The variant's name.</param>
     /// <param name="variant">The variant when found.</param>
-    /// <returns>True when <paramref name="name"/> names one of B0–B7.</returns>
+    /// <returns>True when <paramref name="name"/> names one of B0–B7 or V2-S/M/L.</returns>
     public static bool TryParse(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EfficientNetVariant? variant)
     {
         variant = null;
         if (string.IsNullOrWhiteSpace(name)) return false;
         string key = name.Trim().ToLowerInvariant();
-        foreach (string prefix in (string[])["tf_efficientnet_", "tf_efficientnet-", "efficientnet_", "efficientnet-"])
+        foreach (string prefix in (string[])["tf_efficientnetv2_", "efficientnetv2_", "efficientnetv2-", "tf_efficientnet_", "tf_efficientnet-", "efficientnet_", "efficientnet-"])
         {
-            if (key.StartsWith(prefix, StringComparison.Ordinal)) { key = key[prefix.Length..]; break; }
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                // timm writes V2 as efficientnetv2_s: the prefix swallowed the "v2".
+                key = (prefix.Contains("v2", StringComparison.Ordinal) ? "v2-" : "") + key[prefix.Length..];
+                break;
+            }
         }
-        variant = Published.FirstOrDefault(v => v.Name == key);
+        key = key.Replace('_', '-');
+        variant = Named.FirstOrDefault(v => v.Name == key);
         return variant is not null;
     }
 

@@ -134,8 +134,8 @@ public static class EfficientNetOnnxExporter
             {
                 string input = x;
                 if (block.Expand is not null) x = Unit(x, block.Expand, ref size);
-                x = Unit(x, block.Depthwise, ref size);
-                x = SqueezeExcitation(x, block.SqueezeExcitation);
+                if (block.Depthwise is not null) x = Unit(x, block.Depthwise, ref size);
+                if (block.SqueezeExcitation is not null) x = SqueezeExcitation(x, block.SqueezeExcitation);
                 x = Unit(x, block.Project, ref size);
                 // Stochastic depth is the identity at inference.
                 if (block.HasResidual) x = builder.Node("Add", block.Name + ".out", [x, input]);

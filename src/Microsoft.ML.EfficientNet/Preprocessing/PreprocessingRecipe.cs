@@ -68,7 +68,7 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     public const double DefaultCropFraction = 0.875;
 
     /// <summary>
-    /// The evaluation transform published with a weight source for B0–B7, read from <see cref="PretrainedWeights.Published"/>
+    /// The evaluation transform published with a weight source for B0–B7 and V2-S/M/L, read from <see cref="PretrainedWeights.Published"/>
     /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
     /// native size, timm's crop fractions (also used for timm's PyTorch-trained format). Variants that are not B0–B7 get
     /// resize = ⌊crop/<see cref="DefaultCropFraction"/>⌋ at their native resolution.
@@ -82,7 +82,8 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
         var (mean, std) = advProp ? (AdvProp, AdvProp) : (ImageNetMean, ImageNetStd);
         // timm's efficientnet_bN evaluate with the same crop fractions as its tf_efficientnet_bN, which the table holds.
         var published = PretrainedWeights.Find(format == WeightFormat.Timm ? WeightFormat.TimmTensorFlow : format, variant);
-        if (published is not null) return published.Preprocessing with { Mean = mean, Std = std };
+        // A published recipe keeps its own statistics (V2-L's are 0.5) unless AdvProp weights ask for 0.5.
+        if (published is not null) return advProp ? published.Preprocessing with { Mean = mean, Std = std } : published.Preprocessing;
         return Centered(variant.Resolution, DefaultCropFraction, mean, std);
     }
 

@@ -129,7 +129,7 @@ public sealed class EfficientNetCheckpoint
     }
 
     /// <summary>
-    /// The published variant whose layer shapes (classifier aside) a state dict has, or null when none fits.
+    /// The named variant (B0–B7, V2-S/M/L) whose layer shapes (classifier aside) a state dict has, or null when none fits.
     /// </summary>
     /// <param name="stateDict">Weights in any supported naming.</param>
     /// <param name="format">Their naming; null to detect.</param>
@@ -140,7 +140,7 @@ public sealed class EfficientNetCheckpoint
         WeightFormat naming = format ?? CheckpointKeyMap.DetectNaming(stateDict.Keys) ?? WeightFormat.TorchVision;
         // Compare the body (classifier and counters aside) key for key: B0's keys are a subset of B1's, so a subset test is not enough.
         static bool IsBody(TensorSpec t) => t.Layer.Role != LayerRole.Classifier && t.Role != TensorRole.NumBatchesTracked;
-        foreach (var variant in EfficientNetVariant.Published)
+        foreach (var variant in EfficientNetVariant.Named)
         {
             var spec = EfficientNetSpec.Create(variant);
             var keys = CheckpointKeyMap.ByFormatKey(spec, naming);

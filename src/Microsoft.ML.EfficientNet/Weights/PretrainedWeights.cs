@@ -62,7 +62,7 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
 
     /// <summary>
     /// Every published file this library knows, one per format and variant B0–B7: torchvision's ImageNet-1k files (B1: the
-    /// V1 "rwightman" file), lukemelas' release files and timm's <c>tf_efficientnet_bN.aa_in1k</c>. Only torchvision
+    /// V1 "rwightman" file) and its V2-S/M/L files, lukemelas' release files and timm's <c>tf_efficientnet_bN.aa_in1k</c>. Only torchvision
     /// publishes SHA-256 digests. Numbers and sources: docs/WEIGHTS.md.
     /// </summary>
     public static IReadOnlyList<PretrainedWeights> Published { get; } =
@@ -78,6 +78,11 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
         TorchvisionEntry(EfficientNetVariant.B5, "efficientnet_b5_lukemelas-1a07897c.pth", "1a07897c", 456, 456, 83.444, 96.628, lukeMelasPort: true),
         TorchvisionEntry(EfficientNetVariant.B6, "efficientnet_b6_lukemelas-24a108a5.pth", "24a108a5", 528, 528, 84.008, 96.916, lukeMelasPort: true),
         TorchvisionEntry(EfficientNetVariant.B7, "efficientnet_b7_lukemelas-c5b4e57e.pth", "c5b4e57e", 600, 600, 84.122, 96.908, lukeMelasPort: true),
+        // EfficientNet_V2_{S,M,L}_Weights.IMAGENET1K_V1: resize = crop, eps 1e-3 (torchvision builds V2 with it), momentum
+        // 0.1 (PyTorch's default); V2-L is a port of Google's weights and evaluates bicubic with mean = std = 0.5.
+        TorchvisionV2Entry(EfficientNetVariant.V2S, "efficientnet_v2_s-dd5fe13b.pth", "dd5fe13b", 384, ResizeInterpolation.Bilinear, false, 84.228, 96.878),
+        TorchvisionV2Entry(EfficientNetVariant.V2M, "efficientnet_v2_m-dc08266a.pth", "dc08266a", 480, ResizeInterpolation.Bilinear, false, 85.112, 97.156),
+        TorchvisionV2Entry(EfficientNetVariant.V2L, "efficientnet_v2_l-59c71312.pth", "59c71312", 480, ResizeInterpolation.Bicubic, true, 85.808, 97.788),
 
         // lukemelas' url_map; its name suffixes are not SHA-256 prefixes and no digest is published. Resize = crop = native.
         LukeMelasEntry(EfficientNetVariant.B0, "efficientnet-b0-355c32eb.pth"),
@@ -113,8 +118,8 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     /// torchvision's ImageNet weights for a published variant (B1: the V1 "rwightman" file), from
     /// <see cref="TorchvisionBaseUrl"/> or the address in <see cref="BaseUrlVariable"/>.
     /// </summary>
-    /// <param name="variant">One of B0–B7.</param>
-    /// <exception cref="ArgumentException">The variant is not one of B0–B7 (no public weights exist).</exception>
+    /// <param name="variant">One of B0–B7 or V2-S/M/L.</param>
+    /// <exception cref="ArgumentException">The variant is not one of B0–B7 or V2-S/M/L (no public weights exist).</exception>
     public static PretrainedWeights Torchvision(EfficientNetVariant variant)
     {
         ArgumentNullException.ThrowIfNull(variant);
@@ -133,6 +138,17 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
             Source = lukeMelasPort
                 ? new(WeightFormat.TorchVision, PaddingMode.Symmetric, 1e-3, 0.01)
                 : new(WeightFormat.TorchVision, PaddingMode.Symmetric, 1e-5, 0.1),
+            Top1 = top1,
+            Top5 = top5,
+        };
+
+    private static PretrainedWeights TorchvisionV2Entry(EfficientNetVariant variant, string file, string sha256, int size, ResizeInterpolation interpolation, bool halfStatistics, double top1, double top5) =>
+        new(variant, file, new Uri(TorchvisionBaseUrl, file), sha256, WeightFormat.TorchVision)
+        {
+            Preprocessing = halfStatistics
+                ? new(size, size, PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp, interpolation)
+                : new(size, size, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, interpolation),
+            Source = new(WeightFormat.TorchVision, PaddingMode.Symmetric, EfficientNetV2Baseline.BatchNormEpsilon, 0.1),
             Top1 = top1,
             Top5 = top5,
         };

@@ -13,12 +13,12 @@ namespace Microsoft.ML.EfficientNet.Weights;
 public sealed record WeightSource(WeightFormat Format, PaddingMode Padding, double BatchNormEpsilon, double BatchNormMomentum)
 {
     /// <summary>
-    /// The conventions of a weight format for a variant: for B0–B7 those of the published file in
+    /// The conventions of a weight format for a variant: for B0–B7 and V2-S/M/L those of the published file in
     /// <see cref="PretrainedWeights.Published"/>; otherwise the format's rule (docs/WEIGHTS.md, "BatchNorm eps, momentum
     /// and padding").
     /// </summary>
     /// <param name="format">The format.</param>
-    /// <param name="variant">The variant; torchvision changes eps and momentum from B5 on.</param>
+    /// <param name="variant">The variant; torchvision changes eps and momentum from B5 on, and V2 uses eps 1e-3.</param>
     public static WeightSource For(WeightFormat format, EfficientNetVariant variant)
     {
         ArgumentNullException.ThrowIfNull(variant);

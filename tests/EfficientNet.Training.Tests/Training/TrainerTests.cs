@@ -74,6 +74,35 @@ public sealed class TrainerTests
     }
 
     [TestMethod]
+    public void FineTunesV2SFromTheTorchvisionFixtureAndExportsIt()
+    {
+        // The V2 name goes through the same trainer: torchvision V2-S weights (eps 1e-3), a new 2-class classifier,
+        // one epoch at 32 px, then the exported ONNX model must equal the trained TorchSharp model.
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.Variant = "v2-s";
+        options.InitialWeights = Fixtures.Generated("v2-s.torchvision.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
+        Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
+        Assert.IsTrue(result.History.All(h => double.IsFinite(h.TrainLoss)));
+        var metadata = OnnxModelMetadata.Read(result.OnnxPath!);
+        Assert.AreEqual("v2-s", metadata.Variant);
+        Assert.AreEqual(1280, metadata.FeatureWidth);
+        using var model = ModelWeights.CreateModel(result.Weights!);
+        model.eval();
+        Assert.AreEqual(EfficientNetSpec.Create("v2-s", 2).ParameterCount, model.ParameterCount);
+        Assert.AreEqual(1e-3, result.Weights!.Source.BatchNormEpsilon);
+        var images = Test.Value.Subset([0, 1, 150]);
+        var normalized = new EvaluationBatches(images, result.Recipe, 8).All().Single();
+        var raw = new EvaluationBatches(images, result.Recipe, 8, normalize: false).All().Single();
+        float[] torchLogits;
+        using (no_grad()) torchLogits = model.forward(tensor(normalized.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32])).data<float>().ToArray();
+        var onnx = OnnxRunner.Run(File.ReadAllBytes(result.OnnxPath!), OnnxExportOptions.ImageInputName, raw.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32]);
+        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], "trained V2-S: TorchSharp vs exported ONNX");
+    }
+
+    [TestMethod]
     public void ExportedModelSeesExactlyWhatValidationSaw()
     {
         // No train/serve skew: the TorchSharp model on the evaluation batches and ONNX Runtime on the raw pixels of the

@@ -33,6 +33,79 @@ public sealed class EfficientNetSpecTests
         Assert.AreEqual(finalMap, spec.FinalFeatureMapSize(spec.Resolution));
     }
 
+    // torchvision 0.14 EfficientNet_V2_{S,M,L}_Weights num_params and GFLOPS at 384/480/480 (docs/WEIGHTS.md).
+    public static IEnumerable<object[]> V2 =>
+    [
+        ["v2-s", 21_458_488L, 8.366, 24, 40, 12, "24x2 48x4 64x4 128x6 160x9 256x15", 782],
+        ["v2-m", 54_139_356L, 24.582, 24, 57, 15, "24x3 48x5 80x5 160x7 176x14 304x18 512x5", 1120],
+        ["v2-l", 118_515_272L, 56.08, 32, 79, 15, "32x4 64x7 96x7 192x10 224x19 384x25 640x7", 1548],
+    ];
+
+    [TestMethod]
+    [DynamicData(nameof(V2))]
+    public void V2MatchesTorchvision(string name, long parameters, double gmacs, int stem, int blocks, int finalMap, string stages, int keys)
+    {
+        var spec = EfficientNetSpec.Create(name);
+        Assert.AreEqual(parameters, spec.ParameterCount, "parameters");
+        double actual = spec.MultiplyAccumulates() / 1e9;
+        Assert.IsTrue(Math.Abs(actual - gmacs) / gmacs < 0.005, $"{name}: {actual:F4} GMACs vs {gmacs}");
+        Assert.AreEqual(stem, spec.StemChannels);
+        Assert.AreEqual(1280, spec.HeadChannels);
+        Assert.AreEqual(blocks, spec.Blocks.Count);
+        Assert.AreEqual(finalMap, spec.FinalFeatureMapSize(spec.Resolution));
+        Assert.AreEqual(stages, string.Join(" ", spec.Stages.Select(s => $"{s[0].OutputChannels}x{s.Count}")));
+        // torchvision's efficientnet_v2_*().state_dict() lengths, num_batches_tracked included.
+        Assert.AreEqual(keys, spec.StateDict.Count);
+        Assert.AreEqual(0.2, spec.StochasticDepthRate);
+        Assert.IsTrue(spec.Variant.IsV2);
+    }
+
+    [TestMethod]
+    public void FusedBlocksHaveNoDepthwiseAndNoSqueeze()
+    {
+        var spec = EfficientNetSpec.Create("v2-s");
+        // Stage 1: expand ratio 1, one 3×3 unit with activation at features.1.K.block.0.
+        var single = spec.Stages[0][0];
+        Assert.AreEqual(MBConvKind.FusedMBConv, single.Kind);
+        Assert.IsNull(single.Expand);
+        Assert.IsNull(single.Depthwise);
+        Assert.IsNull(single.SqueezeExcitation);
+        Assert.AreEqual("features.1.0.block.0.0", single.Project.Conv.Name);
+        Assert.AreEqual(3, single.Project.Conv.KernelSize);
+        Assert.IsTrue(single.Project.HasActivation);
+        Assert.IsTrue(single.HasResidual);
+        // Stage 2: 3×3 stride-2 expand to 4·24 = 96, then 1×1 project to 48 without activation.
+        var fused = spec.Stages[1][0];
+        Assert.AreEqual("features.2.0.block.0.0", fused.Expand!.Conv.Name);
+        Assert.AreEqual(3, fused.Expand.Conv.KernelSize);
+        Assert.AreEqual(2, fused.Expand.Conv.Stride);
+        Assert.AreEqual(96, fused.Expand.Conv.OutputChannels);
+        Assert.AreEqual("features.2.0.block.1.0", fused.Project.Conv.Name);
+        Assert.AreEqual(1, fused.Project.Conv.KernelSize);
+        Assert.IsFalse(fused.Project.HasActivation);
+        // Stage 4 is MBConv with squeeze-excitation from the block input: 64 / 4 = 16.
+        var mbconv = spec.Stages[3][0];
+        Assert.AreEqual(MBConvKind.MBConv, mbconv.Kind);
+        Assert.AreEqual(16, mbconv.SqueezeExcitation!.Reduce.OutputChannels);
+        Assert.AreEqual("features.4.0.block.2.fc1", mbconv.SqueezeExcitation.Reduce.Name);
+        Assert.AreEqual("features.7.0", spec.Head.Conv.Name);
+        Assert.AreEqual(0.2 * 39 / 40, spec.Blocks[^1].DropPathRate, 1e-12);
+    }
+
+    [TestMethod]
+    public void V2NamesParse()
+    {
+        foreach (string name in (string[])["v2-s", "V2-S", "v2_s", "efficientnet_v2_s", "efficientnetv2_s", "tf_efficientnetv2_s"])
+            Assert.AreSame(EfficientNetVariant.V2S, EfficientNetVariant.Parse(name), name);
+        Assert.AreSame(EfficientNetVariant.V2M, EfficientNetVariant.Parse("efficientnet_v2_m"));
+        Assert.AreSame(EfficientNetVariant.V2L, EfficientNetVariant.Parse("v2-l"));
+        Assert.AreEqual(0.4, EfficientNetVariant.V2L.Dropout);
+        Assert.AreEqual(480, EfficientNetVariant.V2M.Resolution);
+        Assert.IsFalse(EfficientNetVariant.B0.IsV2);
+        Assert.AreEqual(11, EfficientNetVariant.Named.Count);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => EfficientNetVariant.Parse("v2-xl")).Message, "v2-l");
+    }
+
     [TestMethod]
     public void B2AtTorchvisionEvalSizeHas1088MegaMacs()
     {

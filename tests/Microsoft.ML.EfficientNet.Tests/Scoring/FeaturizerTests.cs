@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.EfficientNet.Weights;
 
@@ -42,6 +43,24 @@ public sealed class FeaturizerTests
         // Pass-through columns are kept and aligned with the features.
         CollectionAssert.AreEqual(ImageData.GoodRows().Select(r => r.Path).ToArray(),
             output.GetColumn<string>("Path").ToArray());
+    }
+
+    [TestMethod]
+    public void V2FeaturizerUsesTorchvisionsV2Recipe()
+    {
+        var (ml, images) = LoadedImages(ImageData.GoodRows().Take(2));
+        var options = FixtureWeights("v2-s.torchvision.pth");
+        options.Resolution = 96;
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("v2-s", options: options).Fit(images);
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        Assert.AreEqual("v2-s", featurizer.Metadata.Variant);
+        Assert.AreEqual(1280, featurizer.Metadata.FeatureWidth);
+        // torchvision's V2-S recipe (resize 384 = crop 384, bilinear) kept at the reduced size: resize = crop = 96.
+        Assert.AreEqual(96, featurizer.Metadata.Preprocessing.CropSize);
+        Assert.AreEqual(96, featurizer.Metadata.Preprocessing.ResizeSize);
+        Assert.AreEqual(ResizeInterpolation.Bilinear, featurizer.Metadata.Preprocessing.Interpolation);
+        Assert.IsTrue(features.All(f => f.Length == 1280 && f.Any(v => v != 0)));
+        Assert.IsTrue(Parity.MaxAbsDiff(features[0], features[1]) > 1e-2);
     }
 
     [TestMethod]
@@ -159,7 +178,7 @@ public sealed class FeaturizerTests
     public void UnknownVariantListsTheValidOnes()
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.EfficientNetFeaturizer("b8"));
-        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7.");
+        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l.");
     }
 
     [TestMethod]

@@ -20,10 +20,40 @@ public sealed class PublishedWeightsTests
     private static readonly double[] TimmTop1 = [76.882, 78.840, 80.074, 81.648, 83.040, 83.696, 84.124, 84.424];
 
     [TestMethod]
+    public void V2EntriesCarryTorchvisionsRecipeAndEps()
+    {
+        // torchvision 0.14 EfficientNet_V2_{S,M,L}_Weights.IMAGENET1K_V1.
+        var s = PretrainedWeights.Torchvision(EfficientNetVariant.V2S);
+        Assert.AreEqual("https://download.pytorch.org/models/efficientnet_v2_s-dd5fe13b.pth", s.Url.ToString());
+        Assert.AreEqual("dd5fe13b", s.Sha256);
+        Assert.AreEqual(new PreprocessingRecipe(384, 384, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, ResizeInterpolation.Bilinear), s.Preprocessing);
+        Assert.AreEqual(84.228, s.Top1);
+        Assert.AreEqual(96.878, s.Top5);
+        var m = PretrainedWeights.Torchvision(EfficientNetVariant.V2M);
+        Assert.AreEqual("efficientnet_v2_m-dc08266a.pth", m.FileName);
+        Assert.AreEqual(new PreprocessingRecipe(480, 480, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, ResizeInterpolation.Bilinear), m.Preprocessing);
+        Assert.AreEqual(85.112, m.Top1);
+        Assert.AreEqual(97.156, m.Top5);
+        var l = PretrainedWeights.Torchvision(EfficientNetVariant.V2L);
+        Assert.AreEqual("efficientnet_v2_l-59c71312.pth", l.FileName);
+        Assert.AreEqual(new PreprocessingRecipe(480, 480, PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp, ResizeInterpolation.Bicubic), l.Preprocessing);
+        Assert.AreEqual(l.Preprocessing, PreprocessingRecipe.For(WeightFormat.TorchVision, EfficientNetVariant.V2L), "V2-L keeps mean = std = 0.5");
+        Assert.AreEqual(85.808, l.Top1);
+        Assert.AreEqual(97.788, l.Top5);
+        foreach (var variant in EfficientNetVariant.V2)
+        {
+            var source = WeightSource.For(WeightFormat.TorchVision, variant);
+            Assert.AreEqual(1e-3, source.BatchNormEpsilon, variant.Name);
+            Assert.AreEqual(PaddingMode.Symmetric, source.Padding);
+        }
+    }
+
+    [TestMethod]
     public void TableHoldsOneEntryPerFormatAndVariant()
     {
-        Assert.AreEqual(24, PretrainedWeights.Published.Count);
-        Assert.AreEqual(24, PretrainedWeights.Published.Select(w => (w.Format, w.Variant.Name)).Distinct().Count());
+        // 3 formats × B0–B7, plus torchvision's V2-S/M/L.
+        Assert.AreEqual(27, PretrainedWeights.Published.Count);
+        Assert.AreEqual(27, PretrainedWeights.Published.Select(w => (w.Format, w.Variant.Name)).Distinct().Count());
         foreach (var format in (WeightFormat[])[WeightFormat.TorchVision, WeightFormat.LukeMelas, WeightFormat.TimmTensorFlow])
             foreach (var variant in B0ToB7)
             {
@@ -36,7 +66,7 @@ public sealed class PublishedWeightsTests
         Assert.IsNull(PretrainedWeights.Find(WeightFormat.Timm, EfficientNetVariant.B0));
         Assert.IsNull(PretrainedWeights.Find(WeightFormat.TorchVision, EfficientNetVariant.FromPhi(1)));
         // Cache file names must not collide (timm's hub files are all model.safetensors).
-        Assert.AreEqual(24, PretrainedWeights.Published.Select(w => w.FileName).Distinct().Count());
+        Assert.AreEqual(27, PretrainedWeights.Published.Select(w => w.FileName).Distinct().Count());
         Assert.AreEqual("https://huggingface.co/timm/tf_efficientnet_b4.aa_in1k/resolve/main/model.safetensors",
             PretrainedWeights.Find(WeightFormat.TimmTensorFlow, EfficientNetVariant.B4)!.Url.ToString());
         Assert.AreEqual("https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/efficientnet-b7-dcc49843.pth",
