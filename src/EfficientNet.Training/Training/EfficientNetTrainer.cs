@@ -116,7 +116,7 @@ public static class EfficientNetTrainer
             if (options.KeepFreedMemory) TrainingRuntime.KeepFreedMemory();
             manual_seed(options.Seed);
 
-            var variant = EfficientNetVariant.Parse(options.Variant);
+            var variant = options.Variant;
             int classes = train.Classes.Count;
             var spec = EfficientNetSpec.Create(variant, classes, options.StochasticDepthRate ?? EfficientNetBaseline.StochasticDepthRate);
             ActivationFactory? activation = options.MemoryEfficientSiLU ? () => new MemoryEfficientSiLU() : null;

@@ -1,5 +1,6 @@
 using EfficientNet.Training.Optimizers;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
@@ -43,7 +44,7 @@ public sealed class EfficientNetTrainingOptions
     /// <summary>Default values.</summary>
     public static class Defaults
     {
-        /// <summary>Variant trained.</summary>
+        /// <summary>Name of the variant trained (<see cref="EfficientNetVariant.Parse"/>).</summary>
         public const string Variant = "b0";
 
         /// <summary>Passes over the training set.</summary>
@@ -80,8 +81,11 @@ public sealed class EfficientNetTrainingOptions
         public const int KeepCheckpoints = 2;
     }
 
-    /// <summary>Variant to train: <c>b0</c> … <c>b7</c>. Default <c>b0</c>.</summary>
-    public string Variant { get; set; } = Defaults.Variant;
+    /// <summary>
+    /// Variant to train: <see cref="EfficientNetVariant.B0"/> … <see cref="EfficientNetVariant.B7"/>, or its name
+    /// (<c>Variant = "b4"</c> converts through <see cref="EfficientNetVariant.Parse"/>). Default <c>b0</c>.
+    /// </summary>
+    public EfficientNetVariant Variant { get; set; } = EfficientNetVariant.Parse(Defaults.Variant);
 
     /// <summary>Network input side in pixels. Default null: the recipe's crop size (the weights' published size, or the variant's resolution).</summary>
     public int? ImageSize { get; set; }

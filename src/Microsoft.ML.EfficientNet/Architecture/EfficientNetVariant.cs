@@ -90,6 +90,15 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
             $"Unknown EfficientNet variant '{name}'. Valid variants: {string.Join(", ", PublishedNames)}.", nameof(name));
     }
 
+    /// <summary>
+    /// The published variant named <paramref name="name"/>, through <see cref="Parse"/>, so that options typed as a
+    /// variant also take its name: <c>Variant = "b4"</c>.
+    /// </summary>
+    /// <param name="name">The variant's name, as <see cref="Parse"/> accepts it.</param>
+    /// <exception cref="ArgumentException">The name is not one of B0–B7; the message lists the valid names.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    public static implicit operator EfficientNetVariant(string name) => Parse(name);
+
     /// <summary>Like <see cref="Parse"/>, without throwing.</summary>
     /// <param name="name">The variant's name.</param>
     /// <param name="variant">The variant when found.</param>
