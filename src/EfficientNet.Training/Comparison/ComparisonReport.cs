@@ -146,7 +146,9 @@ public static class ComparisonReport
         if (double.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
     }
 
-    internal static string StatusName(CandidateStatus status) => status.ToString().ToLowerInvariant();
+    /// <summary>A status as results.json writes it: <c>succeeded</c>, <c>failed</c>, <c>skipped</c>, <c>cancelled</c>.</summary>
+    /// <param name="status">The status.</param>
+    public static string StatusName(CandidateStatus status) => status.ToString().ToLowerInvariant();
 
     internal static string StrategyName(ComparisonStrategy strategy) => strategy == ComparisonStrategy.FineTune ? "fine-tune" : "features";
 

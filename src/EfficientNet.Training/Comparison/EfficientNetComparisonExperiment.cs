@@ -121,7 +121,7 @@ public sealed class EfficientNetComparisonExperiment
             }
 
             s.Progress?.Invoke(new ComparisonProgress(i, s.Candidates.Count, candidate.Name, ComparisonPhase.Starting, 0, null, null));
-            s.Logger?.LogInformation("{Candidate}: {Strategy} at {Size} px, {Parameters:N0} parameters, {Macs:N0} MACs", candidate.Name, s.Strategy, size, blank.Parameters, blank.Macs);
+            s.Logger?.LogInformation("{Candidate}: {Strategy} at {Size} px, {Parameters:N0} parameters, {Macs:N0} MACs", candidate.Name, ComparisonReport.StrategyName(s.Strategy), size, blank.Parameters, blank.Macs);
             PrepareFolder(folder, fingerprint);
             CandidateResult result;
             var memory = PeakMemory.Start();
