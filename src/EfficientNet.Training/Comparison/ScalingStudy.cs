@@ -90,22 +90,39 @@ public static class ScalingStudy
                 throw new ArgumentException($"Unknown scaling dimension '{dimension}'. Valid: {string.Join(", ", Dimensions)}.", nameof(dimension));
         }
 
-        // Bisection on a multiplier whose MACs rise with it (in steps, from the rounding of channels and blocks); of the
-        // variants met on the way, the one closest to the target is kept.
+        // MACs rise with the multiplier only roughly: channels, blocks and feature maps round, so the curve has steps and
+        // small dips. A coarse scan finds the neighbourhood, bisection between its bracketing points refines it, and of
+        // every variant met the one closest to the target is kept.
         EfficientNetVariant Closest(Func<double, EfficientNetVariant> make, double low, double high)
         {
-            var best = make(low);
-            double bestGap = Math.Abs(Macs(best, best.Resolution, numClasses) - targetMacs);
-            for (int i = 0; i < 60; i++)
+            EfficientNetVariant? best = null;
+            double bestGap = double.PositiveInfinity;
+            long Try(double x)
             {
-                double mid = (low + high) / 2;
-                var v = make(mid);
+                var v = make(x);
                 long macs = Macs(v, v.Resolution, numClasses);
                 double gap = Math.Abs(macs - targetMacs);
                 if (gap < bestGap) (best, bestGap) = (v, gap);
-                if (macs < targetMacs) low = mid; else high = mid;
+                return macs;
             }
-            return best;
+            const int steps = 200;
+            double previous = low;
+            for (int i = 0; i <= steps; i++)
+            {
+                double x = low + (high - low) * i / steps;
+                if (Try(x) >= targetMacs)
+                {
+                    double a = previous, b = x;
+                    for (int j = 0; j < 40; j++)
+                    {
+                        double mid = (a + b) / 2;
+                        if (Try(mid) < targetMacs) a = mid; else b = mid;
+                    }
+                    break;
+                }
+                previous = x;
+            }
+            return best!;
         }
     }
 
