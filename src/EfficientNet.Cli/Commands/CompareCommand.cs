@@ -40,6 +40,8 @@ internal static partial class CompareCommand
         var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step (fine-tune)." };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate (fine-tune)." };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "Learning-rate schedule (fine-tune): cosine (with warm-up), one-cycle or constant." };
+        var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps (fine-tune)." };
         var augment = new Option<string>("--augment") { DefaultValueFactory = _ => "standard", Description = "Training augmentation (fine-tune): standard, light, shift or none." };
         var mean = new Option<string?>("--mean") { Description = "Normalisation mean (fine-tune), one value or R,G,B on the 0–1 scale. Default: ImageNet's." };
         var std = new Option<string?>("--std") { Description = "Normalisation std (fine-tune), one value or R,G,B." };
@@ -51,7 +53,7 @@ internal static partial class CompareCommand
         var command = new Command("compare", "Train several variants on your images and compare accuracy, size and speed; recommends one.")
         {
             data, classes, perClass, variants, strategy, epochs, timePerVariant, totalTime, imageSize, maxLatency, maxParams, maxModelMb, minAccuracy, metric,
-            scaling, scalingFactors, weights, randomWeights, holdOut, batchSize, lr, augment, mean, std, cropFraction, seed, threads, noResume, output,
+            scaling, scalingFactors, weights, randomWeights, holdOut, batchSize, lr, schedule, warmup, augment, mean, std, cropFraction, seed, threads, noResume, output,
         };
         command.SetAction(result =>
         {
@@ -74,6 +76,8 @@ internal static partial class CompareCommand
             double crop = result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction;
             int batch = result.GetValue(batchSize);
             double learningRate = result.GetValue(lr);
+            var scheduleKind = TrainCommand.ParseEnum<Training.Optimizers.ScheduleKind>(result.GetValue(schedule)!.Replace("cosine", "CosineWithWarmup", StringComparison.OrdinalIgnoreCase), "--schedule");
+            double warmupFraction = result.GetValue(warmup);
             var settings = new EfficientNetComparisonSettings
             {
                 Candidates = candidates,
@@ -106,6 +110,8 @@ internal static partial class CompareCommand
                 {
                     o.BatchSize = batch;
                     o.LearningRate = learningRate;
+                    o.Schedule = scheduleKind;
+                    o.WarmupFraction = warmupFraction;
                     o.Augmentation = augmentation;
                     if (customRecipe) o.Recipe = PreprocessingRecipe.Centered(o.ImageSize!.Value, crop, meanValue, stdValue);
                 },
