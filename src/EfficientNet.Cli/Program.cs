@@ -1,11 +1,12 @@
 using System.CommandLine;
 using EfficientNet.Cli.Commands;
 
-var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune and evaluate.");
+var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 
 try
 {

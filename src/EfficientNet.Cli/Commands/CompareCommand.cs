@@ -1,0 +1,315 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using EfficientNet.Training.Comparison;
+using EfficientNet.Training.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Spectre.Console;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet compare</c>: trains several variants on the user's images, measures them on one held-out split and
+/// recommends the most accurate one that meets the constraints; writes results.json, results.csv, PNG plots and
+/// report.html. A killed or extended run reuses the candidates that finished.
+/// </summary>
+internal static partial class CompareCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Images: a folder with one sub-folder per class, or fashion-mnist.", Required = true };
+        var classes = DataArguments.Classes();
+        var perClass = DataArguments.PerClass();
+        var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
+        var strategy = new Option<string>("--strategy") { DefaultValueFactory = _ => "fine-tune", Description = "fine-tune (the TorchSharp trainer per candidate) or features (pretrained features + an ML.NET classifier)." };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.Epochs, Description = "Epochs per candidate (fine-tune)." };
+        var timePerVariant = new Option<string?>("--time-per-variant") { Description = "Wall-clock limit of each candidate's training, for example 90s, 5m, 1h30m; the last finished epoch is measured." };
+        var totalTime = new Option<string?>("--total-time") { Description = "Wall-clock limit of all candidates' training together; candidates left without time are skipped." };
+        var imageSize = new Option<int?>("--image-size") { Description = "Input side in pixels for every candidate. Default: each variant's resolution." };
+        var maxLatency = new Option<double?>("--max-latency-ms") { Description = "Constraint: median batch-1 latency at most this many milliseconds." };
+        var maxParams = new Option<string?>("--max-params") { Description = "Constraint: at most this many parameters (5000000, 5e6, 5M, 500k)." };
+        var maxModelMb = new Option<double?>("--max-model-mb") { Description = "Constraint: ONNX file at most this many megabytes (10^6 bytes)." };
+        var minAccuracy = new Option<double?>("--min-accuracy") { Description = "Constraint: held-out accuracy at least this many percent." };
+        var metric = new Option<string>("--metric") { DefaultValueFactory = _ => "accuracy", Description = "Ranking metric: accuracy or macro-f1." };
+        var scaling = new Option<string?>("--scaling") { Description = "Scaling study from B0: width, depth, resolution, compound (comma list), each at the MAC budgets of --scaling-factors." };
+        var scalingFactors = new Option<string>("--scaling-factors") { DefaultValueFactory = _ => "2,4", Description = "MAC budgets of the scaling study as multiples of B0's." };
+        var weights = new Option<string?>("--weights") { Description = "Starting weights: one checkpoint for every candidate, or b0=FILE,b1=FILE. Default: from scratch (fine-tune), torchvision's published weights (features)." };
+        var randomWeights = new Option<bool>("--random-weights") { Description = "Features strategy: seeded random weights instead of published ones (demonstrations only)." };
+        var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step (fine-tune)." };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate (fine-tune)." };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "Learning-rate schedule (fine-tune): cosine (with warm-up), one-cycle or constant." };
+        var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps (fine-tune)." };
+        var augment = new Option<string>("--augment") { DefaultValueFactory = _ => "standard", Description = "Training augmentation (fine-tune): standard, light, shift or none." };
+        var mean = new Option<string?>("--mean") { Description = "Normalisation mean (fine-tune), one value or R,G,B on the 0–1 scale. Default: ImageNet's." };
+        var std = new Option<string?>("--std") { Description = "Normalisation std (fine-tune), one value or R,G,B." };
+        var cropFraction = new Option<double?>("--crop-fraction") { Description = "Evaluation centre crop as a fraction of the resize size (fine-tune; 1 = no crop). Default 0.875." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the split, training and random weights." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." };
+        var noResume = new Option<bool>("--no-resume") { Description = "Retrain every candidate even when its saved result matches." };
+        var output = new Option<string>("--output", "-o") { Description = "Results folder: results.json, results.csv, *.png, report.html and one folder per candidate.", Required = true };
+        var command = new Command("compare", "Train several variants on your images and compare accuracy, size and speed; recommends one.")
+        {
+            data, classes, perClass, variants, strategy, epochs, timePerVariant, totalTime, imageSize, maxLatency, maxParams, maxModelMb, minAccuracy, metric,
+            scaling, scalingFactors, weights, randomWeights, holdOut, batchSize, lr, schedule, warmup, augment, mean, std, cropFraction, seed, threads, noResume, output,
+        };
+        command.SetAction(result =>
+        {
+            var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
+            var candidates = Candidates(result.GetValue(variants), result.GetValue(imageSize), result.GetValue(scaling), result.GetValue(scalingFactors)!);
+            ApplyWeights(candidates, result.GetValue(weights));
+            var strategyValue = result.GetValue(strategy)!.Trim().ToLowerInvariant() switch
+            {
+                "fine-tune" or "finetune" => ComparisonStrategy.FineTune,
+                "features" => ComparisonStrategy.Features,
+                var other => throw new ArgumentException($"Unknown --strategy '{other}'. Valid: fine-tune, features."),
+            };
+            bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .SetMinimumLevel(interactive ? LogLevel.Warning : LogLevel.Information));
+            var augmentation = TrainCommand.ParseEnum<AugmentationPreset>(result.GetValue(augment)!, "--augment");
+            var meanValue = Rgb(result.GetValue(mean), PreprocessingRecipe.ImageNetMean);
+            var stdValue = Rgb(result.GetValue(std), PreprocessingRecipe.ImageNetStd);
+            bool customRecipe = result.GetValue(mean) is not null || result.GetValue(std) is not null || result.GetValue(cropFraction) is not null;
+            double crop = result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction;
+            int batch = result.GetValue(batchSize);
+            double learningRate = result.GetValue(lr);
+            var scheduleKind = TrainCommand.ParseEnum<Training.Optimizers.ScheduleKind>(result.GetValue(schedule)!.Replace("cosine", "CosineWithWarmup", StringComparison.OrdinalIgnoreCase), "--schedule");
+            double warmupFraction = result.GetValue(warmup);
+            var settings = new EfficientNetComparisonSettings
+            {
+                Candidates = candidates,
+                Strategy = strategyValue,
+                Epochs = result.GetValue(epochs),
+                TimePerCandidate = Duration(result.GetValue(timePerVariant), "--time-per-variant"),
+                TotalTime = Duration(result.GetValue(totalTime), "--total-time"),
+                ImageSize = result.GetValue(imageSize),
+                Constraints = new ComparisonConstraints
+                {
+                    MaxLatencyMilliseconds = result.GetValue(maxLatency),
+                    MaxParameters = Count(result.GetValue(maxParams)),
+                    MaxModelMegabytes = result.GetValue(maxModelMb),
+                    MinAccuracy = result.GetValue(minAccuracy),
+                },
+                Metric = result.GetValue(metric)!.Trim().ToLowerInvariant() switch
+                {
+                    "accuracy" => ComparisonMetric.Accuracy,
+                    "macro-f1" or "macrof1" or "f1" => ComparisonMetric.MacroF1,
+                    var other => throw new ArgumentException($"Unknown --metric '{other}'. Valid: accuracy, macro-f1."),
+                },
+                Seed = result.GetValue(seed),
+                HoldOutFraction = result.GetValue(holdOut),
+                OutputDirectory = result.GetValue(output),
+                Resume = !result.GetValue(noResume),
+                UseRandomWeights = result.GetValue(randomWeights),
+                Threads = result.GetValue(threads),
+                Logger = loggerFactory.CreateLogger("efficientnet"),
+                ConfigureTraining = (candidate, o) =>
+                {
+                    o.BatchSize = batch;
+                    o.LearningRate = learningRate;
+                    o.Schedule = scheduleKind;
+                    o.WarmupFraction = warmupFraction;
+                    o.Augmentation = augmentation;
+                    if (customRecipe) o.Recipe = PreprocessingRecipe.Centered(o.ImageSize!.Value, crop, meanValue, stdValue);
+                },
+            };
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true; // the running candidate saves a checkpoint; running again resumes it
+                cancel.Cancel();
+                Console.Error.WriteLine("Stopping after this step; running the same command again resumes…");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                AnsiConsole.MarkupLine(Markup.Escape($"Comparing {candidates.Count} candidates ({string.Join(", ", candidates.Select(c => c.Name))}) on {images.Count:N0} images, " +
+                    $"{images.Classes.Count} classes; strategy {(strategyValue == ComparisonStrategy.FineTune ? "fine-tune" : "features")}."));
+                var outcome = RunWithProgress(settings, images, interactive, cancel.Token);
+                var files = ComparisonReport.Write(outcome, outcome.OutputDirectory);
+                PrintTable(outcome);
+                AnsiConsole.WriteLine(ComparisonReport.RecommendedLine(outcome));
+                AnsiConsole.WriteLine($"Report: {files.Html} (plots {string.Join(", ", files.Plots.Select(Path.GetFileName))}; {Path.GetFileName(files.Json)}, {Path.GetFileName(files.Csv)})");
+                if (cancel.IsCancellationRequested) return 130;
+                return outcome.Candidates.Any(c => c.Status == CandidateStatus.Succeeded) ? 0 : 2;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    private static ComparisonResult RunWithProgress(EfficientNetComparisonSettings settings, Training.Data.LabeledImageSet images, bool interactive, CancellationToken token)
+    {
+        var experiment = new EfficientNetComparisonExperiment(settings);
+        if (!interactive)
+        {
+            // Redirected output (logs, CI): one line per candidate, no progress bars.
+            settings.Progress = p =>
+            {
+                if (p.Phase is ComparisonPhase.Finished or ComparisonPhase.Reused && p.Result is { } r)
+                    Console.WriteLine(FormattableString.Invariant($"[{p.Index + 1}/{p.Count}] {r.Name}: {ComparisonReport.StatusName(r.Status)}") +
+                        (r.Status == CandidateStatus.Succeeded ? FormattableString.Invariant($", accuracy {r.Accuracy:F2} %, {r.LatencyMilliseconds:F2} ms p50, trained {r.TrainSeconds:F1} s") : $" — {r.Error}") +
+                        (p.Phase == ComparisonPhase.Reused ? " (reused: same settings and data)" : ""));
+            };
+            return experiment.Execute(images, token);
+        }
+        ComparisonResult? outcome = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var overall = ctx.AddTask("all candidates", maxValue: settings.Candidates.Count);
+                var tasks = settings.Candidates.Select(c => ctx.AddTask(Markup.Escape(c.Name), autoStart: false, maxValue: 1)).ToArray();
+                settings.Progress = p =>
+                {
+                    var task = tasks[p.Index];
+                    if (!task.IsStarted) task.StartTask();
+                    task.Value = p.Fraction;
+                    string name = Markup.Escape(p.Candidate);
+                    switch (p.Phase)
+                    {
+                        case ComparisonPhase.Training:
+                            task.Description = p.Remaining is { } eta ? $"{name}: training, ETA {eta:hh\\:mm\\:ss}" : $"{name}: training";
+                            break;
+                        case ComparisonPhase.Measuring:
+                            task.Description = $"{name}: measuring";
+                            break;
+                        case ComparisonPhase.Finished or ComparisonPhase.Reused when p.Result is { } r:
+                            task.Value = 1;
+                            task.Description = r.Status == CandidateStatus.Succeeded
+                                ? string.Create(CultureInfo.InvariantCulture, $"{name}: {r.Accuracy:F2} %{(p.Phase == ComparisonPhase.Reused ? " (reused)" : "")}")
+                                : $"{name}: {ComparisonReport.StatusName(r.Status)}";
+                            task.StopTask();
+                            overall.Increment(1);
+                            break;
+                    }
+                };
+                outcome = experiment.Execute(images, token);
+            });
+        return outcome!;
+    }
+
+    private static void PrintTable(ComparisonResult outcome)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string N(double v, string format) => double.IsFinite(v) ? v.ToString(format, c) : "–";
+        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 160) AnsiConsole.Profile.Width = 160;
+        var table = new Table().Border(TableBorder.Simple).AddColumns("variant", "status", "px", "acc %", "macro-F1", "top-5 %", "params M", "MACs M",
+            "ONNX MB", "p50 ms", "p95 ms", "img/s", "train s", "peak MB", "meets");
+        foreach (var r in outcome.Candidates)
+        {
+            string name = Markup.Escape(r.Name) + (ReferenceEquals(r, outcome.Recommended) ? " *" : "");
+            table.AddRow(name, ComparisonReport.StatusName(r.Status), r.ImageSize.ToString(c), N(r.Accuracy, "F2"), N(r.MacroF1, "F3"), N(r.Top5, "F2"),
+                (r.Parameters / 1e6).ToString("F2", c), (r.Macs / 1e6).ToString("F1", c), r.OnnxBytes > 0 ? (r.OnnxBytes / 1e6).ToString("F2", c) : "–",
+                N(r.LatencyMilliseconds, "F2"), N(r.LatencyP95Milliseconds, "F2"), N(r.Throughput, "F0"), N(r.TrainSeconds, "F1"), N(r.PeakMemoryMegabytes, "F0"),
+                outcome.MeetsConstraints(r) ? "yes" : "no");
+        }
+        AnsiConsole.Write(table);
+        foreach (var r in outcome.Candidates.Where(r => r.Status != CandidateStatus.Succeeded))
+            AnsiConsole.WriteLine($"{r.Name}: {ComparisonReport.StatusName(r.Status)} — {r.Error}");
+    }
+
+    /// <summary>The candidates: the listed variants, then the scaling study's (B0 and the scaled variants), without duplicates.</summary>
+    private static List<ComparisonCandidate> Candidates(string? variants, int? imageSize, string? scaling, string factors)
+    {
+        var list = new List<ComparisonCandidate>();
+        bool study = !string.IsNullOrWhiteSpace(scaling);
+        var names = string.IsNullOrWhiteSpace(variants) ? (study ? [] : ["b0"]) : variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string name in names) list.Add(new ComparisonCandidate(ParseVariant(name)));
+        if (study)
+        {
+            var f = factors.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.Parse(x.TrimEnd('x', 'X'), CultureInfo.InvariantCulture));
+            var scaled = ScalingStudy.Candidates(scaling!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), f, imageSize ?? CompoundScaling.BaselineResolution);
+            // The study's B0 (at the study's size) replaces a listed b0.
+            list.RemoveAll(c => scaled.Any(s => s.Name.Equals(c.Name, StringComparison.OrdinalIgnoreCase)));
+            list.AddRange(scaled);
+        }
+        var duplicate = list.GroupBy(c => c.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"--variants lists '{duplicate.Key}' twice.");
+        return list;
+    }
+
+    /// <summary>b0 … b7, phi-X (compound coefficient) or wA-dB-rC (custom multipliers and resolution).</summary>
+    internal static EfficientNetVariant ParseVariant(string text)
+    {
+        if (EfficientNetVariant.TryParse(text, out var published)) return published;
+        var c = CultureInfo.InvariantCulture;
+        string key = text.Trim().ToLowerInvariant();
+        if (PhiPattern().Match(key) is { Success: true } phi) return EfficientNetVariant.FromPhi(double.Parse(phi.Groups[1].Value, c));
+        if (CustomPattern().Match(key) is { Success: true } m)
+            return EfficientNetVariant.Custom(double.Parse(m.Groups[1].Value, c), double.Parse(m.Groups[2].Value, c), int.Parse(m.Groups[3].Value, c));
+        throw new ArgumentException($"Unknown variant '{text}'. Valid: {string.Join(", ", EfficientNetVariant.PublishedNames)}, phi-X (for example phi-1.5) or wA-dB-rC (for example w0.5-d0.5-r64).");
+    }
+
+    private static void ApplyWeights(List<ComparisonCandidate> candidates, string? weights)
+    {
+        if (string.IsNullOrWhiteSpace(weights)) return;
+        if (!weights.Contains('=', StringComparison.Ordinal))
+        {
+            for (int i = 0; i < candidates.Count; i++) candidates[i] = candidates[i] with { WeightsPath = weights };
+            return;
+        }
+        foreach (string pair in weights.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            int index = candidates.FindIndex(c => c.Name.Equals(parts[0], StringComparison.OrdinalIgnoreCase));
+            if (parts.Length != 2 || index < 0) throw new ArgumentException($"--weights '{pair}' names no candidate (give NAME=FILE for one of {string.Join(", ", candidates.Select(c => c.Name))}).");
+            candidates[index] = candidates[index] with { WeightsPath = parts[1] };
+        }
+    }
+
+    /// <summary>90s, 5m, 1h30m, 2h, or a .NET time span (00:05:00).</summary>
+    internal static TimeSpan? Duration(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var m = DurationPattern().Match(text.Trim().ToLowerInvariant());
+        if (m.Success && m.Value.Length > 0)
+        {
+            double P(int g) => m.Groups[g].Success ? double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) : 0;
+            var span = TimeSpan.FromHours(P(1)) + TimeSpan.FromMinutes(P(2)) + TimeSpan.FromSeconds(P(3));
+            if (span > TimeSpan.Zero) return span;
+        }
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var parsed) && parsed > TimeSpan.Zero) return parsed;
+        throw new ArgumentException($"{option} '{text}' is not a duration; write for example 90s, 5m or 1h30m.");
+    }
+
+    /// <summary>5000000, 5e6, 5M, 500k.</summary>
+    internal static long? Count(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        string t = text.Trim();
+        double scale = char.ToLowerInvariant(t[^1]) switch { 'k' => 1e3, 'm' => 1e6, 'g' or 'b' => 1e9, _ => 1 };
+        if (scale != 1) t = t[..^1];
+        return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0
+            ? (long)Math.Round(value * scale)
+            : throw new ArgumentException($"--max-params '{text}' is not a count; write for example 5000000, 5e6 or 5M.");
+    }
+
+    private static RgbValues Rgb(string? text, RgbValues fallback)
+    {
+        if (text is null) return fallback;
+        var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        return parts.Length switch
+        {
+            1 => new RgbValues(parts[0], parts[0], parts[0]),
+            3 => new RgbValues(parts[0], parts[1], parts[2]),
+            _ => throw new ArgumentException($"Expected one value or R,G,B, got '{text}'."),
+        };
+    }
+
+    [GeneratedRegex(@"^phi-?([0-9]*\.?[0-9]+)$")]
+    private static partial Regex PhiPattern();
+
+    [GeneratedRegex(@"^w([0-9]*\.?[0-9]+)-d([0-9]*\.?[0-9]+)-r([0-9]+)$")]
+    private static partial Regex CustomPattern();
+
+    [GeneratedRegex(@"^(?:([0-9]*\.?[0-9]+)h)?(?:([0-9]*\.?[0-9]+)m)?(?:([0-9]*\.?[0-9]+)s)?$")]
+    private static partial Regex DurationPattern();
+}
