@@ -54,6 +54,25 @@ public sealed class TrainCommandTests
     }
 
     [TestMethod]
+    public void ReportWritesTheCurvesAndAnHtmlPageIntoTheRunFolder()
+    {
+        using var dir = new TemporaryDirectory();
+        string run = Path.Combine(dir.Path, "run");
+        var trained = CliRunner.Run([.. TrainArgs(run, 1), "--per-class", "48", "--report"]);
+        Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
+        StringAssert.Contains(trained.Output, "report.html");
+        string curves = Path.Combine(run, "training-curves.png");
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(curves))
+        {
+            Assert.IsNotNull(bitmap, "training-curves.png decodes");
+            Assert.AreEqual(1200, bitmap.Width);
+        }
+        string html = File.ReadAllText(Path.Combine(run, "report.html"));
+        StringAssert.Contains(html, "<img src=\"training-curves.png\"");
+        StringAssert.Contains(html, "<td>1</td>"); // the epoch row
+    }
+
+    [TestMethod]
     public void AKilledRunResumesFromItsLastCheckpointToTheSameWeights()
     {
         using var dir = new TemporaryDirectory();

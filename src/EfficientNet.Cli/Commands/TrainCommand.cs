@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EfficientNet.Training.Optimizers;
+using EfficientNet.Training.Reports;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Data;
@@ -56,11 +57,12 @@ internal static class TrainCommand
         var checkpointStages = new Option<string?>("--checkpoint-stages") { Description = "Feature units recomputed in the backward pass, for example 1,2,3 (0 stem … 8 head)." };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
         var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
+        var report = new Option<bool>("--report") { Description = "Also write training-curves.png and report.html into the run folder." };
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
             data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
             optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
-            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output,
+            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output, report,
         };
         command.SetAction(result =>
         {
@@ -126,6 +128,8 @@ internal static class TrainCommand
                     (val is null ? "" : $"; validating on {val.Count:N0}"));
                 var outcome = RunWithProgress(options, train, val, cancel.Token);
                 PrintSummary(outcome);
+                if (result.GetValue(report) && outcome.History.Count > 0)
+                    AnsiConsole.WriteLine($"Report: {TrainingReport.Write(outcome, outcome.OutputDirectory).Html}");
                 return outcome.Status switch
                 {
                     TrainingStatus.Cancelled => 130,
