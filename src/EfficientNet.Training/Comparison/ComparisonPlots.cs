@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.ML.EfficientNet;
+using Microsoft.ML.EfficientNet.IO;
 using SkiaSharp;
 
 namespace EfficientNet.Training.Comparison;

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Scoring;

@@ -1,5 +1,5 @@
 using EfficientNet.Training.Comparison;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.EfficientNet.Architecture;

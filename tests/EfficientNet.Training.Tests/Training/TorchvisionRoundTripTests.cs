@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using EfficientNet.Training.Training;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
