@@ -22,7 +22,7 @@ internal static partial class CompareCommand
         var data = new Option<string>("--data") { Description = "Images: a folder with one sub-folder per class, or fashion-mnist.", Required = true };
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
-        var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
+        var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, v2-s, v2-m, v2-l, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
         var strategy = new Option<string>("--strategy") { DefaultValueFactory = _ => "fine-tune", Description = "fine-tune (the TorchSharp trainer per candidate) or features (pretrained features + an ML.NET classifier)." };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.Epochs, Description = "Epochs per candidate (fine-tune)." };
         var timePerVariant = new Option<string?>("--time-per-variant") { Description = "Wall-clock limit of each candidate's training, for example 90s, 5m, 1h30m; the last finished epoch is measured." };
@@ -236,7 +236,7 @@ internal static partial class CompareCommand
         return list;
     }
 
-    /// <summary>b0 … b7, phi-X (compound coefficient) or wA-dB-rC (custom multipliers and resolution).</summary>
+    /// <summary>b0 … b7, v2-s/m/l, phi-X (compound coefficient) or wA-dB-rC (custom multipliers and resolution).</summary>
     internal static EfficientNetVariant ParseVariant(string text)
     {
         if (EfficientNetVariant.TryParse(text, out var published)) return published;
@@ -245,7 +245,7 @@ internal static partial class CompareCommand
         if (PhiPattern().Match(key) is { Success: true } phi) return EfficientNetVariant.FromPhi(double.Parse(phi.Groups[1].Value, c));
         if (CustomPattern().Match(key) is { Success: true } m)
             return EfficientNetVariant.Custom(double.Parse(m.Groups[1].Value, c), double.Parse(m.Groups[2].Value, c), int.Parse(m.Groups[3].Value, c));
-        throw new ArgumentException($"Unknown variant '{text}'. Valid: {string.Join(", ", EfficientNetVariant.PublishedNames)}, phi-X (for example phi-1.5) or wA-dB-rC (for example w0.5-d0.5-r64).");
+        throw new ArgumentException($"Unknown variant '{text}'. Valid: {string.Join(", ", EfficientNetVariant.Named.Select(v => v.Name))}, phi-X (for example phi-1.5) or wA-dB-rC (for example w0.5-d0.5-r64).");
     }
 
     private static void ApplyWeights(List<ComparisonCandidate> candidates, string? weights)

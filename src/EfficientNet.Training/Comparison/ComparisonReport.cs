@@ -112,7 +112,10 @@ public static class ComparisonReport
         string? S(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         string name = S("variant") ?? throw new KeyNotFoundException("variant");
         var variant = new EfficientNetVariant(name, D("width"), D("depth"), (int)D("resolution"), D("dropout"));
-        if (EfficientNetVariant.TryParse(name, out var published) && published == variant) variant = published;
+        // A named variant (B0–B7, V2) carries its own stage table, which the row does not store: match on the numbers.
+        if (EfficientNetVariant.TryParse(name, out var named)
+            && (named.WidthMultiplier, named.DepthMultiplier, named.Resolution, named.Dropout) == (variant.WidthMultiplier, variant.DepthMultiplier, variant.Resolution, variant.Dropout))
+            variant = named;
         return new CandidateResult
         {
             Name = name,
