@@ -34,30 +34,9 @@ internal static class EvaluateCommand
         {
             string path = result.GetValue(model)!;
             path = RunFolder.ModelPathOf(path);
-            if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-            var metadata = OnnxModelValidation.Check(File.ReadAllBytes(path), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
-            var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
-            var map = images.Classes.Select(c => labels.ToList().IndexOf(c)).ToArray();
-            if (map.Any(i => i < 0))
-            {
-                if (metadata.Labels is null && images.Classes.Count == metadata.NumClasses) map = Enumerable.Range(0, images.Classes.Count).ToArray();
-                else throw new ArgumentException($"The data's classes [{string.Join(", ", images.Classes)}] are not all among the model's labels [{string.Join(", ", labels)}].");
-            }
-
-            var metrics = new ClassificationMetrics(metadata.NumClasses);
             var clock = Stopwatch.StartNew();
-            // Batches arrive one at a time from the decoder: one run at a time, with ONNX Runtime's own threading.
-            using (var session = new EfficientNetOnnxSession(File.ReadAllBytes(path), OnnxExportOptions.LogitsOutputName, parallelism: 1))
-            {
-                var logits = new float[result.GetValue(batchSize) * session.OutputWidth];
-                foreach (var batch in new EvaluationBatches(images, metadata.Preprocessing, result.GetValue(batchSize), normalize: metadata.Bare).All())
-                {
-                    int n = batch.Count;
-                    session.Score(batch.Pixels, n, logits);
-                    metrics.Add(logits.AsSpan(0, n * session.OutputWidth), batch.Labels.AsSpan(0, n).ToArray().Select(l => (long)map[l]).ToArray());
-                }
-            }
+            var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, result.GetValue(batchSize));
             double seconds = clock.Elapsed.TotalSeconds;
             if (result.GetValue(json)) PrintJson(metrics, labels, seconds);
             else Print(metrics, labels, path, seconds);

@@ -15,34 +15,6 @@ namespace EfficientNet.Training.Comparison;
 /// <summary>How a comparison measures an exported candidate: as deployed, through ONNX Runtime.</summary>
 public static class CandidateMeasurements
 {
-    /// <summary>
-    /// Top-1, top-5 and the confusion matrix of an exported model (<c>logits</c> output, preprocessing in the graph) on
-    /// labelled images, prepared by ML.NET's resize and pixel extraction exactly as <c>efficientnet evaluate</c> does.
-    /// </summary>
-    /// <param name="model">The .onnx file.</param>
-    /// <param name="images">Images with the model's classes, in its label order.</param>
-    /// <param name="logger">Receives warnings about unreadable images (skipped).</param>
-    public static ClassificationMetrics Evaluate(string model, LabeledImageSet images, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(images);
-        var metadata = OnnxModelMetadata.Read(model);
-        var metrics = new ClassificationMetrics(metadata.NumClasses);
-        int size = metadata.InputSize;
-        using var options = new SessionOptions();
-        using var session = new InferenceSession(model, options);
-        using var run = new RunOptions();
-        string input = session.InputMetadata.Keys.Single();
-        foreach (var batch in new EvaluationBatches(images, metadata.Preprocessing, 32, logger, normalize: metadata.Bare).All())
-        {
-            int n = batch.Count;
-            using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.Pixels.AsMemory(0, n * 3 * size * size), [n, 3, size, size]);
-            using var outputs = session.Run(run, [input], [value], [OnnxExportOptions.LogitsOutputName]);
-            metrics.Add(outputs[0].GetTensorDataAsSpan<float>(), batch.Labels.AsSpan(0, n));
-        }
-        return metrics;
-    }
-
     /// <summary>Macro-averaged F1 from a confusion matrix [true, predicted]: the mean over classes of 2·P·R/(P+R), a class with no examples and no predictions left out.</summary>
     /// <param name="confusion">Counts of [true class, predicted class].</param>
     /// <returns>Macro-F1 in [0, 1], NaN when the matrix is empty.</returns>

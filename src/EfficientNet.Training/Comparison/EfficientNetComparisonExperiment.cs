@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet;
+using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
@@ -307,7 +308,7 @@ public sealed class EfficientNetComparisonExperiment
     private CandidateResult Measure(CandidateResult blank, string model, LabeledImageSet heldOut)
     {
         var s = Settings;
-        var metrics = CandidateMeasurements.Evaluate(model, heldOut, s.Logger);
+        var metrics = OnnxModelEvaluation.Evaluate(model, heldOut, OnnxModelEvaluation.DefaultBatchSize, s.Logger).Metrics;
         var (p50, p95, throughput) = CandidateMeasurements.Speed(blank.Variant, model, heldOut, s.LatencyWarmupRuns, s.LatencyRuns, s.ThroughputImages, s.Logger);
         return blank with
         {

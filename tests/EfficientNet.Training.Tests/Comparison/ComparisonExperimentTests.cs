@@ -1,5 +1,6 @@
 using EfficientNet.Training.Comparison;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Evaluation;
 using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.EfficientNet.Architecture;
@@ -84,7 +85,7 @@ public sealed class ComparisonExperimentTests
             Assert.IsFalse(r.Reused || r.TimeLimited);
             // The accuracy is the exported model's on the held-out split.
             var (_, heldOut) = Images.Value.Split(0.2, 3);
-            Assert.AreEqual(CandidateMeasurements.Evaluate(r.ModelPath!, heldOut).Accuracy * 100, r.Accuracy, 1e-9);
+            Assert.AreEqual(OnnxModelEvaluation.Evaluate(r.ModelPath!, heldOut).Metrics.Accuracy * 100, r.Accuracy, 1e-9);
         }
         // B0's published 5,288,548 parameters less its 1000-class head (1,281,000) plus a 3-class one (3,843).
         Assert.AreEqual(4_011_391L, result.Candidates[0].Parameters);
