@@ -52,21 +52,23 @@ public sealed class TrainerTests
     public void LearnsTwoFashionMnistClassesAndExportsAModel()
     {
         // From scratch, batch-norm running statistics need about a hundred steps before evaluation-mode accuracy is
-        // meaningful (with fewer the network predicts one class): 2 × 400 images, batch 16, 2 epochs.
+        // meaningful (with fewer the network predicts one class): 2 × 400 images, batch 16, 3 epochs. Two epochs reached
+        // 90 % on one CPU and 89.5 % on another (AVX-512 vs AVX2 kernels round differently); the third gives a margin.
+        const int epochs = 3;
         using var dir = new TemporaryDirectory();
-        var options = Small(dir.Path, epochs: 2);
+        var options = Small(dir.Path, epochs);
         var events = new List<TrainingEvent>();
         options.Progress = events.Add;
         var result = EfficientNetTrainer.Train(options, new FashionMnistImageSet(true, TwoClasses).TakePerClass(400), Test.Value);
         TestContext.WriteLine(string.Join("\n", result.History.Select(h => $"epoch {h.Epoch + 1}: train {h.TrainAccuracy:P1} test {h.ValidationAccuracy:P1}")));
         Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
-        Assert.AreEqual(2, result.History.Count);
+        Assert.AreEqual(epochs, result.History.Count);
         Assert.IsTrue(result.BestAccuracy >= 0.9, $"test accuracy {result.BestAccuracy:P1}");
         CollectionAssert.AreEqual(new[] { "Trouser", "Bag" }, result.Classes.ToArray());
-        Assert.AreEqual(2 * 50, events.OfType<StepCompleted>().Count());
+        Assert.AreEqual(epochs * 50, events.OfType<StepCompleted>().Count());
         var last = events.OfType<StepCompleted>().Last();
         Assert.IsTrue(last.ImagesPerSecond > 0 && last.LearningRate > 0);
-        Assert.AreEqual(2, events.OfType<EpochCompleted>().Count());
+        Assert.AreEqual(epochs, events.OfType<EpochCompleted>().Count());
         var metadata = OnnxModelMetadata.Read(result.OnnxPath!);
         CollectionAssert.AreEqual(new[] { "Trouser", "Bag" }, metadata.Labels!.ToArray());
         Assert.AreEqual(32, metadata.Resolution);
