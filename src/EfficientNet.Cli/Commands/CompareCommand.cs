@@ -145,7 +145,7 @@ internal static partial class CompareCommand
         return command;
     }
 
-    private static ComparisonResult RunWithProgress(EfficientNetComparisonSettings settings, Training.Data.LabeledImageSet images, bool interactive, CancellationToken token)
+    private static ComparisonResult RunWithProgress(EfficientNetComparisonSettings settings, Microsoft.ML.EfficientNet.Data.LabeledImageSet images, bool interactive, CancellationToken token)
     {
         var experiment = new EfficientNetComparisonExperiment(settings);
         if (!interactive)

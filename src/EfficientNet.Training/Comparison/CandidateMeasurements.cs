@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;

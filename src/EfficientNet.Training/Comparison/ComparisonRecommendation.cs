@@ -1,5 +1,5 @@
 using System.Globalization;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 
 namespace EfficientNet.Training.Comparison;
 

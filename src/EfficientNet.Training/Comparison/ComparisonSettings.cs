@@ -147,7 +147,7 @@ public sealed class EfficientNetComparisonSettings
     /// <summary>Seed of the held-out split, of training and of random weights. Default 0.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Share of each class held out when <see cref="EfficientNetComparisonExperiment.Execute(Data.LabeledImageSet, CancellationToken)"/> splits the data. Default 0.2.</summary>
+    /// <summary>Share of each class held out when <see cref="EfficientNetComparisonExperiment.Execute(Microsoft.ML.EfficientNet.Data.LabeledImageSet, CancellationToken)"/> splits the data. Default 0.2.</summary>
     public double HoldOutFraction { get; set; } = Defaults.HoldOutFraction;
 
     /// <summary>

@@ -1,7 +1,8 @@
+using Microsoft.ML.EfficientNet.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using EfficientNet.Training.Data;
+using Microsoft.ML.EfficientNet.Data;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
