@@ -113,7 +113,7 @@ internal static class FeaturizeCommand
     private static void WriteCsv(Stream stream, List<FeatureRow> rows, int width)
     {
         var c = CultureInfo.InvariantCulture;
-        using var writer = new StreamWriter(stream, new UTF8Encoding(false));
+        using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
         writer.WriteLine("path,error," + string.Join(",", Enumerable.Range(0, width).Select(i => "f" + i.ToString(c))));
         var line = new StringBuilder();
         foreach (var r in rows)

@@ -104,8 +104,6 @@ internal static class PredictCommand
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (!allowed.Contains(extension))
             throw new ArgumentException($"{option} '{path}' must end in {string.Join(" or ", allowed)}; the extension chooses the format.");
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null && !Directory.Exists(folder)) throw new DirectoryNotFoundException($"The folder of {option} '{path}' does not exist.");
         return extension;
     }
 
@@ -183,7 +181,7 @@ internal static class PredictCommand
     private static void WriteCsv(Stream stream, List<Row> rows, bool explain)
     {
         var c = CultureInfo.InvariantCulture;
-        using var writer = new StreamWriter(stream, new UTF8Encoding(false));
+        using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
         writer.WriteLine(explain ? "path,label,score,top,error,cam" : "path,label,score,top,error");
         foreach (var r in rows)
         {

@@ -362,7 +362,8 @@ public sealed class EfficientNetPredictor : IDisposable
                 int i = scored[s];
                 var row = logits.AsSpan(s * classes, classes).ToArray();
                 var probabilities = Softmax(row);
-                var order = Enumerable.Range(0, classes).OrderByDescending(c => probabilities[c]).ThenBy(c => c).Take(top)
+                // Ranked by logit, exact even where nearly equal logits round to the same probability.
+                var order = Enumerable.Range(0, classes).OrderByDescending(c => row[c]).ThenBy(c => c).Take(top)
                     .Select(c => new ClassScore(c, Labels[c], probabilities[c])).ToArray();
                 ClassActivationMap? cam = null;
                 if (map is not null)
