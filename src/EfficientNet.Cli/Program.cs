@@ -1,12 +1,14 @@
 using System.CommandLine;
 using EfficientNet.Cli.Commands;
 
-var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants.");
+var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants, predict and explain, featurize.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(FeaturizeCommand.Create());
 
 try
 {

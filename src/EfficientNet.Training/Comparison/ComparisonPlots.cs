@@ -1,3 +1,4 @@
+using Microsoft.ML.EfficientNet.IO;
 using System.Globalization;
 using Microsoft.ML.EfficientNet;
 using Microsoft.ML.EfficientNet.IO;

@@ -1,3 +1,4 @@
+using Microsoft.ML.EfficientNet.IO;
 using System.Globalization;
 using System.Net;
 using System.Text;

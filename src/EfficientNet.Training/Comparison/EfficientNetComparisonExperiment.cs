@@ -1,3 +1,4 @@
+using Microsoft.ML.EfficientNet.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;

@@ -78,6 +78,88 @@ internal static class OnnxModelEditing
         return proto.ToByteArray();
     }
 
+    /// <summary>
+    /// Adds the last feature map, the input of the global average pool before the classifier ([N, C, h, w], the head's
+    /// 1×1 conv + folded BN + SiLU), as graph output <paramref name="featureMapName"/>, and reads that classifier's weights
+    /// from the initializers. With them a class activation map needs no gradients: for the pool + linear head,
+    /// logit_c = mean over (y, x) of Σ_k W[c,k]·A_k(y, x) + b_c. The head is found by walking back from
+    /// <paramref name="logitsName"/>: <c>Gemm</c> (or <c>MatMul</c> + <c>Add</c>) ← <c>Flatten</c>/<c>Reshape</c> ←
+    /// <c>GlobalAveragePool</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The graph's logits do not come from a pool + linear head of that shape.</exception>
+    public static (byte[] Model, ClassifierHead Head) WithFeatureMapOutput(byte[] model, string logitsName, string featureMapName)
+    {
+        var proto = ModelProto.Parser.ParseFrom(model);
+        var graph = proto.Graph;
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var node in graph.Node) foreach (var output in node.Output) producers[output] = node;
+        var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        ArgumentException Fail(string why) => new($"The model's '{logitsName}' does not come from a global-average-pool + linear head ({why}); a class activation map needs one.", nameof(model));
+        NodeProto Producer(string value) => producers.TryGetValue(value, out var n) ? n : throw Fail($"nothing computes '{value}'");
+
+        var linear = Producer(logitsName);
+        string pooledFlat, weightName;
+        string? biasName;
+        bool transposed;
+        if (linear.OpType == "Gemm")
+        {
+            long Attribute(string name, long fallback) => linear.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? fallback;
+            float FloatAttribute(string name) => linear.Attribute.FirstOrDefault(a => a.Name == name)?.F ?? 1f;
+            if (Attribute("transA", 0) != 0 || FloatAttribute("alpha") != 1f || FloatAttribute("beta") != 1f) throw Fail("a Gemm with transA, alpha or beta");
+            (pooledFlat, weightName, biasName, transposed) = (linear.Input[0], linear.Input[1], linear.Input.Count > 2 ? linear.Input[2] : null, Attribute("transB", 0) != 0);
+        }
+        else if (linear.OpType == "Add" && producers.TryGetValue(linear.Input[0], out var matMul) && matMul.OpType == "MatMul")
+        {
+            (pooledFlat, weightName, biasName, transposed) = (matMul.Input[0], matMul.Input[1], linear.Input[1], false);
+        }
+        else if (linear.OpType == "MatMul")
+        {
+            (pooledFlat, weightName, biasName, transposed) = (linear.Input[0], linear.Input[1], null, false);
+        }
+        else
+        {
+            throw Fail($"it is computed by {linear.OpType}");
+        }
+
+        var flatten = Producer(pooledFlat);
+        if (flatten.OpType is not ("Flatten" or "Reshape" or "Squeeze")) throw Fail($"the classifier's input comes from {flatten.OpType}, not Flatten");
+        var pool = Producer(flatten.Input[0]);
+        if (pool.OpType != "GlobalAveragePool") throw Fail($"the classifier's input is pooled by {pool.OpType}, not GlobalAveragePool");
+        string featureMap = pool.Input[0];
+
+        if (!initializers.TryGetValue(weightName, out var weightTensor)) throw Fail($"its weight '{weightName}' is not an initializer");
+        var w = FloatValues(weightTensor!);
+        if (weightTensor!.Dims.Count != 2) throw Fail($"its weight has {weightTensor.Dims.Count} dimensions");
+        int classes = (int)(transposed ? weightTensor.Dims[0] : weightTensor.Dims[1]);
+        int channels = (int)(transposed ? weightTensor.Dims[1] : weightTensor.Dims[0]);
+        var weight = new float[classes * channels];
+        for (int c = 0; c < classes; c++)
+            for (int k = 0; k < channels; k++) weight[c * channels + k] = transposed ? w[c * channels + k] : w[k * classes + c];
+        var bias = new float[classes];
+        if (biasName is not null)
+        {
+            if (!initializers.TryGetValue(biasName, out var biasTensor)) throw Fail($"its bias '{biasName}' is not an initializer");
+            var b = FloatValues(biasTensor!);
+            if (b.Length == classes) b.CopyTo(bias, 0);
+            else if (b.Length == 1) Array.Fill(bias, b[0]);
+            else throw Fail($"its bias has {b.Length} values for {classes} classes");
+        }
+
+        if (graph.Output.Any(o => o.Name == featureMapName)) throw Fail($"it already has an output '{featureMapName}'");
+        // Identity gives the map the requested name without renaming the value other nodes read.
+        new OnnxGraphBuilder(graph).NamedNode("Identity", featureMapName, [featureMap]);
+        graph.Output.Add(OnnxGraphBuilder.FloatTensor(featureMapName, "batch", channels, "map_height", "map_width"));
+        return (proto.ToByteArray(), new ClassifierHead(weight, bias, classes, channels));
+    }
+
+    private static float[] FloatValues(TensorProto tensor)
+    {
+        if (tensor.DataType != (int)TensorProto.Types.DataType.Float)
+            throw new ArgumentException($"Initializer '{tensor.Name}' is {(TensorProto.Types.DataType)tensor.DataType}, not float.");
+        if (!tensor.RawData.IsEmpty) return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
+        return tensor.FloatData.ToArray();
+    }
+
     /// <summary>The names of the graph's inputs and outputs.</summary>
     public static (IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs) Signature(byte[] model)
     {
@@ -86,3 +168,10 @@ internal static class OnnxModelEditing
         return (graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)).ToList(), graph.Output.Select(o => o.Name).ToList());
     }
 }
+
+/// <summary>A linear classifier read from a model's initializers: logit_c = Σ_k Weight[c·Channels + k]·x_k + Bias[c].</summary>
+/// <param name="Weight">Classes × Channels, row-major (one row per class).</param>
+/// <param name="Bias">One per class (zeros when the model has none).</param>
+/// <param name="Classes">Classifier outputs.</param>
+/// <param name="Channels">Classifier inputs: the feature map's channels.</param>
+internal sealed record ClassifierHead(float[] Weight, float[] Bias, int Classes, int Channels);

@@ -26,6 +26,7 @@ public sealed class EfficientNetOnnxSession : IDisposable
     private readonly SemaphoreSlim _runs;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly string[]? _featureMapOutputNames;
     private bool _disposed;
 
     /// <summary>Opens a session over <paramref name="model"/>.</summary>
@@ -46,6 +47,17 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
     public EfficientNetOnnxSession(byte[] model, string outputName, int? gpuDeviceId = null, bool fallbackToCpu = false,
         int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null)
+        : this(model, outputName, featureMapOutputName: null, gpuDeviceId, fallbackToCpu, intraOpThreads, parallelism, logger)
+    {
+    }
+
+    /// <summary>
+    /// As the public constructor, and also <paramref name="featureMapOutputName"/>, a [N, C, h, w] output that
+    /// <see cref="ScoreWithFeatureMap"/> returns beside the main one (the class activation maps of
+    /// <see cref="EfficientNetPredictor"/>).
+    /// </summary>
+    internal EfficientNetOnnxSession(byte[] model, string outputName, string? featureMapOutputName, int? gpuDeviceId = null, bool fallbackToCpu = false,
+        int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(outputName);
@@ -62,6 +74,12 @@ public sealed class EfficientNetOnnxSession : IDisposable
             session = new InferenceSession(model, options);
             (string input, InputSize) = ImageInput(session);
             OutputWidth = OutputOf(session, outputName);
+            if (featureMapOutputName is not null)
+            {
+                if (!session.OutputMetadata.TryGetValue(featureMapOutputName, out var map) || map.Dimensions.Length != 4)
+                    throw new ArgumentException($"The model has no [N, C, h, w] output '{featureMapOutputName}'; its outputs are [{string.Join(", ", session.OutputMetadata.Keys)}].", nameof(featureMapOutputName));
+                _featureMapOutputNames = [outputName, featureMapOutputName];
+            }
             runOptions = new RunOptions();
             ExecutionProvider = provider;
             Parallelism = runs;
@@ -127,6 +145,36 @@ public sealed class EfficientNetOnnxSession : IDisposable
         try
         {
             _session.Run(_runOptions, _inputNames, [inputValue], _outputNames, [outputValue]);
+        }
+        finally
+        {
+            _runs.Release();
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Score"/>, and also computes the feature-map output named at construction, which ONNX Runtime
+    /// allocates (its side depends on the network's strides): returned as [count, C, h, w] floats with its dimensions.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The session was opened without a feature-map output.</exception>
+    internal (float[] Values, int Channels, int Height, int Width) ScoreWithFeatureMap(Memory<float> input, int count, Memory<float> output)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_featureMapOutputNames is null) throw new InvalidOperationException("This session was opened without a feature-map output.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (input.Length < count * InputLength)
+            throw new ArgumentException($"{count} images need {count * InputLength} input floats; {input.Length} were given.", nameof(input));
+        if (output.Length < count * OutputWidth)
+            throw new ArgumentException($"{count} images need {count * OutputWidth} output floats; {output.Length} were given.", nameof(output));
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input[..(count * InputLength)], [count, 3, InputSize, InputSize]);
+        _runs.Wait();
+        try
+        {
+            using var results = _session.Run(_runOptions, _inputNames, [inputValue], _featureMapOutputNames);
+            results[0].GetTensorDataAsSpan<float>().CopyTo(output.Span);
+            var map = results[1];
+            long[] shape = map.GetTensorTypeAndShape().Shape;
+            return (map.GetTensorDataAsSpan<float>().ToArray(), (int)shape[1], (int)shape[2], (int)shape[3]);
         }
         finally
         {

@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.IO;
+using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Weights;
+using Parquet.Serialization;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet featurize</c>: one row per image with its path and its pooled EfficientNet features, computed by the
+/// ML.NET featurizer (<c>mlContext.Transforms.EfficientNetFeaturizer</c>, batched path). Weights as the featurizer
+/// resolves them: <c>--weights FILE</c>, else torchvision's published file from the cache (downloaded once); seeded random
+/// weights only with <c>--random-weights</c>. CSV: <c>path,error,f0…f{N−1}</c>. Parquet: <c>path</c> (string),
+/// <c>error</c> (string, null when featurized) and <c>features</c> (a list of float32: array&lt;float&gt; in Spark, one
+/// NumPy array per row in pandas). An image that cannot be read keeps its row with <c>error</c> set and NaN (CSV: empty)
+/// features. Exit code as <c>predict</c>: 0, 2 when some images failed, 1 for a bad argument.
+/// </summary>
+internal static class FeaturizeCommand
+{
+    public static Command Create()
+    {
+        var images = new Option<string>("--images") { Description = "An image file, or a folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files.", Required = true };
+        var variant = new Option<string>("--variant") { DefaultValueFactory = _ => "b0", Description = "b0 … b7, v2-s, v2-m, v2-l." };
+        var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
+        var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
+        var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." };
+        var resolution = new Option<int?>("--resolution") { Description = "Network input side in pixels. Default: the weights' published crop size." };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetFeaturizerOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
+        var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };
+        var command = new Command("featurize", "Pooled EfficientNet features of images, one row per image, as CSV or Parquet.")
+        {
+            images, variant, weights, format, randomWeights, seed, resolution, batchSize, output,
+        };
+        command.SetAction(result =>
+        {
+            string outputPath = result.GetValue(output)!;
+            string kind = PredictCommand.OutputFormat(outputPath, "--output", ".csv", ".parquet");
+            var files = PredictCommand.ListImages(result.GetValue(images)!);
+            var chosen = EfficientNetVariant.Parse(result.GetValue(variant)!);
+            string? weightsArgument = result.GetValue(weights);
+            bool pretrained = weightsArgument is null || weightsArgument.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
+            if (!pretrained && !File.Exists(weightsArgument)) throw new FileNotFoundException($"Weights file '{weightsArgument}' does not exist.", weightsArgument);
+            if (result.GetValue(randomWeights) && weightsArgument is not null) throw new ArgumentException("Give either --weights or --random-weights, not both.");
+            if (result.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size must be at least 1; got {result.GetValue(batchSize)}.");
+
+            var errors = new RowErrors();
+            var options = new EfficientNetFeaturizerOptions
+            {
+                WeightsPath = pretrained ? null : Path.GetFullPath(weightsArgument!),
+                WeightFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
+                UseRandomWeights = result.GetValue(randomWeights),
+                RandomSeed = result.GetValue(seed),
+                Resolution = result.GetValue(resolution),
+                BatchSize = result.GetValue(batchSize),
+                Logger = errors,
+            };
+            var ml = new MLContext(seed: 0);
+            var data = ml.Data.LoadFromEnumerable(files.Select(p => new PathRow { Path = Path.GetFullPath(p) }).ToList());
+            using var featurizer = ml.Transforms.EfficientNetFeaturizer(chosen.Name, "Features", nameof(PathRow.Path), options).Fit(data);
+            var featured = featurizer.Transform(data);
+            int width = featurizer.Metadata.FeatureWidth;
+
+            var rows = new List<FeatureRow>(files.Count);
+            using (var cursor = featured.GetRowCursor(featured.Schema))
+            {
+                var getFeatures = cursor.GetGetter<VBuffer<float>>(featured.Schema["Features"]);
+                VBuffer<float> buffer = default;
+                int i = 0;
+                while (cursor.MoveNext())
+                {
+                    getFeatures(ref buffer);
+                    var values = buffer.DenseValues().ToArray();
+                    // The featurizer marks an unreadable image with NaN features and logs why.
+                    string? error = values.Length > 0 && float.IsNaN(values[0]) ? errors.For(i) ?? "the image could not be read" : null;
+                    rows.Add(new FeatureRow { Path = files[i], Error = error, Features = values });
+                    i++;
+                }
+            }
+
+            if (kind == ".parquet")
+            {
+                var metadata = new Dictionary<string, string>
+                {
+                    ["variant"] = featurizer.Metadata.Variant,
+                    ["feature_width"] = width.ToString(CultureInfo.InvariantCulture),
+                    ["resolution"] = featurizer.Metadata.Resolution.ToString(CultureInfo.InvariantCulture),
+                    ["weight_file"] = featurizer.Metadata.WeightFile,
+                    ["weight_sha256"] = featurizer.Metadata.WeightSha256,
+                };
+                AtomicFile.Write(outputPath, s => ParquetSerializer.SerializeAsync(rows, s, customMetadata: metadata).GetAwaiter().GetResult());
+            }
+            else
+            {
+                AtomicFile.Write(outputPath, s => WriteCsv(s, rows, width));
+            }
+            int failed = rows.Count(r => r.Error is not null);
+            foreach (var r in rows.Where(r => r.Error is not null)) Console.Error.WriteLine($"warning: {r.Path}: {r.Error}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{rows.Count - failed} of {rows.Count} images featurized with EfficientNet-{featurizer.Metadata.Variant} ({width} features, {featurizer.Metadata.Resolution} px, weights {featurizer.Metadata.WeightFile})") +
+                (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}.");
+            return failed > 0 ? PredictCommand.SomeImagesFailed : 0;
+        });
+        return command;
+    }
+
+    private static void WriteCsv(Stream stream, List<FeatureRow> rows, int width)
+    {
+        var c = CultureInfo.InvariantCulture;
+        using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+        writer.WriteLine("path,error," + string.Join(",", Enumerable.Range(0, width).Select(i => "f" + i.ToString(c))));
+        var line = new StringBuilder();
+        foreach (var r in rows)
+        {
+            line.Clear().Append(PredictCommand.Csv(r.Path)).Append(',').Append(PredictCommand.Csv(r.Error ?? ""));
+            // "R" round-trips float32 exactly; a failed row's features are left empty (pandas reads NaN).
+            foreach (float v in r.Features) line.Append(',').Append(r.Error is null ? v.ToString("R", c) : "");
+            writer.WriteLine(line);
+        }
+    }
+
+    private sealed class PathRow
+    {
+        public string Path { get; set; } = "";
+    }
+
+    /// <summary>One Parquet row; property names are the column names.</summary>
+    internal sealed class FeatureRow
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("path")]
+        public string Path { get; set; } = "";
+
+        [System.Text.Json.Serialization.JsonPropertyName("error")]
+        public string? Error { get; set; }
+
+        [System.Text.Json.Serialization.JsonPropertyName("features")]
+        public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>Collects the featurizer's "Row {Row}: … ({Reason})" warnings, so each failed row can say why.</summary>
+    private sealed class RowErrors : ILogger
+    {
+        private readonly Dictionary<long, string> _reasons = [];
+
+        public string? For(long row)
+        {
+            lock (_reasons) return _reasons.TryGetValue(row, out var reason) ? reason : null;
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel < LogLevel.Warning) return;
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values &&
+                values.FirstOrDefault(v => v.Key == "Row").Value is { } row && values.FirstOrDefault(v => v.Key == "Reason").Value is { } reason)
+            {
+                lock (_reasons) _reasons[Convert.ToInt64(row, CultureInfo.InvariantCulture)] = $"the image could not be read ({reason})";
+            }
+            else
+            {
+                Console.Error.WriteLine($"warning: {formatter(state, exception)}");
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Explain;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Weights;
+using SkiaSharp;
+
+namespace Microsoft.ML.EfficientNet.Tests.Explain;
+
+/// <summary>
+/// The class activation map is exact for EfficientNet's pool + linear head: its mean over the map equals the class's
+/// logit. Checked for every class of a tiny network on real Fashion-MNIST images, with the logits from ONNX Runtime.
+/// </summary>
+[TestClass]
+public sealed class ClassActivationMapTests
+{
+    private static readonly string[] Labels = ["a", "b", "c", "d", "e"];
+
+    private static (string Model, EfficientNetSpec Spec, EfficientNetCheckpoint Checkpoint) TinyModel(string folder)
+    {
+        string path = Path.Combine(folder, "tiny.onnx");
+        var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 32, name: "tiny"), numClasses: Labels.Length);
+        var random = RandomWeights.Create(spec, seed: 11);
+        // Random weights at this size pool to features near 1e-10: a larger classifier gives logits of a few units.
+        var weights = new StateDict(random.Weights.Entries.Select(e => e.Key != spec.Classifier.Name + ".weight" ? e
+            : new KeyValuePair<string, WeightTensor>(e.Key, new WeightTensor(e.Value.Shape, e.Value.Values.Select(v => v * 3e10f).ToArray()))));
+        var checkpoint = EfficientNetCheckpoint.FromCanonical(spec, weights, random.Source);
+        // 36 px resize, 32 px centre crop: the map covers a crop, not the whole image.
+        EfficientNetOnnxExporter.Export(checkpoint, path, new OnnxExportOptions { Labels = Labels, Preprocessing = PreprocessingRecipe.Centered(32, 32 / 36.0) });
+        return (path, spec, checkpoint);
+    }
+
+    [TestMethod]
+    public void TheMeanOfEachClassMapEqualsThatClassLogit()
+    {
+        using var dir = new TemporaryDirectory();
+        var (model, spec, checkpoint) = TinyModel(dir.Path);
+        FashionMnist.Load(train: false).WriteImageFolder(Path.Combine(dir.Path, "images"), 1, [0, 5, 9]);
+        var images = Directory.GetFiles(Path.Combine(dir.Path, "images"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        Assert.AreEqual(3, images.Length);
+
+        using var predictor = EfficientNetPredictor.Load(model);
+        Assert.AreEqual(36, predictor.Metadata.Preprocessing.ResizeSize);
+        foreach (string image in images)
+        {
+            var prediction = predictor.Predict(image, top: Labels.Length, explain: true);
+            var logits = prediction.Logits!;
+            double scale = logits.Max(Math.Abs);
+            Assert.IsTrue(scale > 0.1, $"logits [{string.Join(", ", logits)}] are too small to tell classes apart");
+            for (int c = 0; c < Labels.Length; c++)
+            {
+                var map = predictor.Explain(image, c);
+                Assert.AreEqual(c, map.ClassIndex);
+                Assert.AreEqual(Labels[c], map.Label);
+                Assert.AreEqual((1, 1), (map.Height, map.Width), "32 px at stride 32");
+                // Exact up to float rounding of a sum over the head's channels.
+                Assert.AreEqual(logits[c], map.Mean, 1e-5 * scale, $"{image}, class {c}");
+                Assert.AreEqual(logits[c], map.Logit, 1e-6 * scale);
+            }
+            Assert.AreEqual(prediction.ClassIndex, prediction.ActivationMap!.ClassIndex);
+        }
+    }
+
+    [TestMethod]
+    public void AtHigherResolutionTheMapHasOneCellPer32PixelsAndStillAveragesToTheLogit()
+    {
+        using var dir = new TemporaryDirectory();
+        string path = Path.Combine(dir.Path, "tiny96.onnx");
+        var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 96, name: "tiny96"), numClasses: 3);
+        var random = RandomWeights.Create(spec, seed: 5);
+        var weights = new StateDict(random.Weights.Entries.Select(e => e.Key != spec.Classifier.Name + ".weight" ? e
+            : new KeyValuePair<string, WeightTensor>(e.Key, new WeightTensor(e.Value.Shape, e.Value.Values.Select(v => v * 3e10f).ToArray()))));
+        EfficientNetOnnxExporter.Export(EfficientNetCheckpoint.FromCanonical(spec, weights, random.Source), path, new OnnxExportOptions());
+        string image = Path.Combine(dir.Path, "photo.png");
+        WriteGradient(image, 120, 90);
+
+        using var predictor = EfficientNetPredictor.Load(path);
+        var prediction = predictor.Predict(image, explain: true);
+        var map = prediction.ActivationMap!;
+        Assert.AreEqual((3, 3), (map.Height, map.Width));
+        double scale = prediction.Logits!.Max(Math.Abs);
+        Assert.AreEqual(prediction.Logits![map.ClassIndex], map.Mean, 1e-5 * scale);
+        Assert.AreEqual("0", prediction.Label!.Length > 0 ? predictor.Labels[0] : "", "no labels recorded: class indices");
+
+        var up = map.Upsampled(40, 40);
+        float min = float.MaxValue, max = float.MinValue;
+        foreach (float v in up) { min = Math.Min(min, v); max = Math.Max(max, v); }
+        Assert.IsTrue(min >= 0 && max <= 1, $"[{min}, {max}]");
+
+        // 120×90: shorter side 90 → 109 (resize of the recipe's 109/96) … the network sees the centre 96/109 of the 90 px square.
+        var (left, top, side) = ClassActivationMap.SeenRegion(120, 90, predictor.Metadata.Preprocessing);
+        Assert.AreEqual(Math.Round(90 * 96.0 / predictor.Metadata.Preprocessing.ResizeSize), side);
+        Assert.AreEqual(15 + Math.Round(predictor.Metadata.Preprocessing.CropOffset * 90.0 / predictor.Metadata.Preprocessing.ResizeSize), left, 1);
+        Assert.AreEqual(top, (90 - side) / 2, 1);
+
+        using var png = SKBitmap.Decode(map.RenderPng(image));
+        Assert.AreEqual((120, 90), (png.Width, png.Height));
+    }
+
+    [TestMethod]
+    public void ThePredictorNamesWhatIsWrong()
+    {
+        using var dir = new TemporaryDirectory();
+        var (model, _, _) = TinyModel(dir.Path);
+        using var predictor = EfficientNetPredictor.Load(model);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => predictor.Explain(model, 9));
+        StringAssert.Contains(e.Message, "5 classes");
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromEnumerable(new[] { new Row { Path = "x.png" } });
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => predictor.Predict(data, "Image"));
+        StringAssert.Contains(missing.Message, "no column 'Image'");
+        var bad = predictor.Predict(data, nameof(Row.Path)).Single();
+        Assert.IsFalse(bad.Succeeded);
+        StringAssert.Contains(bad.Error, "x.png");
+        Assert.ThrowsExactly<InvalidDataException>(() => predictor.Predict(model));
+    }
+
+    private sealed class Row
+    {
+        public string Path { get; set; } = "";
+    }
+
+    private static void WriteGradient(string path, int width, int height)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)(2 * x), (byte)(2 * y), (byte)(x ^ y)));
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+}
