@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.EfficientNet.Data;
@@ -10,7 +11,7 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// row by row as <c>LoadImages</c> would) and an <c>Index</c> column, so ML.NET's image transforms can run over it.
 /// Images that fail to load are skipped with a warning.
 /// </summary>
-internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) : IDataView
+internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger, ImageDecoder? decoder = null) : IDataView
 {
     public const string ImageColumn = "Image";
     public const string IndexColumn = "Index";
@@ -71,7 +72,7 @@ internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) 
                 if (!active.Contains(0)) break;
                 try
                 {
-                    _image = parent._images.LoadMLImage(_index);
+                    _image = parent._images.LoadMLImage(_index, parent._decoder);
                     break;
                 }
                 catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException or UnauthorizedAccessException)
@@ -93,4 +94,5 @@ internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) 
 
     private readonly LabeledImageSet _images = images;
     private readonly ILogger? _logger = logger;
+    private readonly ImageDecoder _decoder = decoder ?? ImageDecoder.Default;
 }
