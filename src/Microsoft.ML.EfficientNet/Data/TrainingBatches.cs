@@ -17,7 +17,8 @@ public sealed record ImageBatch(float[] Pixels, long[] Labels, int Count, int Si
 /// batches, a few batches ahead, never the whole data set in memory. The order of an epoch and every random choice of an
 /// image's augmentation derive from (seed, epoch, image), so a run is reproducible whatever the threading, and a resumed
 /// run can skip batches without replaying them. An image that fails to load (missing, not an image, truncated, a header
-/// claiming more than the decoder's pixel limit) is skipped with one warning naming it; the batch is one image shorter.
+/// claiming more than the decoder's pixel limit) is skipped, with one warning naming it per decoder (per run, however many
+/// epochs); the batch is one image shorter.
 /// </summary>
 public sealed class TrainingBatches
 {
@@ -34,11 +35,12 @@ public sealed class TrainingBatches
     /// <param name="workers">Decoding threads; default one per logical processor.</param>
     /// <param name="prefetch">Batches prepared ahead; default 3.</param>
     /// <param name="logger">Receives warnings about images that fail to load.</param>
-    /// <param name="decoder">The run's decoder (EXIF orientation, pixel limit); default <see cref="ImageDecoder.Default"/>.</param>
+    /// <param name="decoder">The run's decoder (EXIF orientation, pixel limit, which failures were reported); default: a
+    /// decoder of this stream's own, with the defaults.</param>
     public TrainingBatches(LabeledImageSet images, TrainAugmentation augmentation, int batchSize, int seed, int? workers = null, int prefetch = 3, ILogger? logger = null,
         ImageDecoder? decoder = null)
     {
-        _decoder = decoder ?? ImageDecoder.Default;
+        _decoder = decoder ?? new ImageDecoder(logger: logger);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(augmentation);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
@@ -142,7 +144,8 @@ public sealed class TrainingBatches
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                _logger?.LogWarning("Skipped {Image}: {Reason}", _images.Describe(index), e.Message);
+                string source = _images.Describe(index);
+                if (_decoder.FirstFailure(source)) _logger?.LogWarning("Skipped {Image}: {Reason}", source, e.Message);
             }
         });
         // Compact the batch when images failed.

@@ -18,8 +18,9 @@ namespace Microsoft.ML.EfficientNet.Preprocessing;
 /// <item>with <see cref="ApplyExifOrientation"/>, EXIF orientations 2–8 are applied (rotation, flip) before anything
 /// else sees the image.</item>
 /// </list>
-/// An instance is one run's decoder: it logs the first file with an EXIF orientation it does not apply, once. It may be
-/// used from several threads at once.
+/// An instance is one run's decoder: it logs the first file with an EXIF orientation it does not apply, once, and it lets
+/// the run's loaders warn about each unreadable file once (<see cref="FirstFailure"/>). It may be used from several threads
+/// at once.
 /// </summary>
 public sealed class ImageDecoder
 {
@@ -33,6 +34,7 @@ public sealed class ImageDecoder
     private static readonly int[] Denominators = [8, 4, 2];
 
     private readonly ILogger? _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
     private int _orientationWarned;
 
     /// <summary>Creates a decoder.</summary>
@@ -57,6 +59,13 @@ public sealed class ImageDecoder
 
     /// <summary>Largest width × height accepted.</summary>
     public long MaxPixels { get; }
+
+    /// <summary>
+    /// True the first time <paramref name="source"/> is reported as failed to this decoder, false after: a loader that
+    /// meets a bad file every epoch warns about it once per run.
+    /// </summary>
+    /// <param name="source">The file (or other description) that failed to load.</param>
+    public bool FirstFailure(string source) => _failed.TryAdd(source, 0);
 
     /// <summary>Decodes a file into interleaved RGB (premultiplied, as <c>LoadImages</c>'s pixels are).</summary>
     /// <param name="path">The file.</param>
