@@ -89,6 +89,7 @@ public static class EfficientNetTrainer
         private readonly Optimizer _optimizer;
         private readonly LearningRateSchedule _schedule;
         private readonly TrainingBatches _batches;
+        private readonly ImageDecoder _decoder;
         private readonly PreprocessingRecipe _recipe;
         private readonly RunFolder _folder;
         private readonly CheckpointStore _store;
@@ -141,7 +142,9 @@ public static class EfficientNetTrainer
                 _ema = new ExponentialMovingAverage(_model, new EfficientNetModel(spec, source, activation), decay, options.ChannelsLast, _device);
 
             _optimizer = Optimizer.Create(options.Optimizer, ParameterGroups(_model, options, initial is not null));
-            _batches = new TrainingBatches(train, Augmentation(), options.BatchSize, options.Seed, options.DataWorkers, logger: _log);
+            // One decoder for the run, training and validation: its orientation warning is logged once.
+            _decoder = new ImageDecoder(options.ApplyExifOrientation, logger: _log);
+            _batches = new TrainingBatches(train, Augmentation(), options.BatchSize, options.Seed, options.DataWorkers, logger: _log, decoder: _decoder);
             _totalSteps = (long)options.Epochs * _batches.BatchesPerEpoch;
             _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, _totalSteps, options.WarmupFraction);
             _folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -325,7 +328,7 @@ public static class EfficientNetTrainer
             var metrics = new ClassificationMetrics(_train.Classes.Count);
             using (no_grad())
             {
-                foreach (var batch in new EvaluationBatches(_validation, _recipe, Math.Max(_o.BatchSize, 64), _log).All())
+                foreach (var batch in new EvaluationBatches(_validation, _recipe, Math.Max(_o.BatchSize, 64), _log, decoder: _decoder).All())
                 {
                     using var scope = NewDisposeScope();
                     var logits = model.forward(ToInput(batch)).cpu();

@@ -187,6 +187,15 @@ public class EfficientNetTrainingOptions
     /// <summary>Threads decoding and augmenting images. Default null: one per logical processor.</summary>
     public int? DataWorkers { get; set; }
 
+    /// <summary>
+    /// Turn image files upright by their EXIF orientation (2–8: mirrored, rotated by 90°, 180° or 270°) before cropping and
+    /// resizing, for training and validation alike. Default false: images are used as stored, as ML.NET's
+    /// <c>LoadImages</c> (and so the exported model's saved chain) uses them, and the first file whose orientation is not 1
+    /// is logged as a warning, once per run. Applies to images read from files (an image folder, or a data view whose
+    /// images <c>LoadImages</c> read from disk); in-memory images have no orientation.
+    /// </summary>
+    public bool ApplyExifOrientation { get; set; }
+
     /// <summary>libtorch threads. Default null: one per logical processor.</summary>
     public int? Threads { get; set; }
 

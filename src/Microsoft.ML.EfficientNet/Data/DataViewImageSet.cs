@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.EfficientNet.Data;
@@ -61,12 +62,18 @@ public sealed class DataViewImageSet : LabeledImageSet
     public override int Label(int index) => _labels[index];
 
     /// <inheritdoc />
-    public override RgbImage Load(int index) => _decoded[index] ?? RgbImage.Decode(_paths[index]!);
+    public override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index)
+    public override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
+
+    /// <inheritdoc />
+    public override RgbImage Load(int index, ImageDecoder decoder) => _decoded[index] ?? decoder.DecodeRgb(_paths[index]!);
+
+    /// <inheritdoc />
+    public override MLImage LoadMLImage(int index, ImageDecoder decoder)
     {
-        if (_paths[index] is { } path) return MLImage.CreateFromFile(path);
+        if (_paths[index] is { } path) return decoder.DecodeMLImage(path);
         var rgb = _decoded[index]!;
         var bgra = new byte[rgb.Width * rgb.Height * 4];
         for (int i = 0; i < rgb.Width * rgb.Height; i++)

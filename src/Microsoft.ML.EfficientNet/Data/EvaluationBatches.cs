@@ -19,6 +19,7 @@ public sealed class EvaluationBatches
     private readonly int _batchSize;
     private readonly bool _normalize;
     private readonly ILogger? _logger;
+    private readonly ImageDecoder? _decoder;
 
     /// <summary>Creates the stream.</summary>
     /// <param name="images">Images to evaluate, in order.</param>
@@ -27,8 +28,11 @@ public sealed class EvaluationBatches
     /// <param name="logger">Receives warnings about images that fail to load (they are skipped).</param>
     /// <param name="normalize">True (default): cropped and normalised network input. False: the raw 0–255 pixels of the
     /// resize square, which is what an exported ONNX model with preprocessing in its graph takes.</param>
-    public EvaluationBatches(LabeledImageSet images, PreprocessingRecipe recipe, int batchSize, ILogger? logger = null, bool normalize = true)
+    /// <param name="decoder">The run's decoder (EXIF orientation, pixel limit, which failures were already reported); default:
+    /// a decoder of this stream's own, with the defaults.</param>
+    public EvaluationBatches(LabeledImageSet images, PreprocessingRecipe recipe, int batchSize, ILogger? logger = null, bool normalize = true, ImageDecoder? decoder = null)
     {
+        _decoder = decoder;
         _normalize = normalize;
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(recipe);
@@ -39,11 +43,14 @@ public sealed class EvaluationBatches
         _logger = logger;
     }
 
-    /// <summary>All images in order, in batches of CHW floats; images that fail to load are skipped with a warning.</summary>
+    /// <summary>
+    /// All images in order, in batches of CHW floats; images that fail to load are skipped, with a warning unless the
+    /// decoder has already reported them.
+    /// </summary>
     public IEnumerable<ImageBatch> All()
     {
         var ml = new MLContext(seed: 0);
-        IDataView data = new ImageSetDataView(_images, _logger);
+        IDataView data = new ImageSetDataView(_images, _logger, _decoder ?? new ImageDecoder(logger: _logger));
         var pixels = RecipeTransforms.ResizeAndExtract(ml.Transforms, _recipe, ImageSetDataView.ImageColumn, "Resized", "Pixels").Fit(data).Transform(data);
         int crop = _normalize ? _recipe.CropSize : _recipe.ResizeSize, length = 3 * crop * crop;
         // The image column is requested too so that ML.NET keeps this cursor on one thread (see BatchedFeaturizerDataView).

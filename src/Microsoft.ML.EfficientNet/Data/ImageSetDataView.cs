@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.EfficientNet.Data;
@@ -8,9 +9,9 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// <summary>
 /// A labelled image set as an ML.NET data view with an <c>Image</c> column (<see cref="MLImage"/> of any size, loaded
 /// row by row as <c>LoadImages</c> would) and an <c>Index</c> column, so ML.NET's image transforms can run over it.
-/// Images that fail to load are skipped with a warning.
+/// Images that fail to load are skipped, with a warning unless the decoder has already reported them.
 /// </summary>
-internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) : IDataView
+internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger, ImageDecoder? decoder = null) : IDataView
 {
     public const string ImageColumn = "Image";
     public const string IndexColumn = "Index";
@@ -71,12 +72,13 @@ internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) 
                 if (!active.Contains(0)) break;
                 try
                 {
-                    _image = parent._images.LoadMLImage(_index);
+                    _image = parent._images.LoadMLImage(_index, parent._decoder);
                     break;
                 }
                 catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException or UnauthorizedAccessException)
                 {
-                    parent._logger?.LogWarning("Skipped {Image}: {Reason}", parent._images.Describe(_index), e.Message);
+                    string source = parent._images.Describe(_index);
+                    if (parent._decoder.FirstFailure(source)) parent._logger?.LogWarning("Skipped {Image}: {Reason}", source, e.Message);
                 }
             }
             if (_index >= parent._images.Count) return false;
@@ -93,4 +95,5 @@ internal sealed class ImageSetDataView(LabeledImageSet images, ILogger? logger) 
 
     private readonly LabeledImageSet _images = images;
     private readonly ILogger? _logger = logger;
+    private readonly ImageDecoder _decoder = decoder ?? new ImageDecoder(logger: logger);
 }

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Data;
 
@@ -25,6 +26,22 @@ public abstract class LabeledImageSet
     /// <summary>The image as ML.NET's <c>LoadImages</c> would produce it, for evaluation through the scoring chain.</summary>
     /// <param name="index">Zero-based image index.</param>
     public abstract MLImage LoadMLImage(int index);
+
+    /// <summary>
+    /// Decodes image <paramref name="index"/> with a run's <paramref name="decoder"/> (EXIF orientation, pixel limit, the
+    /// orientation warning). Sets whose images come from files override it; the default ignores the decoder and calls
+    /// <see cref="Load(int)"/>.
+    /// </summary>
+    /// <param name="index">Zero-based image index.</param>
+    /// <param name="decoder">The run's decoder.</param>
+    public virtual RgbImage Load(int index, ImageDecoder decoder) => Load(index);
+
+    /// <summary>
+    /// As <see cref="LoadMLImage(int)"/>, with a run's <paramref name="decoder"/>; the default ignores the decoder.
+    /// </summary>
+    /// <param name="index">Zero-based image index.</param>
+    /// <param name="decoder">The run's decoder.</param>
+    public virtual MLImage LoadMLImage(int index, ImageDecoder decoder) => LoadMLImage(index);
 
     /// <summary>Where image <paramref name="index"/> comes from (file path or data-set position), for messages.</summary>
     /// <param name="index">Zero-based image index.</param>
@@ -68,6 +85,8 @@ public abstract class LabeledImageSet
         public override int Label(int index) => parent.Label(indices[index]);
         public override RgbImage Load(int index) => parent.Load(indices[index]);
         public override MLImage LoadMLImage(int index) => parent.LoadMLImage(indices[index]);
+        public override RgbImage Load(int index, ImageDecoder decoder) => parent.Load(indices[index], decoder);
+        public override MLImage LoadMLImage(int index, ImageDecoder decoder) => parent.LoadMLImage(indices[index], decoder);
         public override string Describe(int index) => parent.Describe(indices[index]);
     }
 }
@@ -111,10 +130,16 @@ public sealed class FileImageSet : LabeledImageSet
     public override int Label(int index) => _labels[index];
 
     /// <inheritdoc />
-    public override RgbImage Load(int index) => RgbImage.Decode(_paths[index]);
+    public override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index) => MLImage.CreateFromFile(_paths[index]);
+    public override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
+
+    /// <inheritdoc />
+    public override RgbImage Load(int index, ImageDecoder decoder) => decoder.DecodeRgb(_paths[index]);
+
+    /// <inheritdoc />
+    public override MLImage LoadMLImage(int index, ImageDecoder decoder) => decoder.DecodeMLImage(_paths[index]);
 
     /// <inheritdoc />
     public override string Describe(int index) => _paths[index];

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Data;
 
@@ -15,13 +16,16 @@ public sealed record ImageBatch(float[] Pixels, long[] Labels, int Count, int Si
 /// Streams training batches: images are decoded and augmented by worker threads while the model trains on the previous
 /// batches, a few batches ahead, never the whole data set in memory. The order of an epoch and every random choice of an
 /// image's augmentation derive from (seed, epoch, image), so a run is reproducible whatever the threading, and a resumed
-/// run can skip batches without replaying them. An image that fails to load is skipped with a warning.
+/// run can skip batches without replaying them. An image that fails to load (missing, not an image, truncated, a header
+/// claiming more than the decoder's pixel limit) is skipped, with one warning naming it per decoder (per run, however many
+/// epochs); the batch is one image shorter.
 /// </summary>
 public sealed class TrainingBatches
 {
     private readonly LabeledImageSet _images;
     private readonly TrainAugmentation _augmentation;
     private readonly ILogger? _logger;
+    private readonly ImageDecoder _decoder;
 
     /// <summary>Creates the stream.</summary>
     /// <param name="images">The training images.</param>
@@ -31,8 +35,12 @@ public sealed class TrainingBatches
     /// <param name="workers">Decoding threads; default one per logical processor.</param>
     /// <param name="prefetch">Batches prepared ahead; default 3.</param>
     /// <param name="logger">Receives warnings about images that fail to load.</param>
-    public TrainingBatches(LabeledImageSet images, TrainAugmentation augmentation, int batchSize, int seed, int? workers = null, int prefetch = 3, ILogger? logger = null)
+    /// <param name="decoder">The run's decoder (EXIF orientation, pixel limit, which failures were reported); default: a
+    /// decoder of this stream's own, with the defaults.</param>
+    public TrainingBatches(LabeledImageSet images, TrainAugmentation augmentation, int batchSize, int seed, int? workers = null, int prefetch = 3, ILogger? logger = null,
+        ImageDecoder? decoder = null)
     {
+        _decoder = decoder ?? new ImageDecoder(logger: logger);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(augmentation);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
@@ -129,14 +137,15 @@ public sealed class TrainingBatches
             int index = order[batch * BatchSize + k];
             try
             {
-                var image = _images.Load(index);
+                var image = _images.Load(index, _decoder);
                 _augmentation.Apply(image, new Random(SampleSeed(Seed, epoch, index)), pixels.AsSpan(k * length, length));
                 labels[k] = _images.Label(index);
                 ok[k] = true;
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                _logger?.LogWarning("Skipped {Image}: {Reason}", _images.Describe(index), e.Message);
+                string source = _images.Describe(index);
+                if (_decoder.FirstFailure(source)) _logger?.LogWarning("Skipped {Image}: {Reason}", source, e.Message);
             }
         });
         // Compact the batch when images failed.

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
@@ -27,6 +28,12 @@ public sealed class EfficientNetFeaturizerOptions
 
         /// <summary>Whether large JPEGs are decoded at a reduced scale on the batched path (off: results equal the saved chain's).</summary>
         public const bool ReducedScaleJpegDecoding = false;
+
+        /// <summary>Whether EXIF orientation is applied to files of a path column (off: results equal the saved chain's).</summary>
+        public const bool ApplyExifOrientation = false;
+
+        /// <summary>Largest width × height a file of a path column may claim: <see cref="ImageDecoder.DefaultMaxPixels"/> (100 million).</summary>
+        public const long MaxImagePixels = ImageDecoder.DefaultMaxPixels;
     }
 
     /// <summary>
@@ -86,6 +93,26 @@ public sealed class EfficientNetFeaturizerOptions
     /// </summary>
     public bool ReducedScaleJpegDecoding { get; set; } = Defaults.ReducedScaleJpegDecoding;
 
+    /// <summary>
+    /// With a text input column (image paths), turn each file upright by its EXIF orientation (2–8: mirrored, rotated by
+    /// 90°, 180° or 270°, read with SkiaSharp's <c>SKCodec.EncodedOrigin</c>) before the resize, on the batched path. Off by
+    /// default, because ML.NET's <c>LoadImages</c> ignores EXIF orientation: off, in-process features equal those of the
+    /// saved chain and of prediction engines, and the first file of a pass whose orientation is not 1 is logged as a
+    /// warning (once per pass). On, the saved chain and prediction engines still see the stored pixels. Ignored for an
+    /// <see cref="MLImage"/> input column: <c>LoadImages</c> has already decoded it, without the orientation.
+    /// Default <see cref="Defaults.ApplyExifOrientation"/>.
+    /// </summary>
+    public bool ApplyExifOrientation { get; set; } = Defaults.ApplyExifOrientation;
+
+    /// <summary>
+    /// With a text input column, the largest width × height a file may claim in its header. A larger one is refused before
+    /// any pixel memory is allocated (the row's outcome is then <see cref="UnreadableImages"/>, with the file and its
+    /// claimed size in the message), so a 100-byte PNG claiming 100000×100000 cannot make the process allocate 40 GB.
+    /// Default <see cref="Defaults.MaxImagePixels"/>. Not applied to an <see cref="MLImage"/> column, or by the saved chain
+    /// (<c>LoadImages</c> decodes on its own).
+    /// </summary>
+    public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
+
     /// <summary>Images per ONNX Runtime call on the batched path. Default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;
 
@@ -113,7 +140,11 @@ public sealed class EfficientNetFeaturizerOptions
     /// </summary>
     public bool FallbackToCpu { get; set; } = Defaults.FallbackToCpu;
 
-    /// <summary>What a row whose image cannot be read produces on the batched path. Default <see cref="Defaults.UnreadableImages"/>.</summary>
+    /// <summary>
+    /// What a row whose image cannot be read produces on the batched path: a missing or unreadable file, a file that is
+    /// not an image, and for a path column also a truncated file (its data ends before the image does) or one claiming
+    /// more than <see cref="MaxImagePixels"/>. Default <see cref="Defaults.UnreadableImages"/>.
+    /// </summary>
     public UnreadableImageHandling UnreadableImages { get; set; } = Defaults.UnreadableImages;
 
     /// <summary>Receives warnings (GPU fallback, unreadable images) and download progress. Default null: nothing is logged.</summary>

@@ -3,6 +3,7 @@ using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
@@ -91,7 +92,8 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
             var loader = (ImageLoadingTransformer)steps.First();
             int? minShorterSide = _options.ReducedScaleJpegDecoding ? _model.Metadata.Preprocessing.ResizeSize : null;
             input = new PrefetchingImageLoadingView(input, InputColumnName, _columns.LoadedColumn, loader.ImageFolder,
-                minShorterSide, lookahead: Environment.ProcessorCount + 1);
+                minShorterSide, lookahead: Environment.ProcessorCount + 1,
+                () => new ImageDecoder(_options.ApplyExifOrientation, _options.MaxImagePixels, _options.Logger));
             steps = steps.Skip(1);
         }
         foreach (var step in steps) input = step.Transform(input);

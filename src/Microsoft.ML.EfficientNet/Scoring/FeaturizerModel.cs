@@ -73,6 +73,8 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
             throw new ArgumentException("Set either WeightsPath or UseRandomWeights, not both.", nameof(options));
         if (options.Resolution is < 32)
             throw new ArgumentOutOfRangeException(nameof(options), options.Resolution, "Resolution must be at least 32 pixels.");
+        if (options.MaxImagePixels < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxImagePixels, "MaxImagePixels must be at least 1.");
     }
 
     private static bool IsOnnx(string path) =>

@@ -8,8 +8,10 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 /// What ML.NET's <c>LoadImages</c> produces (the input's columns plus an image column read from a path column, relative
 /// paths resolved against its image folder), with the next images decoded ahead on the thread pool. The batched
 /// featurizer puts it in place of the chain's <c>LoadImages</c> for a path column: decoding a camera photo costs many
-/// inferences, and <c>LoadImages</c> decodes on the one thread that pulls rows. With a minimum shorter side, JPEGs are
-/// decoded at a reduced DCT scale (<see cref="ReducedScaleJpegDecoder"/>); without, exactly as <c>LoadImages</c> does.
+/// inferences, and <c>LoadImages</c> decodes on the one thread that pulls rows. Files are decoded by
+/// <see cref="ImageDecoder"/>: as <c>LoadImages</c> does for a good file, but a truncated file or a header claiming too
+/// many pixels is this row's error, and EXIF orientation is applied when asked. With a minimum shorter side, JPEGs are
+/// decoded at a reduced DCT scale. Each cursor gets its own decoder, so an orientation warning is logged once per pass.
 /// </summary>
 internal sealed class PrefetchingImageLoadingView : IDataView
 {
@@ -18,6 +20,7 @@ internal sealed class PrefetchingImageLoadingView : IDataView
     private readonly string? _imageFolder;
     private readonly int? _minShorterSide;
     private readonly int _lookahead;
+    private readonly Func<ImageDecoder> _decoder;
 
     /// <param name="input">Data with the path column.</param>
     /// <param name="pathColumn">A text column of image paths.</param>
@@ -26,8 +29,12 @@ internal sealed class PrefetchingImageLoadingView : IDataView
     /// <param name="minShorterSide">The resize size, to decode JPEGs at a reduced scale that keeps a shorter side at least
     /// this long; null decodes at full size.</param>
     /// <param name="lookahead">Images decoded ahead of the current row (each holds its decoded pixels until read).</param>
-    public PrefetchingImageLoadingView(IDataView input, string pathColumn, string imageColumn, string? imageFolder, int? minShorterSide, int lookahead)
+    /// <param name="decoder">Makes the decoder of one cursor (orientation, pixel limit, logger); default
+    /// <see cref="ImageDecoder.Default"/>.</param>
+    public PrefetchingImageLoadingView(IDataView input, string pathColumn, string imageColumn, string? imageFolder, int? minShorterSide, int lookahead,
+        Func<ImageDecoder>? decoder = null)
     {
+        _decoder = decoder ?? (() => ImageDecoder.Default);
         _input = input;
         _pathIndex = input.Schema[pathColumn].Index;
         _imageFolder = imageFolder;
@@ -53,18 +60,18 @@ internal sealed class PrefetchingImageLoadingView : IDataView
         var rows = _input.GetRowCursor(needed.Where(c => c.Index != ImageIndex).Select(c => _input.Schema[c.Index]));
         // A second cursor over the paths runs ahead of the rows; both visit the input in the same order (checked by row id).
         var ahead = needed.Any(c => c.Index == ImageIndex) ? _input.GetRowCursor([_input.Schema[_pathIndex]]) : null;
-        return new Cursor(this, rows, ahead);
+        return new Cursor(this, rows, ahead, _decoder());
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
     /// <summary>The image at <paramref name="path"/> as <c>LoadImages</c> would give it (null for an empty path).</summary>
-    private MLImage? Load(string path)
+    private MLImage? Load(ImageDecoder decoder, string path)
     {
         if (path.Length == 0) return null;
         if (!string.IsNullOrWhiteSpace(_imageFolder)) path = Path.Combine(_imageFolder, path);
-        return ReducedScaleJpegDecoder.Decode(path, _minShorterSide);
+        return decoder.DecodeMLImage(path, _minShorterSide);
     }
 
     private sealed class Cursor : DataViewRowCursor
@@ -80,10 +87,12 @@ internal sealed class PrefetchingImageLoadingView : IDataView
         private bool _currentServed;
         private bool _aheadDone;
         private MLImage? _lastServed;
+        private readonly ImageDecoder _decoder;
 
-        public Cursor(PrefetchingImageLoadingView parent, DataViewRowCursor rows, DataViewRowCursor? ahead)
+        public Cursor(PrefetchingImageLoadingView parent, DataViewRowCursor rows, DataViewRowCursor? ahead, ImageDecoder decoder)
         {
             _parent = parent;
+            _decoder = decoder;
             _rows = rows;
             _rowIds = rows.GetIdGetter();
             _ahead = ahead;
@@ -137,7 +146,7 @@ internal sealed class PrefetchingImageLoadingView : IDataView
                 _aheadIds!(ref id);
                 _aheadPaths!(ref path);
                 string file = path.ToString();
-                _pending.Enqueue((id, file, Task.Run(() => _parent.Load(file))));
+                _pending.Enqueue((id, file, Task.Run(() => _parent.Load(_decoder, file))));
             }
         }
 
@@ -159,7 +168,7 @@ internal sealed class PrefetchingImageLoadingView : IDataView
             value = null!;
             bool again = _currentServed;
             _currentServed = true;
-            _lastServed = again ? _parent.Load(current.Path) : current.Image.GetAwaiter().GetResult();
+            _lastServed = again ? _parent.Load(_decoder, current.Path) : current.Image.GetAwaiter().GetResult();
             value = _lastServed!;
         }
 

@@ -86,15 +86,16 @@ public sealed class PathInputTests
         Assert.AreEqual(rows.Length, features.Count, "every row is scored");
         for (int i = 0; i < rows.Length; i++)
         {
-            // A truncated JPEG decodes as far as it goes, with either decoder (as LoadImages lets it).
-            bool unreadable = rows[i].Label == "bad" && !rows[i].Path.Contains("truncated", StringComparison.Ordinal);
+            // A truncated JPEG is refused with either decoder (LoadImages would decode it as far as it goes).
+            bool unreadable = rows[i].Label == "bad";
             Assert.AreEqual(unreadable, features[i].All(float.IsNaN), rows[i].Path);
             if (!unreadable) Assert.IsFalse(features[i].Any(float.IsNaN), rows[i].Path);
         }
         var warnings = logger.Entries.Where(e => e.Level == Extensions.Logging.LogLevel.Warning).Select(e => e.Message).ToList();
-        Assert.AreEqual(4, warnings.Count, string.Join("\n", warnings));
+        Assert.AreEqual(5, warnings.Count, string.Join("\n", warnings));
         Assert.IsTrue(warnings.All(w => w.Contains("column 'Path'", StringComparison.Ordinal)), string.Join("\n", warnings));
         Assert.IsTrue(warnings.Any(w => w.Contains("no-such-file.jpg", StringComparison.Ordinal)), "a missing file is named");
+        Assert.IsTrue(warnings.Any(w => w.Contains("truncated.jpg' is truncated", StringComparison.Ordinal)), "a truncated file is named");
     }
 
     [TestMethod]
@@ -159,10 +160,10 @@ public sealed class PathInputTests
         ];
         foreach (var (file, resize, width, height) in cases)
         {
-            using var image = ReducedScaleJpegDecoder.Decode(file, resize);
+            using var image = ImageDecoder.Default.DecodeMLImage(file, resize);
             Assert.AreEqual((width, height), (image.Width, image.Height), $"{Path.GetFileName(file)} for resize {resize}");
             Assert.AreEqual(MLPixelFormat.Bgra32, image.PixelFormat);
-            using var full = ReducedScaleJpegDecoder.Decode(file, minShorterSide: null); // as LoadImages: full size
+            using var full = ImageDecoder.Default.DecodeMLImage(file, minShorterSide: null); // as LoadImages: full size
             using var loaded = MLImage.CreateFromFile(file);
             Assert.AreEqual((loaded.Width, loaded.Height), (full.Width, full.Height), Path.GetFileName(file));
         }

@@ -1,0 +1,236 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Scoring;
+using SkiaSharp;
+
+namespace Microsoft.ML.EfficientNet.Tests.Preprocessing;
+
+/// <summary>
+/// Damaged and unusual image files (<see cref="TestImages"/>) through every path that decodes: <see cref="ImageDecoder"/>
+/// itself, the featurizer's path column (NaN row or error naming the file), an MLImage column (what ML.NET's LoadImages
+/// decides), and the trainer's loaders (<see cref="TrainingBatches"/>, <see cref="EvaluationBatches"/>: skipped with one
+/// warning naming the file). 32 px keeps it quick.
+/// </summary>
+[TestClass]
+public sealed class HostileImageTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private static EfficientNetFeaturizerOptions Options(ILogger? logger = null) => new()
+    {
+        WeightsPath = Fixtures.Generated("b0.torchvision.pth"), // real weights: random ones give features near 1e-14
+        Resolution = 32,
+        BatchSize = 4,
+        Logger = logger,
+    };
+
+    private sealed class PathRow
+    {
+        public string Path { get; set; } = "";
+    }
+
+    private static IDataView PathRows(MLContext ml, IEnumerable<string> paths) => ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { Path = p }).ToList());
+
+    private static List<string> Warnings(ListLogger logger) =>
+        logger.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
+
+    [TestMethod]
+    public void TheDecoderRefusesDamagedFilesNamingThemAndDecodesTheRestAsLoadImagesDoes()
+    {
+        using var dir = new TemporaryDirectory();
+        var paths = TestImages.WriteAll(dir.Path);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var c = TestImages.Cases[i];
+            if (c.Ours == Outcome.Refused)
+            {
+                var error = Assert.ThrowsExactly<InvalidDataException>(() => ImageDecoder.Default.DecodeMLImage(paths[i]), c.Name);
+                StringAssert.Contains(error.Message, paths[i], c.Name);
+                StringAssert.Contains(error.Message, c.Reason!, c.Name);
+                Assert.ThrowsExactly<InvalidDataException>(() => ImageDecoder.Default.DecodeRgb(paths[i]), c.Name);
+                TestContext.WriteLine($"{c.Name}: {error.Message}");
+                continue;
+            }
+            using var ours = ImageDecoder.Default.DecodeMLImage(paths[i]);
+            using var theirs = MLImage.CreateFromFile(paths[i]);
+            Assert.AreEqual((theirs.Width, theirs.Height, theirs.PixelFormat), (ours.Width, ours.Height, ours.PixelFormat), c.Name);
+            CollectionAssert.AreEqual(theirs.Pixels.ToArray(), ours.Pixels.ToArray(), $"{c.Name}: the same pixels as LoadImages");
+            Assert.AreEqual(paths[i], ours.Tag, "the path is the tag, as LoadImages sets it");
+            var rgb = ImageDecoder.Default.DecodeRgb(paths[i]);
+            Assert.AreEqual((ours.Width, ours.Height), (rgb.Width, rgb.Height), c.Name);
+        }
+        // The animated GIF gives its first frame.
+        var gif = ImageDecoder.Default.DecodeRgb(Path.Combine(dir.Path, "animated.gif"));
+        Assert.AreEqual(TestImages.FirstFrameColour, (gif.Pixels[0], gif.Pixels[1], gif.Pixels[2]));
+        Assert.IsTrue(gif.Pixels.Chunk(3).All(p => (p[0], p[1], p[2]) == TestImages.FirstFrameColour));
+        // The pixel limit is the decoder's setting.
+        var strict = new ImageDecoder(maxPixels: 9999);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => strict.DecodeRgb(Path.Combine(dir.Path, "wide-10000x1.png"))).Message,
+            "claims 10000×1 pixels (10,000), more than the limit of 9,999");
+    }
+
+    [TestMethod]
+    public void EveryCaseThroughThePathColumnIsANaNRowOrAnErrorNamingTheFile()
+    {
+        using var dir = new TemporaryDirectory();
+        var paths = TestImages.WriteAll(dir.Path);
+        var ml = new MLContext(seed: 1);
+        var data = PathRows(ml, paths);
+        var logger = new ListLogger();
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: Options(logger)).Fit(data);
+        var features = ImageData.Column(featurizer.Transform(data), "Features");
+        Assert.AreEqual(paths.Length, features.Count, "every row is scored");
+        var warnings = Warnings(logger);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var c = TestImages.Cases[i];
+            bool refused = c.Ours == Outcome.Refused;
+            Assert.AreEqual(refused, features[i].All(float.IsNaN), c.Name);
+            if (!refused) Assert.IsTrue(features[i].All(float.IsFinite), c.Name);
+            int named = warnings.Count(w => w.Contains(paths[i], StringComparison.Ordinal) && w.Contains("features are NaN", StringComparison.Ordinal));
+            Assert.AreEqual(refused ? 1 : 0, named, $"{c.Name}: one warning naming the file\n{string.Join("\n", warnings)}");
+        }
+        Assert.AreEqual(1, warnings.Count(w => w.Contains("EXIF orientation", StringComparison.Ordinal)), "one orientation warning per pass");
+        Assert.AreEqual(TestImages.Cases.Count(c => c.Ours == Outcome.Refused) + 1, warnings.Count, string.Join("\n", warnings));
+
+        // Under Throw, each refused file ends the enumeration with an error naming it.
+        var options = Options();
+        options.UnreadableImages = UnreadableImageHandling.Throw;
+        using var strict = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: options).Fit(data);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var one = PathRows(ml, [paths[TestImages.Cases.ToList().FindIndex(c => c.Ours == Outcome.Decodes)], paths[i]]);
+            if (TestImages.Cases[i].Ours == Outcome.Decodes)
+            {
+                Assert.AreEqual(2, ImageData.Column(strict.Transform(one), "Features").Count);
+                continue;
+            }
+            var error = Assert.ThrowsExactly<InvalidDataException>(() => ImageData.Column(strict.Transform(one), "Features"), TestImages.Cases[i].Name);
+            StringAssert.Contains(error.Message, "Row 1: the image in column 'Path' could not be read");
+            StringAssert.Contains(error.Message, paths[i]);
+        }
+    }
+
+    [TestMethod]
+    public void EveryCaseThroughAnImageColumnIsWhatLoadImagesDecides()
+    {
+        using var dir = new TemporaryDirectory();
+        var all = TestImages.WriteAll(dir.Path);
+        var cases = TestImages.Cases.Select((c, i) => (Case: c, Path: all[i])).Where(c => c.Case.LoadImages is not null).ToArray();
+        var ml = new MLContext(seed: 1);
+        var data = PathRows(ml, cases.Select(c => c.Path));
+        var images = ml.Transforms.LoadImages("Image", null, "Path").Fit(data).Transform(data);
+        var logger = new ListLogger();
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(logger)).Fit(images);
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        Assert.AreEqual(cases.Length, features.Count, "every row is scored");
+        for (int i = 0; i < cases.Length; i++)
+        {
+            bool refused = cases[i].Case.LoadImages == Outcome.Refused;
+            TestContext.WriteLine($"{cases[i].Case.Name}: {(features[i].All(float.IsNaN) ? "NaN" : "features")}");
+            Assert.AreEqual(refused, features[i].All(float.IsNaN), cases[i].Case.Name);
+            if (!refused) Assert.IsTrue(features[i].All(float.IsFinite), cases[i].Case.Name);
+        }
+        // LoadImages has no orientation to report: the image column carries none.
+        Assert.IsFalse(Warnings(logger).Any(w => w.Contains("EXIF", StringComparison.Ordinal)));
+        Assert.AreEqual(cases.Count(c => c.Case.LoadImages == Outcome.Refused), Warnings(logger).Count);
+    }
+
+    [TestMethod]
+    public void EveryCaseThroughTheTrainersLoadersIsSkippedWithOneWarningNamingIt()
+    {
+        using var dir = new TemporaryDirectory();
+        var paths = TestImages.WriteAll(dir.Path);
+        var images = new FileImageSet(paths, paths.Select(_ => 0), ["any"]);
+        int good = TestImages.Cases.Count(c => c.Ours == Outcome.Decodes);
+        var augmentation = new TrainAugmentation { OutputSize = 32, Mean = PreprocessingRecipe.ImageNetMean, Std = PreprocessingRecipe.ImageNetStd };
+
+        var logger = new ListLogger();
+        var decoder = new ImageDecoder(logger: logger);
+        var batches = new TrainingBatches(images, augmentation, batchSize: paths.Length, seed: 3, workers: 2, logger: logger, decoder: decoder);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            var batch = batches.Epoch(epoch).Single();
+            Assert.AreEqual(good, batch.Count, "the batch holds the decodable images");
+            Assert.IsTrue(batch.Pixels.AsSpan(0, batch.Count * 32 * 32 * 3).ToArray().All(float.IsFinite));
+        }
+        var evaluated = new EvaluationBatches(images, PreprocessingRecipe.Centered(32), batchSize: 5, logger, decoder: decoder).All().Sum(b => b.Count);
+        Assert.AreEqual(good, evaluated, "evaluation skips the same images");
+
+        var warnings = Warnings(logger);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var c = TestImages.Cases[i];
+            int named = warnings.Count(w => w.StartsWith($"Skipped {paths[i]}: ", StringComparison.Ordinal));
+            // Once per run: not again in the second epoch, nor by evaluation with the run's decoder.
+            Assert.AreEqual(c.Ours == Outcome.Refused ? 1 : 0, named, $"{c.Name}\n{string.Join("\n", warnings)}");
+        }
+        Assert.AreEqual(1, warnings.Count(w => w.Contains("EXIF orientation", StringComparison.Ordinal)), "one orientation warning per run");
+    }
+
+    [TestMethod]
+    public void ExifOrientationIsAppliedWhenAskedAndWarnedOnceWhenNot()
+    {
+        using var dir = new TemporaryDirectory();
+        var jpeg = TestImages.Jpeg(TestImages.Pattern(40, 24));
+        string plain = Path.Combine(dir.Path, "plain.jpg");
+        File.WriteAllBytes(plain, jpeg);
+        using var stored = MLImage.CreateFromFile(plain);
+        var storedRgb = RgbImage.Decode(plain);
+        var oriented = new List<string>();
+        var rotatedByHand = new List<string>();
+        for (int orientation = 2; orientation <= 8; orientation++)
+        {
+            string path = Path.Combine(dir.Path, $"exif-{orientation}.jpg");
+            File.WriteAllBytes(path, TestImages.WithExifOrientation(jpeg, orientation));
+            oriented.Add(path);
+            // The stored pixels turned upright by coordinates, saved losslessly.
+            var (bgra, w, h) = TestImages.Upright(stored.Pixels.ToArray(), stored.Width, stored.Height, 4, orientation);
+            var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Bgra8888, SKAlphaType.Opaque));
+            System.Runtime.InteropServices.Marshal.Copy(bgra, 0, bitmap.GetPixels(), bgra.Length);
+            string upright = Path.Combine(dir.Path, $"upright-{orientation}.png");
+            File.WriteAllBytes(upright, TestImages.Png(bitmap));
+            rotatedByHand.Add(upright);
+
+            // The trainer's decoding, byte for byte.
+            var expected = TestImages.Upright(storedRgb.Pixels, storedRgb.Width, storedRgb.Height, 3, orientation);
+            var applied = new ImageDecoder(applyExifOrientation: true).DecodeRgb(path);
+            Assert.AreEqual((expected.Width, expected.Height), (applied.Width, applied.Height), $"orientation {orientation}");
+            CollectionAssert.AreEqual(expected.Pixels, applied.Pixels, $"orientation {orientation}: trainer decoding");
+            CollectionAssert.AreEqual(storedRgb.Pixels, RgbImage.Decode(path).Pixels, $"orientation {orientation}: off, as stored");
+            using var appliedImage = new ImageDecoder(applyExifOrientation: true).DecodeMLImage(path);
+            CollectionAssert.AreEqual(bgra, appliedImage.Pixels.ToArray(), $"orientation {orientation}: featurizer decoding");
+        }
+
+        var ml = new MLContext(seed: 1);
+        var logger = new ListLogger();
+        var options = Options(logger);
+        options.ApplyExifOrientation = true;
+        var data = PathRows(ml, oriented);
+        using var applying = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: options).Fit(data);
+        var withOrientation = ImageData.Column(applying.Transform(data), "Features");
+        var byHand = ImageData.Column(applying.Transform(PathRows(ml, rotatedByHand)), "Features");
+        Assert.AreEqual(0, Warnings(logger).Count, "nothing to warn about when orientation is applied");
+
+        var off = Options(logger);
+        using var ignoring = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: off).Fit(data);
+        var withoutOrientation = ImageData.Column(ignoring.Transform(data), "Features");
+        var unrotated = ImageData.Column(ignoring.Transform(PathRows(ml, oriented.Select(_ => plain))), "Features");
+        var savedChain = ImageData.Column(ignoring.StandardChain.Transform(data), "Features");
+        for (int i = 0; i < oriented.Count; i++)
+        {
+            CollectionAssert.AreEqual(byHand[i], withOrientation[i], $"orientation {i + 2}: applied = rotated by hand");
+            CollectionAssert.AreEqual(unrotated[i], withoutOrientation[i], $"orientation {i + 2}: off = the stored image");
+            Assert.IsTrue(Parity.MaxAbsDiff(savedChain[i], withoutOrientation[i]) <= 1e-5, "off = the saved chain (LoadImages ignores orientation)");
+            double change = Parity.MaxAbsDiff(withOrientation[i], withoutOrientation[i]);
+            TestContext.WriteLine($"orientation {i + 2}: features change by up to {change:E2} (largest feature {withoutOrientation[i].Max(Math.Abs):E2})");
+            Assert.IsTrue(change > 1e-3 * withoutOrientation[i].Max(Math.Abs), $"orientation {i + 2} changes the features");
+        }
+        var warnings = Warnings(logger);
+        Assert.AreEqual(1, warnings.Count, string.Join("\n", warnings));
+        StringAssert.Contains(warnings[0], "exif-");
+        StringAssert.Contains(warnings[0], "is not applied");
+    }
+}
