@@ -1,7 +1,6 @@
 using Microsoft.ML.EfficientNet.IO;
 using System.Globalization;
 using Microsoft.ML.EfficientNet;
-using Microsoft.ML.EfficientNet.IO;
 using SkiaSharp;
 
 namespace EfficientNet.Training.Comparison;

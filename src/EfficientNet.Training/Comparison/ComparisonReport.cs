@@ -4,7 +4,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.EfficientNet;
-using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Architecture;
 
 namespace EfficientNet.Training.Comparison;

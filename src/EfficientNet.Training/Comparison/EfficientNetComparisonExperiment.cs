@@ -9,7 +9,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet;
 using Microsoft.ML.EfficientNet.Evaluation;
-using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Scoring;
