@@ -21,6 +21,12 @@ internal static class DataArguments
 
     public static Option<int?> PerClass() => new("--per-class") { Description = "Keep only the first N images of each class." };
 
+    /// <summary>The EXIF flag of every command that decodes image files (train, predict, featurize).</summary>
+    public static Option<bool> ApplyExifOrientation() => new("--apply-exif-orientation")
+    {
+        Description = "Turn image files upright by their EXIF orientation before cropping (off: used as stored, as ML.NET's LoadImages does; a warning names the first rotated file).",
+    };
+
     /// <summary>Opens a data argument as a labelled image set.</summary>
     public static LabeledImageSet Open(string data, string? classes, int? perClass)
     {

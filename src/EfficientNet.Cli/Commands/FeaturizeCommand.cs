@@ -34,9 +34,10 @@ internal static class FeaturizeCommand
         var resolution = new Option<int?>("--resolution") { Description = "Network input side in pixels. Default: the weights' published crop size." };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetFeaturizerOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
         var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };
+        var exifOrientation = DataArguments.ApplyExifOrientation();
         var command = new Command("featurize", "Pooled EfficientNet features of images, one row per image, as CSV or Parquet.")
         {
-            images, variant, weights, format, randomWeights, seed, resolution, batchSize, output,
+            images, variant, weights, format, randomWeights, seed, resolution, batchSize, output, exifOrientation,
         };
         command.SetAction(result =>
         {
@@ -59,6 +60,7 @@ internal static class FeaturizeCommand
                 RandomSeed = result.GetValue(seed),
                 Resolution = result.GetValue(resolution),
                 BatchSize = result.GetValue(batchSize),
+                ApplyExifOrientation = result.GetValue(exifOrientation),
                 Logger = errors,
             };
             var ml = new MLContext(seed: 0);

@@ -29,9 +29,10 @@ internal static class PredictCommand
         var output = new Option<string?>("--output", "-o") { Description = "Also write the predictions to a .csv or .json file (chosen by the extension)." };
         var explain = new Option<string?>("--explain") { Description = "Folder to write one class activation map PNG per image into (the predicted class over the image)." };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
+        var exifOrientation = DataArguments.ApplyExifOrientation();
         var command = new Command("predict", "Top-k classes of images with an exported model; optionally class activation maps as PNG.")
         {
-            model, images, top, output, explain, batchSize,
+            model, images, top, output, explain, batchSize, exifOrientation,
         };
         command.SetAction(result =>
         {
@@ -44,7 +45,7 @@ internal static class PredictCommand
             string? explainFolder = result.GetValue(explain);
             if (explainFolder is not null) Directory.CreateDirectory(explainFolder);
 
-            using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = result.GetValue(batchSize) });
+            using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = result.GetValue(batchSize), ApplyExifOrientation = result.GetValue(exifOrientation) });
             var rows = new List<Row>(files.Count);
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var p in predictor.Predict(files, k, explain: explainFolder is not null))

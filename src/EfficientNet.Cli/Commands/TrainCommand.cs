@@ -58,10 +58,7 @@ internal static class TrainCommand
         var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
         var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
         var report = new Option<bool>("--report") { Description = "Also write training-curves.png and report.html into the run folder." };
-        var exifOrientation = new Option<bool>("--apply-exif-orientation")
-        {
-            Description = "Turn image files upright by their EXIF orientation before cropping (off: used as stored, as ML.NET's LoadImages does; a warning names the first rotated file).",
-        };
+        var exifOrientation = DataArguments.ApplyExifOrientation();
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
             data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,

@@ -34,8 +34,22 @@ public sealed class EfficientNetPredictorOptions
     /// <summary>When <see cref="GpuDeviceId"/> is set and CUDA cannot be used: true scores on the CPU with a warning; false (default) throws.</summary>
     public bool FallbackToCpu { get; set; }
 
-    /// <summary>Receives warnings (GPU fallback, unreadable images). Default null: nothing is logged.</summary>
+    /// <summary>Receives warnings (GPU fallback, unreadable images, the first EXIF orientation not applied). Default null: nothing is logged.</summary>
     public ILogger? Logger { get; set; }
+
+    /// <summary>
+    /// For image files: apply EXIF orientations 2–8 before the resize, as
+    /// <see cref="EfficientNetFeaturizerOptions.ApplyExifOrientation"/> does. Default false: the stored pixels, as ML.NET's
+    /// <c>LoadImages</c> and a saved model see them (the first file whose orientation is not 1 is logged as a warning).
+    /// Not applied to an <see cref="MLImage"/> given directly, which is already decoded.
+    /// </summary>
+    public bool ApplyExifOrientation { get; set; } = EfficientNetFeaturizerOptions.Defaults.ApplyExifOrientation;
+
+    /// <summary>
+    /// For image files: the largest width × height a file may claim in its header; a larger one is that row's error,
+    /// before any pixel memory is allocated. Default <see cref="EfficientNetFeaturizerOptions.Defaults.MaxImagePixels"/>.
+    /// </summary>
+    public long MaxImagePixels { get; set; } = EfficientNetFeaturizerOptions.Defaults.MaxImagePixels;
 }
 
 /// <summary>One class and its probability.</summary>
@@ -103,6 +117,8 @@ public sealed class EfficientNetPredictor : IDisposable
     private readonly ClassifierHead _head;
     private readonly ITransformer _pixels;
     private readonly EfficientNetPredictorOptions _options;
+    // One decoder per predictor: truncated files and oversized headers are row errors, orientation as asked, one warning.
+    private readonly ImageDecoder _decoder;
     private bool _disposed;
 
     private EfficientNetPredictor(EfficientNetOnnxSession session, ClassifierHead head, OnnxModelMetadata metadata, string modelPath, ITransformer pixels, EfficientNetPredictorOptions options)
@@ -111,6 +127,7 @@ public sealed class EfficientNetPredictor : IDisposable
         _head = head;
         _pixels = pixels;
         _options = options;
+        _decoder = new ImageDecoder(options.ApplyExifOrientation, options.MaxImagePixels, options.Logger);
         Metadata = metadata;
         ModelPath = modelPath;
         Labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
@@ -205,7 +222,7 @@ public sealed class EfficientNetPredictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(imagePaths);
         CheckTop(top);
-        return Run(imagePaths.Select(p => new Item(p, () => MLImage.CreateFromFile(p), Owned: true)), top, explain);
+        return Run(imagePaths.Select(p => new Item(p, () => _decoder.DecodeMLImage(p), Owned: true)), top, explain);
     }
 
     /// <summary>
@@ -240,10 +257,10 @@ public sealed class EfficientNetPredictor : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         if (classIndex is { } c && (c < 0 || c >= Labels.Count))
             throw new ArgumentOutOfRangeException(nameof(classIndex), classIndex, $"The model has {Labels.Count} classes: give a class in [0, {Labels.Count}).");
-        return Single(Run([new Item(imagePath, () => MLImage.CreateFromFile(imagePath), Owned: true)], 1, explain: true, classIndex)).ActivationMap!;
+        return Single(Run([new Item(imagePath, () => _decoder.DecodeMLImage(imagePath), Owned: true)], 1, explain: true, classIndex)).ActivationMap!;
     }
 
-    private static IEnumerable<Item> Rows(IDataView data, DataViewSchema.Column column)
+    private IEnumerable<Item> Rows(IDataView data, DataViewSchema.Column column)
     {
         using var cursor = data.GetRowCursor([column]);
         bool isPath = column.Type is TextDataViewType;
@@ -258,7 +275,7 @@ public sealed class EfficientNetPredictor : IDisposable
                 getPath!(ref text);
                 string path = text.ToString();
                 yield return path.Length == 0 ? new Item(row, () => throw new InvalidDataException("the path is empty"), Owned: true)
-                    : new Item(path, () => MLImage.CreateFromFile(path), Owned: true);
+                    : new Item(path, () => _decoder.DecodeMLImage(path), Owned: true);
             }
             else
             {

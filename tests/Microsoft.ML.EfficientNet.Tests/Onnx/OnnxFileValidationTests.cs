@@ -99,4 +99,23 @@ public sealed class OnnxFileValidationTests
         StringAssert.Contains(error.Message, "'features-only.onnx' has outputs [features] but no 'logits' output");
         Assert.AreEqual("b0", OnnxModelValidation.Check(_features, "ok.onnx", OnnxExportOptions.FeaturesOutputName).Variant);
     }
+
+    [TestMethod]
+    public void PredictorNamesTheFileAndWhatItExpected()
+    {
+        // predict (EfficientNetPredictor.Load) goes through the same check before ONNX Runtime sees the file: a truncated
+        // model, and a features-only model that has no 'logits' output to predict from.
+        using var dir = new TemporaryDirectory();
+        string cut = Path.Combine(dir.Path, "cut.onnx");
+        File.WriteAllBytes(cut, _features[..(_features.Length / 2)]);
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => EfficientNetPredictor.Load(cut));
+        StringAssert.Contains(error.Message, $"'{cut}'");
+        StringAssert.Contains(error.Message, "the file is truncated or not ONNX");
+
+        string featuresOnly = Path.Combine(dir.Path, "features.onnx");
+        File.WriteAllBytes(featuresOnly, _features);
+        error = Assert.ThrowsExactly<InvalidDataException>(() => EfficientNetPredictor.Load(featuresOnly));
+        StringAssert.Contains(error.Message, $"'{featuresOnly}'");
+        StringAssert.Contains(error.Message, "logits");
+    }
 }
