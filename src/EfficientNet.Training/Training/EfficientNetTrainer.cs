@@ -277,8 +277,12 @@ public static class EfficientNetTrainer
             double perStep = elapsed.TotalSeconds / Math.Max(1, pass.GlobalStep - stepsDoneAtStart);
             var remaining = TimeSpan.FromSeconds(perStep * (_totalSteps - pass.GlobalStep));
             _o.Progress?.Invoke(new EpochCompleted(epoch, _o.Epochs, metrics, elapsed, remaining, checkpoint, improved));
-            _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} top-5 {Top5:P2}; {Seconds:F0} s",
-                epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.ValidationTop5, metrics.Seconds);
+            if (double.IsNaN(metrics.ValidationAccuracy)) // no validation images: nothing to report but training
+                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; {Seconds:F0} s",
+                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.Seconds);
+            else
+                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} top-5 {Top5:P2}; {Seconds:F0} s",
+                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.ValidationTop5, metrics.Seconds);
             return state;
         }
 
