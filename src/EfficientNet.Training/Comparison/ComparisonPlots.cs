@@ -1,19 +1,21 @@
 using Microsoft.ML.EfficientNet.IO;
 using System.Globalization;
 using Microsoft.ML.EfficientNet;
+using Microsoft.ML.EfficientNet.Drawing;
 using SkiaSharp;
+using static Microsoft.ML.EfficientNet.Drawing.ChartDrawing;
 
 namespace EfficientNet.Training.Comparison;
 
 /// <summary>
-/// The report's PNG plots, drawn with SkiaSharp (the version ML.NET's image transforms use; the plotting packages
-/// served here need a newer SkiaSharp than ML.NET 5 runs with). Each point is labelled with its candidate; the Pareto
-/// front is drawn in orange and joined by a line.
+/// The report's PNG plots, drawn with SkiaSharp through <see cref="ChartDrawing"/> (which says why not ScottPlot). Each
+/// point is labelled with its candidate; the Pareto front is drawn in orange and joined by a line.
 /// </summary>
 internal static class ComparisonPlots
 {
     private const int Width = 1000, Height = 640, Left = 96, Right = 40, Top = 64, Bottom = 84;
     private static readonly SKColor Front = new(0xE6, 0x7E, 0x22), Other = new(0x2E, 0x6F, 0xB5), Grid = new(0xE4, 0xE4, 0xE4);
+    private static readonly SKRect PlotArea = new(Left, Top, Width - Right, Height - Bottom);
     private static readonly SKColor[] LineColors = [new(0x2E, 0x6F, 0xB5), new(0x27, 0xAE, 0x60), new(0x8E, 0x44, 0xAD), new(0xE6, 0x7E, 0x22), new(0xC0, 0x39, 0x2B)];
 
     public static IReadOnlyList<string> Write(ComparisonResult result, string directory)
@@ -55,7 +57,8 @@ internal static class ComparisonPlots
                 for (int i = 1; i < frontPoints.Count; i++)
                     canvas.DrawLine(map(frontPoints[i - 1].X, frontPoints[i - 1].Y), map(frontPoints[i].X, frontPoints[i].Y), line);
             }
-            var placed = new List<SKRect>();
+            // The legend first, so that labels keep clear of it.
+            var placed = new List<SKRect> { ChartDrawing.Legend(canvas, PlotArea, [new("Pareto front", Front), new("other candidates", Other, Line: false)], top: false) };
             for (int i = 0; i < valid.Count; i++)
             {
                 bool onFront = front.Contains(i);
@@ -63,7 +66,6 @@ internal static class ComparisonPlots
                 Dot(canvas, at, onFront ? Front : Other, onFront ? 7 : 6);
                 Label(canvas, valid[i].Label, at, placed);
             }
-            Legend(canvas, [("Pareto front", Front, true), ("other candidates", Other, false)]);
             if (valid.Count == 0) Centered(canvas, "no candidate finished", Height / 2f);
         });
         return path;
@@ -75,8 +77,10 @@ internal static class ComparisonPlots
         var all = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         Render(path, title, xLabel, yLabel, all.Select(p => (p.X, p.Y)), (canvas, map) =>
         {
-            var placed = new List<SKRect>();
-            var legend = new List<(string, SKColor, bool)>();
+            var placed = new List<SKRect>
+            {
+                ChartDrawing.Legend(canvas, PlotArea, series.Select((s, i) => new ChartDrawing.LegendEntry(s.Name, LineColors[i % LineColors.Length])).ToList(), top: false),
+            };
             for (int s = 0; s < series.Count; s++)
             {
                 var color = LineColors[s % LineColors.Length];
@@ -89,9 +93,7 @@ internal static class ComparisonPlots
                     Dot(canvas, at, color, 6);
                     if (p.Label != ScalingStudy.BaselineName || s == 0) Label(canvas, p.Label, at, placed);
                 }
-                legend.Add((series[s].Name, color, true));
             }
-            Legend(canvas, legend);
         });
         return path;
     }
@@ -143,9 +145,7 @@ internal static class ComparisonPlots
         canvas.ClipRect(new SKRect(Left - 60, Top - 30, Width, Top + plotH + 10));
         draw(canvas, Map);
         canvas.Restore();
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteAllBytes(path, png.AsSpan());
+        AtomicFile.WriteAllBytes(path, EncodePng(surface));
     }
 
     private static (double, double) Range(IEnumerable<double> values, bool zeroBased)
@@ -158,23 +158,6 @@ internal static class ComparisonPlots
         if (span <= 0) span = Math.Max(Math.Abs(hi) * 0.1, 1);
         // Room around the points for their labels.
         return (zeroBased && lo == 0 ? 0 : lo - span * 0.12, hi + span * 0.12);
-    }
-
-    private static double[] Ticks(double lo, double hi)
-    {
-        double raw = (hi - lo) / 6, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
-        double first = Math.Floor(lo / step) * step, last = Math.Ceiling(hi / step) * step;
-        int n = (int)Math.Round((last - first) / step);
-        return Enumerable.Range(0, n + 1).Select(i => first + i * step).ToArray();
-    }
-
-    private static string TickText(double value, double[] ticks)
-    {
-        double step = ticks.Length > 1 ? ticks[1] - ticks[0] : 1;
-        int decimals = Math.Max(0, (int)-Math.Floor(Math.Log10(step) + 1e-9));
-        if (step * Math.Pow(10, decimals) % 1 > 1e-6) decimals++;
-        return value.ToString("F" + decimals, CultureInfo.InvariantCulture);
     }
 
     private static void Dot(SKCanvas canvas, SKPoint at, SKColor color, float radius)
@@ -206,61 +189,10 @@ internal static class ComparisonPlots
         canvas.DrawText(label, chosen.Left, chosen.Bottom - 3, text);
     }
 
-    private static void Legend(SKCanvas canvas, IReadOnlyList<(string Name, SKColor Color, bool Line)> entries)
-    {
-        using var text = Text(15, SKColors.Black);
-        float w = entries.Max(e => text.MeasureText(e.Name)) + 48, h = 24 * entries.Count + 10;
-        float x = Width - Right - w - 10, y = Top + Height - Top - Bottom - h - 10;
-        using (var box = new SKPaint { Color = new SKColor(255, 255, 255, 230), Style = SKPaintStyle.Fill })
-            canvas.DrawRect(x, y, w, h, box);
-        using (var border = Stroke(new SKColor(0xBB, 0xBB, 0xBB), 1)) canvas.DrawRect(x, y, w, h, border);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            float cy = y + 17 + 24 * i;
-            if (entries[i].Line)
-            {
-                using var line = Stroke(entries[i].Color, 2.5f);
-                canvas.DrawLine(x + 8, cy, x + 32, cy, line);
-            }
-            Dot(canvas, new SKPoint(x + 20, cy), entries[i].Color, 6);
-            canvas.DrawText(entries[i].Name, x + 40, cy + 5, text);
-        }
-    }
-
     private static void Centered(SKCanvas canvas, string message, float y)
     {
         using var text = Text(20, SKColors.Gray);
         canvas.DrawText(message, (Width - text.MeasureText(message)) / 2, y, text);
     }
 
-    private static SKPaint Stroke(SKColor color, float width) => new() { Color = color, StrokeWidth = width, IsAntialias = true, Style = SKPaintStyle.Stroke };
-
-    private static SKPaint Text(float size, SKColor color, bool bold = false) =>
-        new() { Color = color, TextSize = size, IsAntialias = true, Typeface = bold ? Fonts.Bold : Fonts.Regular, Style = SKPaintStyle.Fill };
-
-    /// <summary>
-    /// A typeface that has glyphs: SkiaSharp's Linux build without dependencies has no font manager, so its default
-    /// typeface draws nothing; DejaVu Sans (or Liberation Sans) from the system's font folders is loaded instead.
-    /// </summary>
-    private static class Fonts
-    {
-        public static readonly SKTypeface Regular = Load(SKFontStyle.Normal, ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "NotoSans-Regular.ttf"]);
-        public static readonly SKTypeface Bold = Load(SKFontStyle.Bold, ["DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf"]);
-
-        private static SKTypeface Load(SKFontStyle style, string[] files)
-        {
-            var family = SKTypeface.FromFamilyName("DejaVu Sans", style);
-            if (family is not null && family.GlyphCount > 0) return family;
-            foreach (string root in (string[])["/usr/share/fonts", "/usr/local/share/fonts", "/System/Library/Fonts", @"C:\Windows\Fonts"])
-            {
-                if (!Directory.Exists(root)) continue;
-                foreach (string file in files)
-                {
-                    string? found = Directory.EnumerateFiles(root, file, SearchOption.AllDirectories).FirstOrDefault();
-                    if (found is not null && SKTypeface.FromFile(found) is { GlyphCount: > 0 } typeface) return typeface;
-                }
-            }
-            return family ?? SKTypeface.Default;
-        }
-    }
 }

@@ -1,20 +1,17 @@
 using System.Globalization;
+using Microsoft.ML.EfficientNet.Drawing;
 using SkiaSharp;
+using static Microsoft.ML.EfficientNet.Drawing.ChartDrawing;
 
 namespace EfficientNet.Training.Reports;
 
 /// <summary>
-/// The report's two PNG charts, drawn with SkiaSharp. Not ScottPlot: ScottPlot 5.1.59 needs SkiaSharp ≥ 3.119, while ML.NET's
-/// ImageAnalytics 5.0.1 (and this repository) run on SkiaSharp 2.88, and one process loads one SkiaSharp.
+/// The report's two PNG charts, drawn with SkiaSharp through <see cref="ChartDrawing"/> (which says why not ScottPlot).
 /// </summary>
 internal static class ReportCharts
 {
     /// <summary>One line of a chart: a name for the legend, a colour, and (x, y) points; NaN y values are skipped.</summary>
     internal sealed record Series(string Name, SKColor Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
-
-    private static readonly Lazy<SKTypeface> Typeface = new(() =>
-        // Skia without fontconfig scans /usr/share/fonts itself; DejaVu Sans is on every Debian with fontconfig-config.
-        SKFontManager.Default.MatchFamily("DejaVu Sans") ?? SKFontManager.Default.MatchFamily("Liberation Sans") ?? SKTypeface.Default);
 
     internal static readonly SKColor Blue = new(31, 119, 180), Orange = new(255, 127, 14);
 
@@ -32,7 +29,7 @@ internal static class ReportCharts
             var p = panels[i];
             LineChart(canvas, new SKRect(i * panelWidth + 70, 80, (i + 1) * panelWidth - 20, height - 60), p.Title, "epoch", p.YLabel, p.Series, p.Y);
         }
-        return Encode(surface);
+        return EncodePng(surface);
     }
 
     /// <summary>A confusion-matrix heatmap: cells shaded by the share of the true class (row), each labelled with its count.</summary>
@@ -99,7 +96,7 @@ internal static class ReportCharts
         canvas.DrawText("100 %", barLeft + 22, barTop + 10, small);
         canvas.DrawText("50 %", barLeft + 22, barTop + barHeight / 2 + 4, small);
         canvas.DrawText("0 %", barLeft + 22, barTop + barHeight, small);
-        return Encode(surface);
+        return EncodePng(surface);
     }
 
     private static void LineChart(SKCanvas canvas, SKRect plot, string title, string xLabel, string yLabel, IReadOnlyList<Series> series, (double Min, double Max)? yRange)
@@ -115,24 +112,26 @@ internal static class ReportCharts
             yMax = points.Count == 0 ? 1 : points.Max(p => p.Y) * 1.08;
             if (yMax - yMin < 1e-9) yMax = yMin + 1;
         }
+        // Axes end on ticks: epochs step by at least 1.
+        var xTicks = Ticks(xMin, xMax, 10, minStep: 1);
+        var yTicks = Ticks(yMin, yMax, 6);
+        (xMin, xMax, yMin, yMax) = (xTicks[0], xTicks[^1], yTicks[0], yTicks[^1]);
         float X(double x) => plot.Left + (float)((x - xMin) / (xMax - xMin)) * plot.Width;
         float Y(double y) => plot.Bottom - (float)((y - yMin) / (yMax - yMin)) * plot.Height;
 
         using var gridPaint = new SKPaint { Style = SKPaintStyle.Stroke, Color = new SKColor(225, 225, 225), StrokeWidth = 1, IsAntialias = true };
         using var framePaint = new SKPaint { Style = SKPaintStyle.Stroke, Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true };
         using var tickText = Text(12);
-        double yStep = NiceStep(yMax - yMin, 6);
-        for (double y = Math.Ceiling(yMin / yStep) * yStep; y <= yMax + 1e-9; y += yStep)
+        foreach (double y in yTicks)
         {
             canvas.DrawLine(plot.Left, Y(y), plot.Right, Y(y), gridPaint);
-            string text = FormatTick(y, yStep);
+            string text = TickText(y, yTicks);
             canvas.DrawText(text, plot.Left - 6 - tickText.MeasureText(text), Y(y) + 4, tickText);
         }
-        double xStep = Math.Max(1, NiceStep(xMax - xMin, 10));
-        for (double x = Math.Ceiling(xMin / xStep) * xStep; x <= xMax + 1e-9; x += xStep)
+        foreach (double x in xTicks)
         {
             canvas.DrawLine(X(x), plot.Top, X(x), plot.Bottom, gridPaint);
-            DrawCentered(canvas, FormatTick(x, xStep), X(x), plot.Bottom + 18, tickText);
+            DrawCentered(canvas, TickText(x, xTicks), X(x), plot.Bottom + 18, tickText);
         }
         canvas.DrawRect(plot, framePaint);
         using var titlePaint = Text(15, bold: true);
@@ -166,26 +165,8 @@ internal static class ReportCharts
         }
         canvas.Restore();
 
-        // Legend, top right inside the plot.
-        using var legendText = Text(12);
-        using var legendBox = new SKPaint { Style = SKPaintStyle.Fill, Color = new SKColor(255, 255, 255, 230) };
-        var shown = series.Where(s => s.Points.Any(p => double.IsFinite(p.Y))).ToList();
-        float legendWidth = shown.Select(s => legendText.MeasureText(s.Name)).DefaultIfEmpty(0).Max() + 44;
-        float lx = plot.Right - legendWidth - 8, ly = plot.Top + 8;
-        if (shown.Count > 0)
-        {
-            var box = new SKRect(lx, ly, lx + legendWidth, ly + 8 + 18 * shown.Count);
-            canvas.DrawRect(box, legendBox);
-            canvas.DrawRect(box, gridPaint);
-        }
-        for (int i = 0; i < shown.Count; i++)
-        {
-            using var line = new SKPaint { Style = SKPaintStyle.Stroke, Color = shown[i].Color, StrokeWidth = 2.5f, IsAntialias = true };
-            if (shown[i].Dashed) line.PathEffect = SKPathEffect.CreateDash([8, 5], 0);
-            float y = ly + 16 + 18 * i;
-            canvas.DrawLine(lx + 6, y - 4, lx + 32, y - 4, line);
-            canvas.DrawText(shown[i].Name, lx + 38, y, legendText);
-        }
+        var shown = series.Where(s => s.Points.Any(p => double.IsFinite(p.Y))).Select(s => new LegendEntry(s.Name, s.Color, Dashed: s.Dashed)).ToList();
+        ChartDrawing.Legend(canvas, plot, shown, top: true, textSize: 12);
     }
 
     /// <summary>White → dark blue as <paramref name="share"/> goes 0 → 1.</summary>
@@ -194,38 +175,5 @@ internal static class ReportCharts
         share = Math.Clamp(share, 0, 1);
         byte Mix(byte from, byte to) => (byte)Math.Round(from + (to - from) * share);
         return new SKColor(Mix(247, 8), Mix(251, 48), Mix(255, 107));
-    }
-
-    /// <summary>1, 2 or 5 × 10^k, so that the range holds at most about <paramref name="maxTicks"/> ticks.</summary>
-    private static double NiceStep(double range, int maxTicks)
-    {
-        double raw = range / maxTicks, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double[] steps = [1, 2, 5, 10];
-        return steps.Select(s => s * magnitude).First(s => s >= raw);
-    }
-
-    private static string FormatTick(double value, double step)
-    {
-        int decimals = Math.Max(0, (int)Math.Ceiling(-Math.Log10(step) - 1e-9));
-        return Math.Round(value, decimals).ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-    }
-
-    private static SKPaint Text(float size, bool bold = false) => new()
-    {
-        Typeface = Typeface.Value,
-        TextSize = size,
-        IsAntialias = true,
-        Color = SKColors.Black,
-        FakeBoldText = bold,
-    };
-
-    private static void DrawCentered(SKCanvas canvas, string text, float x, float y, SKPaint paint) =>
-        canvas.DrawText(text, x - paint.MeasureText(text) / 2, y, paint);
-
-    private static byte[] Encode(SKSurface surface)
-    {
-        using var image = surface.Snapshot();
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Drawing;
 using SkiaSharp;
 
 namespace Microsoft.ML.EfficientNet.Explain;
@@ -204,17 +205,14 @@ public sealed class ClassActivationMap
         }
 
         float fontSize = Math.Clamp(Math.Min(width, height) / 14f, 8f, 40f);
-        using var typeface = SKFontManager.Default.MatchFamily("DejaVu Sans") ?? SKFontManager.Default.MatchFamily("Liberation Sans") ?? SKTypeface.Default;
-        using var text = new SKPaint { Color = SKColors.White, IsAntialias = true, TextSize = fontSize, Typeface = typeface };
+        using var text = ChartDrawing.Text(fontSize, SKColors.White);
         string caption = string.Create(CultureInfo.InvariantCulture, $"{Label} {Score:P1}");
         float textWidth = text.MeasureText(caption), pad = fontSize / 4;
         using (var box = new SKPaint { Color = new SKColor(0, 0, 0, 190), Style = SKPaintStyle.Fill })
             canvas.DrawRect(new SKRect(0, 0, Math.Min(width, textWidth + 2 * pad), fontSize * 1.25f + pad), box);
         canvas.DrawText(caption, pad, fontSize + pad / 2, text);
 
-        using var snapshot = surface.Snapshot();
-        using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
+        return ChartDrawing.EncodePng(surface);
     }
 
     /// <summary>
