@@ -9,7 +9,7 @@ namespace EfficientNet.Cli.Tests;
 [TestClass]
 public sealed class TrainCommandTests
 {
-    private static readonly Lazy<(string Train, string Validation)> Folders = new(() =>
+    internal static readonly Lazy<(string Train, string Validation)> Folders = new(() =>
     {
         string root = Path.Combine(Path.GetTempPath(), "efficientnetml-cli-tests");
         string train = Path.Combine(root, "train"), validation = Path.Combine(root, "validation");
@@ -18,7 +18,7 @@ public sealed class TrainCommandTests
         return (train, validation);
     });
 
-    private static string[] TrainArgs(string output, int epochs) =>
+    internal static string[] TrainArgs(string output, int epochs) =>
     [
         "train", "--data", Folders.Value.Train, "--validation", Folders.Value.Validation, "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--batch-size", "16", "--image-size", "32", "--augment", "shift", "--mean", "0.286", "--std", "0.353", "--crop-fraction", "1",
@@ -80,17 +80,13 @@ public sealed class TrainCommandTests
         Assert.AreEqual(0, CliRunner.Run(TrainArgs(straight, 3)).ExitCode);
 
         // Start the same run, kill it (SIGKILL) once the first epoch's checkpoint is complete, and run it again.
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(ProcessRunner.BuiltAssembly(Path.Combine("src", "EfficientNet.Cli"), "efficientnet"));
-        foreach (string a in TrainArgs(killed, 3)) start.ArgumentList.Add(a);
-        using (var process = Process.Start(start)!)
+        using (var process = CliRunner.Start(TrainArgs(killed, 3)))
         {
             string latest = Path.Combine(killed, "checkpoints", "latest");
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while (!File.Exists(latest) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
             Assert.IsFalse(process.HasExited, "the run finished before it could be killed");
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
+            process.Kill();
         }
         Assert.IsFalse(File.Exists(Path.Combine(killed, "model.onnx")), "killed before the end");
         var resumed = CliRunner.Run(TrainArgs(killed, 3));

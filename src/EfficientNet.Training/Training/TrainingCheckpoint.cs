@@ -45,37 +45,83 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
 
     private string LatestFile { get; } = run.LatestPath;
 
+    /// <summary>
+    /// Writes the checkpoint <paramref name="name"/> and names it in <c>latest</c>. When a write fails (a full disk), the
+    /// partial checkpoint is removed, <c>latest</c> keeps naming the previous one, and the <see cref="IOException"/> names
+    /// the file that could not be written and the checkpoint that is kept.
+    /// </summary>
     public string Save(string name, EfficientNetModel model, EfficientNetModel? ema, Optimizer optimizer, RunState state)
     {
         System.IO.Directory.CreateDirectory(Directory);
+        RemoveDebris();
         string final = Path.Combine(Directory, name);
-        string temporary = Path.Combine(Directory, ".tmp-" + name + "-" + Guid.NewGuid().ToString("N")[..6]);
-        System.IO.Directory.CreateDirectory(temporary);
+        string temporary = Path.Combine(Directory, TemporaryPrefix + name + "-" + Guid.NewGuid().ToString("N")[..6]);
+        string writing = temporary;
         try
         {
-            SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.WeightsFileName), ModelWeights.ToStateDict(model).Entries);
-            if (ema is not null) SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.CheckpointEmaFileName), ModelWeights.ToStateDict(ema).Entries);
+            System.IO.Directory.CreateDirectory(temporary);
+            writing = Path.Combine(temporary, RunFolder.WeightsFileName);
+            SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(model).Entries);
+            if (ema is not null)
+            {
+                writing = Path.Combine(temporary, RunFolder.CheckpointEmaFileName);
+                SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(ema).Entries);
+            }
             var (tensors, steps) = optimizer.SaveState();
-            SafeTensorsFile.Write(Path.Combine(temporary, RunFolder.CheckpointOptimizerFileName), tensors.Select(t => new KeyValuePair<string, WeightTensor>(t.Key, ToWeight(t.Value))));
-            File.WriteAllText(Path.Combine(temporary, RunFolder.CheckpointStateFileName), JsonSerializer.Serialize(state with { OptimizerSteps = steps }, Json));
+            writing = Path.Combine(temporary, RunFolder.CheckpointOptimizerFileName);
+            SafeTensorsFile.Write(writing, tensors.Select(t => new KeyValuePair<string, WeightTensor>(t.Key, ToWeight(t.Value))));
+            writing = Path.Combine(temporary, RunFolder.CheckpointStateFileName);
+            AtomicFile.WriteAllBytes(writing, JsonSerializer.SerializeToUtf8Bytes(state with { OptimizerSteps = steps }, Json));
+            writing = final;
             if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
             System.IO.Directory.Move(temporary, final);
+            writing = LatestFile;
+            AtomicFile.WriteAllBytes(LatestFile, System.Text.Encoding.UTF8.GetBytes(name));
+        }
+        catch (IOException e)
+        {
+            TryDelete(temporary);
+            string kept = Latest() is { } previous ? $"The previous checkpoint {previous} is kept as the latest" : "There is no earlier checkpoint";
+            throw new IOException($"Could not save the checkpoint {final}: writing {writing} failed: {e.Message.TrimEnd('.')}. {kept}; " +
+                "free some disk space and run again with the same output folder to resume from it.", e);
         }
         finally
         {
-            if (System.IO.Directory.Exists(temporary)) System.IO.Directory.Delete(temporary, recursive: true);
+            TryDelete(temporary);
         }
-        AtomicWrite(LatestFile, name);
         Prune(name);
         return final;
     }
 
-    /// <summary>The last complete checkpoint, or null.</summary>
+    /// <summary>Prefix of the folders and files being written; a run killed while writing leaves them, and they never count as checkpoints.</summary>
+    internal const string TemporaryPrefix = ".tmp-";
+
+    /// <summary>
+    /// The last complete checkpoint, or null: the one <c>latest</c> names, or, when that folder is gone (a run killed
+    /// while replacing a checkpoint of the same name), the complete checkpoint with the most steps.
+    /// </summary>
     public string? Latest()
     {
         if (!File.Exists(LatestFile)) return null;
         string path = Path.Combine(Directory, File.ReadAllText(LatestFile).Trim());
-        return File.Exists(Path.Combine(path, RunFolder.CheckpointStateFileName)) ? path : null;
+        if (File.Exists(Path.Combine(path, RunFolder.CheckpointStateFileName))) return path;
+        return System.IO.Directory.GetDirectories(Directory, RunFolder.EpochCheckpointPattern)
+            .Concat(System.IO.Directory.GetDirectories(Directory, RunFolder.InterruptedCheckpointPattern))
+            .Where(c => File.Exists(Path.Combine(c, RunFolder.CheckpointStateFileName)))
+            .OrderByDescending(StepsOf)
+            .FirstOrDefault();
+    }
+
+    private static long StepsOf(string checkpoint)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(checkpoint, RunFolder.CheckpointStateFileName)), Json)?.GlobalStep ?? -1;
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
     }
 
     public static RunState Load(string checkpoint, EfficientNetModel model, EfficientNetModel? ema, Optimizer optimizer)
@@ -139,10 +185,22 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
         return new WeightTensor(cpu.shape, cpu.data<float>().ToArray());
     }
 
-    private static void AtomicWrite(string path, string text)
+    /// <summary>Removes what a killed run left half-written: <c>.tmp-*</c> checkpoint folders and <c>latest.tmp-*</c> files.</summary>
+    private void RemoveDebris()
     {
-        string temporary = path + ".tmp-" + Guid.NewGuid().ToString("N")[..6];
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
+        foreach (string folder in System.IO.Directory.GetDirectories(Directory, TemporaryPrefix + "*")) TryDelete(folder);
+        foreach (string file in System.IO.Directory.GetFiles(Directory, RunFolder.LatestFileName + ".tmp-*")) File.Delete(file);
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            if (System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the next save's RemoveDebris; it is never taken for a checkpoint.
+        }
     }
 }

@@ -6,6 +6,19 @@ namespace Microsoft.ML.EfficientNet.IO;
 /// </summary>
 internal static class AtomicFile
 {
+    private static readonly AsyncLocal<Func<string, Stream, Stream>?> Filter = new();
+
+    /// <summary>
+    /// Tests only: wraps the stream of every write made on this logical thread (given the final path and the temporary
+    /// file's stream), for example with one that fails like a full disk after some bytes. Null (the default) writes
+    /// straight to the file. This is the one place where checkpoint and export bytes reach the disk.
+    /// </summary>
+    internal static Func<string, Stream, Stream>? WriteFilterForTests
+    {
+        get => Filter.Value;
+        set => Filter.Value = value;
+    }
+
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         var bytesCopy = bytes.ToArray();
@@ -22,7 +35,16 @@ internal static class AtomicFile
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                write(stream);
+                if (WriteFilterForTests is { } filter)
+                {
+                    var filtered = filter(full, stream);
+                    write(filtered);
+                    filtered.Flush();
+                }
+                else
+                {
+                    write(stream);
+                }
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);

@@ -5,6 +5,7 @@ using EfficientNet.Training.Weights;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
@@ -192,7 +193,47 @@ public sealed class TrainerTests
         StringAssert.Contains(result.Message, "epoch 2");
         StringAssert.Contains(result.Message, good);
         Assert.AreEqual("epoch-0001", File.ReadAllText(Path.Combine(dir.Path, "checkpoints", "latest")).Trim());
+        Assert.AreEqual(good, new CheckpointStore(new RunFolder(dir.Path), keep: 1).Latest(), "the store resumes from the last good checkpoint");
         CollectionAssert.AreEqual(before, File.ReadAllBytes(Path.Combine(good, "model.safetensors")));
+    }
+
+    [TestMethod]
+    public void AFullDiskWhileWritingACheckpointStopsTheRunNamingTheFileAndKeepsThePreviousOne()
+    {
+        using var dir = new TemporaryDirectory();
+        string checkpoints = Path.Combine(dir.Path, "checkpoints");
+        // The disk fills up in the middle of epoch 2's checkpoint: its optimiser state gets 1 MB of its 32 MB, then ENOSPC.
+        AtomicFile.WriteFilterForTests = (path, stream) =>
+            path.Contains("epoch-0002", StringComparison.Ordinal) && path.EndsWith("optimizer.safetensors", StringComparison.Ordinal)
+                ? new FullDiskStream(stream, path, 1 << 20) : stream;
+        IOException error;
+        try
+        {
+            error = Assert.ThrowsExactly<IOException>(() => EfficientNetTrainer.Train(Small(dir.Path, epochs: 3), Train.Value));
+        }
+        finally
+        {
+            AtomicFile.WriteFilterForTests = null;
+        }
+        TestContext.WriteLine(error.Message);
+        StringAssert.Contains(error.Message, "No space left on device");
+        StringAssert.Contains(error.Message, Path.Combine(checkpoints, "epoch-0002"));
+        StringAssert.Contains(error.Message, "optimizer.safetensors");
+        StringAssert.Contains(error.Message, $"The previous checkpoint {Path.Combine(checkpoints, "epoch-0001")} is kept as the latest");
+        Assert.AreEqual(FullDiskStream.NoSpace, error.InnerException!.HResult);
+        Assert.AreEqual("epoch-0001", File.ReadAllText(Path.Combine(checkpoints, "latest")).Trim());
+        // Nothing half-written is left: no epoch-0002, no temporary folder or file.
+        CollectionAssert.AreEqual(new[] { "epoch-0001", "latest" }, Directory.GetFileSystemEntries(checkpoints).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+        Assert.AreEqual(0, Directory.GetFiles(dir.Path, "*.tmp-*", SearchOption.AllDirectories).Length);
+
+        // The disk has room again: the rerun resumes from epoch 1 (two epochs left) and completes.
+        var events = new List<TrainingEvent>();
+        var options = Small(dir.Path, epochs: 3);
+        options.Progress = events.Add;
+        var resumed = EfficientNetTrainer.Train(options, Train.Value);
+        Assert.AreEqual(TrainingStatus.Completed, resumed.Status, resumed.Message);
+        CollectionAssert.AreEqual(new[] { 1, 2 }, events.OfType<EpochCompleted>().Select(e => e.Epoch).ToArray());
+        Assert.IsTrue(File.Exists(Path.Combine(dir.Path, "model.onnx")));
     }
 
     [TestMethod]
