@@ -27,7 +27,8 @@ internal static class RunExport
         PreprocessingRecipe recipe, IReadOnlyList<string> classes)
     {
         if (!File.Exists(folder.BestWeightsPath)) return (null, null, null);
-        File.Copy(folder.BestWeightsPath, folder.WeightsPath, overwrite: true);
+        // Every file of the run folder is written atomically, so a kill or a full disk leaves the old file or the new one.
+        AtomicFile.WriteAllBytes(folder.WeightsPath, File.ReadAllBytes(folder.BestWeightsPath));
         var checkpoint = EfficientNetCheckpoint.FromCanonical(spec, SafeTensorsFile.Read(folder.WeightsPath), source);
         EfficientNetOnnxExporter.Export(checkpoint, folder.ModelPath, new OnnxExportOptions
         {
@@ -35,7 +36,7 @@ internal static class RunExport
             Preprocessing = recipe,
             Labels = classes,
         });
-        File.WriteAllLines(folder.LabelsPath, classes);
+        AtomicFile.WriteAllBytes(folder.LabelsPath, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', classes) + '\n'));
         return (folder.ModelPath, folder.WeightsPath, checkpoint);
     }
 
@@ -48,7 +49,7 @@ internal static class RunExport
     /// <param name="validationImages">Validation images (0 without validation data).</param>
     public static void WriteSummary(string path, TrainingResult result, string variant, int imageSize, int trainImages, int validationImages)
     {
-        File.WriteAllText(path, JsonSerializer.Serialize(new
+        AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(new
         {
             status = result.Status.ToString(),
             message = result.Message,
