@@ -42,17 +42,18 @@ internal static class BenchCommand
     public static Command Create()
     {
         var variant = new Option<string>("--variant") { DefaultValueFactory = _ => "b0", Description = "Variant of the main table." };
-        var images = new Option<string?>("--images") { Description = "A folder of JPEGs. Default: 500×375 JPEGs generated with SkiaSharp (seeded gradients and noise, quality 90) under artifacts/bench-images-generated." };
+        var images = new Option<string?>("--images") { Description = "A folder of JPEGs. Default: 500×375 JPEGs generated with SkiaSharp (seeded gradients and noise, quality 90) into --generated-images." };
         var count = new Option<int>("--count") { DefaultValueFactory = _ => 160, Description = "Images per pass." };
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 3, Description = "Timed passes per row (after one untimed); the best counts." };
         var variants = new Option<string?>("--variants") { Description = "Variants of the per-variant table, comma-separated (b0,b1,…,b7). Default: b0,b1,b2 at 128 px." };
         var resolution = new Option<int?>("--resolution") { Description = "Network input side for every row. Default: the variant's published crop (224 for B0); 128 px for the per-variant table when --variants is not given." };
         var output = new Option<string?>("--output") { Description = "A markdown file (e.g. docs/BENCHMARKS.md) whose bench section is written or replaced." };
         var json = new Option<string?>("--json") { Description = "A JSON file with every figure." };
+        var generatedImages = new Option<string>("--generated-images") { DefaultValueFactory = _ => Path.Combine("artifacts", "bench-images-generated"), Description = "Where the generated JPEGs are kept (made once) when --images is not given." };
         var skipDnn = new Option<bool>("--skip-dnn") { Description = "Leave out ML.NET's DnnFeaturizeImage ResNet18 row." };
         var command = new Command("bench", "Featurizer vs the plain ML.NET chain, raw ONNX Runtime and DnnFeaturizeImage, each at its best; per-variant speed; start-up.")
         {
-            variant, images, count, runs, variants, resolution, output, json, skipDnn,
+            variant, images, count, runs, variants, resolution, output, json, generatedImages, skipDnn,
         };
         command.SetAction(result =>
         {
@@ -64,7 +65,7 @@ internal static class BenchCommand
             string? variantList = result.GetValue(variants);
             var table = (variantList ?? "b0,b1,b2").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EfficientNetVariant.Parse).ToList();
             int? variantResolution = result.GetValue(resolution) ?? (variantList is null ? 128 : null);
-            var files = ImageFiles(result.GetValue(images), n);
+            var files = ImageFiles(result.GetValue(images), result.GetValue(generatedImages)!, n);
             var report = Run(main, files, r, result.GetValue(resolution), table, variantResolution, !result.GetValue(skipDnn), CommandLine(args: Environment.GetCommandLineArgs()));
             Print(report);
             if (result.GetValue(output) is { } markdown)
@@ -363,7 +364,7 @@ internal static class BenchCommand
     private const string GeneratedMarker = ".generated";
 
     /// <summary>The first <paramref name="count"/> JPEGs of <paramref name="folder"/>, or generated ones.</summary>
-    private static string[] ImageFiles(string? folder, int count)
+    private static string[] ImageFiles(string? folder, string generatedFolder, int count)
     {
         if (folder is not null)
         {
@@ -372,7 +373,7 @@ internal static class BenchCommand
             if (found.Length < count) throw new ArgumentException($"'{folder}' has {found.Length} JPEGs; --count {count} needs {count}.");
             return found;
         }
-        string generated = Path.GetFullPath(Path.Combine("artifacts", "bench-images-generated"));
+        string generated = Path.GetFullPath(generatedFolder);
         Directory.CreateDirectory(generated);
         var files = Enumerable.Range(0, count).Select(i => Path.Combine(generated, $"image_{i:D4}.jpg")).ToArray();
         for (int i = 0; i < count; i++)
