@@ -144,87 +144,102 @@ internal static class BenchCommand
             File.WriteAllBytes(onnxPath, onnx);
             var metadata = OnnxModelMetadata.Read(onnx);
             var recipe = metadata.Preprocessing;
+            TimeSplit split;
 
-            // (a) The featurizer, default settings, then a small grid.
-            Status("featurizer: defaults and a grid of batch size × runs at once");
-            var featurizerSettings = new List<(string Name, EfficientNetFeaturizerOptions Options)>
+            // Every row is opened first and then timed in rounds (each row once per round), so that load from outside the
+            // process falls on all rows alike. Then the per-variant table and the one-thread time split.
+            var candidates = new List<Candidate>();
+            var resources = new List<IDisposable>();
+            try
             {
-                ($"defaults (batch {EfficientNetFeaturizerOptions.Defaults.BatchSize}, {cores} batches at once × 1 intra-op thread)", new EfficientNetFeaturizerOptions()),
-            };
-            foreach (int batch in new[] { 16, 32 })
-                featurizerSettings.Add(($"batch {batch}, {cores} batches at once × 1 intra-op thread", new EfficientNetFeaturizerOptions { BatchSize = batch }));
-            foreach (int batch in new[] { 8, 32 })
-                featurizerSettings.Add(($"batch {batch}, 1 batch at a time × {cores} intra-op threads", new EfficientNetFeaturizerOptions { BatchSize = batch, ConcurrentBatches = 1, IntraOpThreads = cores }));
-            var featurizerRows = new List<Row>();
-            foreach (var (name, options) in featurizerSettings)
-            {
-                options.WeightsPath = onnxPath;
-                using var featurizer = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn, options).Fit(paths);
-                featurizerRows.Add(new Row("featurizer fp32", name, Throughput.BestImagesPerSecond(() => Consume(featurizer.Transform(paths), files.Length), files.Length, runs,
-                    () => Consume(featurizer.Transform(warmPaths), -1)), false));
-            }
-            rows.AddRange(MarkBest(featurizerRows));
+                // (a) The featurizer, default settings, then a small grid.
+                var featurizerSettings = new List<(string Name, EfficientNetFeaturizerOptions Options)>
+                {
+                    ($"defaults (batch {EfficientNetFeaturizerOptions.Defaults.BatchSize}, {cores} batches at once × 1 intra-op thread)", new EfficientNetFeaturizerOptions()),
+                };
+                foreach (int batch in new[] { 16, 32 })
+                    featurizerSettings.Add(($"batch {batch}, {cores} batches at once × 1 intra-op thread", new EfficientNetFeaturizerOptions { BatchSize = batch }));
+                foreach (int batch in new[] { 8, 32 })
+                    featurizerSettings.Add(($"batch {batch}, 1 batch at a time × {cores} intra-op threads", new EfficientNetFeaturizerOptions { BatchSize = batch, ConcurrentBatches = 1, IntraOpThreads = cores }));
+                foreach (var (name, options) in featurizerSettings)
+                {
+                    options.WeightsPath = onnxPath;
+                    var featurizer = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn, options).Fit(paths);
+                    resources.Add(featurizer);
+                    candidates.Add(new(FeaturizerGroup, name, featurizer, true));
+                }
 
-            // (b) The plain ML.NET chain as a user runs it: the featurizer's saved model, reloaded.
-            Status("plain ML.NET chain: saved model reloaded; ApplyOnnxModel with fixed threads");
-            var chainRows = new List<Row>();
-            string zip = Path.Combine(work, "featurizer.zip");
-            using (var fitted = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn, new EfficientNetFeaturizerOptions { WeightsPath = onnxPath }).Fit(paths))
-            {
+                // (b) The plain ML.NET chain as a user runs it: the featurizer's saved model, reloaded.
+                string zip = Path.Combine(work, "featurizer.zip");
+                var fitted = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn, new EfficientNetFeaturizerOptions { WeightsPath = onnxPath }).Fit(paths);
+                resources.Add(fitted);
                 ml.Model.Save(fitted, paths.Schema, zip);
-                // The same chain in process, unsaved: for reference only (see docs/BENCHMARKS.md on why it is not the baseline).
-                chainRows.Add(new Row("plain ML.NET chain", "featurizer's StandardChain in process, unsaved (reference)",
-                    Throughput.BestImagesPerSecond(() => Consume(fitted.StandardChain.Transform(paths), files.Length), files.Length, runs, () => Consume(fitted.StandardChain.Transform(warmPaths), -1)), false));
-            }
-            {
-                var loadContext = new MLContext(seed: 1);
-                var loaded = loadContext.Model.Load(zip, out _);
-                chainRows.Add(new Row("plain ML.NET chain", "saved model reloaded (Model.Load), row at a time, ORT default threads",
-                    Throughput.BestImagesPerSecond(() => Consume(loaded.Transform(paths), files.Length), files.Length, runs, () => Consume(loaded.Transform(warmPaths), -1)), false));
-                (loaded as IDisposable)?.Dispose();
-            }
-            string rowModel = Path.Combine(work, "row.onnx");
-            File.WriteAllBytes(rowModel, OnnxModelEditing.WithRowOutput(onnx, OnnxExportOptions.FeaturesOutputName, metadata.FeatureWidth));
-            foreach (int threads in new[] { 1, cores }.Distinct())
-            {
-                var chain = ml.Transforms.LoadImages("Image", null, PathColumn)
-                    .Append(RecipeTransforms.Resize(ml.Transforms, recipe, "Image", "Resized"))
-                    .Append(RecipeTransforms.Extract(ml.Transforms, "Resized", OnnxExportOptions.ImageInputName))
-                    .Append(ml.Transforms.ApplyOnnxModel(new OnnxOptions
-                    {
-                        ModelFile = rowModel, InputColumns = [OnnxExportOptions.ImageInputName], OutputColumns = [OnnxExportOptions.FeaturesOutputName],
-                        IntraOpNumThreads = threads, InterOpNumThreads = 1, RecursionLimit = 100,
-                    }))
-                    .Append(ml.Transforms.CopyColumns(FeaturesColumn, OnnxExportOptions.FeaturesOutputName));
-                var transformer = chain.Fit(paths);
-                chainRows.Add(new Row("plain ML.NET chain", $"LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel, intra-op {threads}, inter-op 1",
-                    Throughput.BestImagesPerSecond(() => Consume(transformer.Transform(paths), files.Length), files.Length, runs, () => Consume(transformer.Transform(warmPaths), -1)), false));
-                foreach (var t in transformer) (t as IDisposable)?.Dispose();
-            }
-            // The unsaved in-process chain is a reference, not a candidate for the baseline.
-            var chainCandidates = chainRows.Skip(1).ToList();
-            double chainBest = chainCandidates.Max(c => c.ImagesPerSecond);
-            rows.AddRange(chainRows.Select(c => c with { Best = chainCandidates.Contains(c) && c.ImagesPerSecond == chainBest }));
+                // The same chain in process, unsaved: for reference only (docs/BENCHMARKS.md says why it is not the baseline).
+                candidates.Add(new(ChainGroup, "featurizer's StandardChain in process, unsaved (reference, not a baseline)", fitted.StandardChain, false));
+                var loaded = new MLContext(seed: 1).Model.Load(zip, out _);
+                if (loaded is IDisposable d) resources.Add(d);
+                candidates.Add(new(ChainGroup, ReloadedSetting, loaded, true));
+                string rowModel = Path.Combine(work, "row.onnx");
+                File.WriteAllBytes(rowModel, OnnxModelEditing.WithRowOutput(onnx, OnnxExportOptions.FeaturesOutputName, metadata.FeatureWidth));
+                foreach (int threads in new[] { 1, cores }.Distinct())
+                {
+                    var chain = ml.Transforms.LoadImages("Image", null, PathColumn)
+                        .Append(RecipeTransforms.Resize(ml.Transforms, recipe, "Image", "Resized"))
+                        .Append(RecipeTransforms.Extract(ml.Transforms, "Resized", OnnxExportOptions.ImageInputName))
+                        .Append(ml.Transforms.ApplyOnnxModel(new OnnxOptions
+                        {
+                            ModelFile = rowModel, InputColumns = [OnnxExportOptions.ImageInputName], OutputColumns = [OnnxExportOptions.FeaturesOutputName],
+                            IntraOpNumThreads = threads, InterOpNumThreads = 1, RecursionLimit = 100,
+                        }))
+                        .Append(ml.Transforms.CopyColumns(FeaturesColumn, OnnxExportOptions.FeaturesOutputName));
+                    var transformer = chain.Fit(paths);
+                    foreach (var t in transformer) if (t is IDisposable disposable) resources.Add(disposable);
+                    candidates.Add(new(ChainGroup, $"LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel, intra-op {threads}, inter-op 1", transformer, true));
+                }
 
-            // (c) Raw ONNX Runtime on prepared pixels (the featurizer's own preprocessing, done beforehand).
-            Status("raw ONNX Runtime on prepared pixels: a grid of session settings");
-            var (pixels, prepSeconds) = PreparedPixels(ml, paths, recipe, files.Length);
-            var ortRows = OnnxRuntimeSetting.Grid(cores).Distinct()
-                .Select(s => new Row("raw ONNX Runtime, prepared pixels", s == OnnxRuntimeSetting.Default ? $"{s} (default session)" : s.ToString(),
-                    OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, s, runs), false)).ToList();
-            rows.AddRange(MarkBest(ortRows));
-            // The time split: preprocessing and inference, each on one thread.
-            double inferenceMs = 1000 / OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, new OnnxRuntimeSetting(1, 1, 8), 1);
-            var split = new TimeSplit(prepSeconds * 1000 / files.Length, inferenceMs, cores);
+                // (c) Raw ONNX Runtime on prepared pixels (the featurizer's own preprocessing, done beforehand).
+                var (pixels, prepSeconds) = PreparedPixels(ml, paths, recipe, files.Length);
+                var ortPasses = new List<(Action Pass, Action? WarmUp)>();
+                var grid = OnnxRuntimeSetting.Grid(cores).Distinct().ToList();
+                foreach (var setting in grid)
+                {
+                    var (session, pass, warmUp) = OnnxRuntimeThroughput.Open(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, setting);
+                    resources.Add(session);
+                    ortPasses.Add((pass, warmUp));
+                }
 
-            // (d) ML.NET's DnnFeaturizeImage ResNet18.
-            if (dnn)
-            {
-                Status("DnnFeaturizeImage ResNet18");
-                rows.Add(new Row("DnnFeaturizeImage ResNet18", "LoadImages → ResizeImages(224) → ExtractPixels → DnnFeaturizeImage, row at a time, ORT default threads (it has no thread setting)",
-                    DnnFeaturizer(ml, paths, warmPaths, files.Length, runs), true));
+                // (d) ML.NET's DnnFeaturizeImage ResNet18.
+                if (dnn)
+                {
+                    var model = DnnFeaturizer(ml, paths);
+                    foreach (var t in model) if (t is IDisposable disposable) resources.Add(disposable);
+                    candidates.Add(new(DnnGroup, "LoadImages → ResizeImages(224) → ExtractPixels → DnnFeaturizeImage, row at a time, ORT default threads (it has no thread setting)", model, true));
+                }
+                else notes.Add("DnnFeaturizeImage ResNet18 left out (--skip-dnn).");
+
+                Status($"timing {candidates.Count + ortPasses.Count} rows in {runs} round(s) of {files.Length} images each");
+                var passes = new List<(Action Pass, Action? WarmUp)>();
+                foreach (var c in candidates) passes.Add((() => Consume(c.Transformer.Transform(paths), files.Length), () => Consume(c.Transformer.Transform(warmPaths), -1)));
+                passes.AddRange(ortPasses);
+                double[] measured = Throughput.BestImagesPerSecond(passes, files.Length, runs);
+                var timed = candidates.Select((c, i) => new Row(c.Group, c.Setting, measured[i], false)).ToList();
+                timed.AddRange(grid.Select((g, i) => new Row(OrtGroup, g == OnnxRuntimeSetting.Default ? $"{g} (default session)" : g.ToString(), measured[candidates.Count + i], false)));
+                foreach (var group in timed.GroupBy(t => t.Group))
+                {
+                    var eligible = group.Where(t => candidates.FirstOrDefault(c => c.Group == t.Group && c.Setting == t.Setting) is not { Eligible: false }).ToList();
+                    double top = eligible.Max(t => t.ImagesPerSecond);
+                    rows.AddRange(group.Select(t => t with { Best = eligible.Contains(t) && t.ImagesPerSecond == top }));
+                }
+
+                // The time split: preprocessing (measured above) and inference, each on one thread.
+                Status("time split: inference on one thread");
+                double inferenceMs = 1000 / OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, new OnnxRuntimeSetting(1, 1, 8), 1);
+                split = new TimeSplit(prepSeconds * 1000 / files.Length, inferenceMs, cores);
             }
-            else notes.Add("DnnFeaturizeImage ResNet18 left out (--skip-dnn).");
+            finally
+            {
+                foreach (var resource in resources) resource.Dispose();
+            }
 
             // (e) Per-variant table.
             var variantRows = new List<VariantRow>();
@@ -234,16 +249,16 @@ internal static class BenchCommand
                 variantRows.Add(MeasureVariant(ml, v, variantResolution, paths, warmPaths, files.Length, runs, work));
             }
 
-            var best = rows.Where(x => x.Best).ToDictionary(x => x.Group);
-            double featurizerBest = best["featurizer fp32"].ImagesPerSecond;
+            var best = rows.Where(x => x.Best).GroupBy(x => x.Group).ToDictionary(x => x.Key, x => x.First());
+            double featurizerBest = best[FeaturizerGroup].ImagesPerSecond;
             var ratios = new List<Ratio>
             {
-                new("raw ONNX Runtime, prepared pixels (best)", featurizerBest / best["raw ONNX Runtime, prepared pixels"].ImagesPerSecond, 0.9),
-                new("plain ML.NET chain (best)", featurizerBest / best["plain ML.NET chain"].ImagesPerSecond, 1.8),
+                new("raw ONNX Runtime, prepared pixels (best)", featurizerBest / best[OrtGroup].ImagesPerSecond, 0.9),
+                new("plain ML.NET chain (best)", featurizerBest / best[ChainGroup].ImagesPerSecond, 1.8),
             };
-            if (best.TryGetValue("DnnFeaturizeImage ResNet18", out var resnet)) ratios.Add(new("DnnFeaturizeImage ResNet18", featurizerBest / resnet.ImagesPerSecond, 6.0));
-            ratios.Add(new("raw ONNX Runtime, default session (batch 32)", featurizerBest / ortRows[0].ImagesPerSecond, null));
-            ratios.Add(new("plain ML.NET chain, reloaded, ORT default threads", featurizerBest / chainRows[1].ImagesPerSecond, null));
+            if (best.TryGetValue(DnnGroup, out var resnet)) ratios.Add(new("DnnFeaturizeImage ResNet18", featurizerBest / resnet.ImagesPerSecond, 6.0));
+            ratios.Add(new("raw ONNX Runtime, default session (batch 32)", featurizerBest / rows.First(x => x.Group == OrtGroup).ImagesPerSecond, null));
+            ratios.Add(new("plain ML.NET chain, reloaded, ORT default threads", featurizerBest / rows.First(x => x.Setting == ReloadedSetting).ImagesPerSecond, null));
 
             var machine = new Dictionary<string, string>
             {
@@ -254,7 +269,7 @@ internal static class BenchCommand
                 ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
                 ["dotnet"] = Environment.Version.ToString(),
                 ["onnxRuntime"] = OnnxRuntimeThroughput.Version(),
-                ["mlnet"] = typeof(MLContext).Assembly.GetName().Version?.ToString() ?? "",
+                ["mlnet"] = InformationalVersion(typeof(MLContext).Assembly),
             };
             string source = files.Length > 0 && Path.GetDirectoryName(files[0]) is { } dir && File.Exists(Path.Combine(dir, GeneratedMarker))
                 ? "generated: 500×375 JPEGs, seeded smooth gradients + noise, quality 90 (SkiaSharp)" : $"{Path.GetDirectoryName(files[0])}";
@@ -267,11 +282,14 @@ internal static class BenchCommand
         }
     }
 
-    private static List<Row> MarkBest(List<Row> rows)
-    {
-        double best = rows.Max(r => r.ImagesPerSecond);
-        return rows.Select(r => r with { Best = r.ImagesPerSecond == best }).ToList();
-    }
+    private const string FeaturizerGroup = "featurizer fp32";
+    private const string ChainGroup = "plain ML.NET chain";
+    private const string OrtGroup = "raw ONNX Runtime, prepared pixels";
+    private const string DnnGroup = "DnnFeaturizeImage ResNet18";
+    private const string ReloadedSetting = "saved model reloaded (Model.Load), row at a time, ORT default threads";
+
+    /// <summary>A transformer to time, and whether it may be its group's best (the unsaved chain is a reference only).</summary>
+    private sealed record Candidate(string Group, string Setting, ITransformer Transformer, bool Eligible);
 
     private static Startup MeasureStartup(EfficientNetVariant variant, int? resolution, IDataView paths)
     {
@@ -310,16 +328,13 @@ internal static class BenchCommand
         return (pixels, watch.Elapsed.TotalSeconds);
     }
 
-    private static double DnnFeaturizer(MLContext ml, IDataView paths, IDataView warmPaths, int count, int runs)
+    private static TransformerChain<TransformerChain<ColumnCopyingTransformer>> DnnFeaturizer(MLContext ml, IDataView paths)
     {
         var pipeline = ml.Transforms.LoadImages("Image", null, PathColumn)
             .Append(ml.Transforms.ResizeImages("Resized", 224, 224, "Image"))
             .Append(ml.Transforms.ExtractPixels("Pixels", "Resized"))
             .Append(ml.Transforms.DnnFeaturizeImage(FeaturesColumn, m => m.ModelSelector.ResNet18(ml, m.OutputColumn, m.InputColumn), "Pixels"));
-        var model = pipeline.Fit(paths);
-        double ips = Throughput.BestImagesPerSecond(() => Consume(model.Transform(paths), count), count, runs, () => Consume(model.Transform(warmPaths), -1));
-        foreach (var t in model) (t as IDisposable)?.Dispose();
-        return ips;
+        return pipeline.Fit(paths);
     }
 
     private static VariantRow MeasureVariant(MLContext ml, EfficientNetVariant variant, int? resolution, IDataView paths, IDataView warmPaths, int count, int runs, string work)
@@ -413,6 +428,9 @@ internal static class BenchCommand
         using var stream = File.Create(path);
         data.SaveTo(stream);
     }
+
+    private static string InformationalVersion(System.Reflection.Assembly assembly) =>
+        (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(assembly)?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "").Split('+')[0];
 
     private static string CommandLine(string[] args) => "efficientnet " + string.Join(' ', args.Skip(1).Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 

@@ -60,6 +60,29 @@ internal static class Throughput
         return images / best;
     }
 
+    /// <summary>
+    /// Measures several passes side by side: each is run once untimed, then <paramref name="runs"/> rounds time every pass
+    /// once in turn, so that load from outside the process (a shared machine) falls on all of them alike. The best round's
+    /// images per second of each pass.
+    /// </summary>
+    /// <param name="passes">Each pass over <paramref name="images"/> images, with a shorter untimed warm-up (or null: the pass).</param>
+    /// <param name="images">Images one pass scores.</param>
+    /// <param name="runs">Rounds, at least 1.</param>
+    public static double[] BestImagesPerSecond(IReadOnlyList<(Action Pass, Action? WarmUp)> passes, int images, int runs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        foreach (var (pass, warmUp) in passes) (warmUp ?? pass)();
+        var best = Enumerable.Repeat(double.MaxValue, passes.Count).ToArray();
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < passes.Count; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                passes[i].Pass();
+                best[i] = Math.Min(best[i], watch.Elapsed.TotalSeconds);
+            }
+        return best.Select(b => images / b).ToArray();
+    }
+
     /// <summary>The <paramref name="fraction"/> percentile (0–1) of <paramref name="values"/>, by nearest rank.</summary>
     public static double Percentile(IReadOnlyList<double> values, double fraction)
     {
@@ -82,11 +105,21 @@ internal static class OnnxRuntimeThroughput
     /// <param name="runs">Timed passes.</param>
     public static double Measure(byte[] model, string outputName, float[] pixels, int count, OnnxRuntimeSetting setting, int runs)
     {
-        using var session = new EfficientNetOnnxSession(model, outputName, intraOpThreads: setting.IntraOpThreads, parallelism: setting.Parallelism);
+        var (session, pass, warmUp) = Open(model, outputName, pixels, count, setting);
+        using (session) return Throughput.BestImagesPerSecond(pass, count, runs, warmUp);
+    }
+
+    /// <summary>
+    /// Opens a session for <paramref name="setting"/> and returns it with a pass over <paramref name="count"/> prepared
+    /// images and a shorter warm-up, for <see cref="Throughput.BestImagesPerSecond(IReadOnlyList{ValueTuple{Action, Action}}, int, int)"/>.
+    /// Dispose the session afterwards.
+    /// </summary>
+    public static (EfficientNetOnnxSession Session, Action Pass, Action WarmUp) Open(byte[] model, string outputName, float[] pixels, int count, OnnxRuntimeSetting setting)
+    {
+        var session = new EfficientNetOnnxSession(model, outputName, intraOpThreads: setting.IntraOpThreads, parallelism: setting.Parallelism);
         var output = new float[count * session.OutputWidth];
         int warm = Math.Min(count, setting.BatchSize * setting.Parallelism);
-        return Throughput.BestImagesPerSecond(() => session.ScoreAll(pixels, count, output, setting.BatchSize), count, runs,
-            () => session.ScoreAll(pixels, warm, output, setting.BatchSize));
+        return (session, () => session.ScoreAll(pixels, count, output, setting.BatchSize), () => session.ScoreAll(pixels, warm, output, setting.BatchSize));
     }
 
     /// <summary>Batch-1 latencies in milliseconds, one image at a time, with ONNX Runtime's default threading.</summary>
