@@ -146,6 +146,14 @@ internal static class BenchCommand
             var recipe = metadata.Preprocessing;
             TimeSplit split;
 
+            // (e) Per-variant table, first: its peak RSS then covers that variant, not memory the main table's 15 open rows leave behind.
+            var variantRows = new List<VariantRow>();
+            foreach (var v in tableVariants)
+            {
+                Status($"variant {v.Name}");
+                variantRows.Add(MeasureVariant(ml, v, variantResolution, paths, warmPaths, files.Length, runs, work));
+            }
+
             // Every row is opened first and then timed in rounds (each row once per round), so that load from outside the
             // process falls on all rows alike. Then the per-variant table and the one-thread time split.
             var candidates = new List<Candidate>();
@@ -241,14 +249,6 @@ internal static class BenchCommand
                 foreach (var resource in resources) resource.Dispose();
             }
 
-            // (e) Per-variant table.
-            var variantRows = new List<VariantRow>();
-            foreach (var v in tableVariants)
-            {
-                Status($"variant {v.Name}");
-                variantRows.Add(MeasureVariant(ml, v, variantResolution, paths, warmPaths, files.Length, runs, work));
-            }
-
             var best = rows.Where(x => x.Best).GroupBy(x => x.Group).ToDictionary(x => x.Key, x => x.First());
             double featurizerBest = best[FeaturizerGroup].ImagesPerSecond;
             var ratios = new List<Ratio>
@@ -339,6 +339,8 @@ internal static class BenchCommand
 
     private static VariantRow MeasureVariant(MLContext ml, EfficientNetVariant variant, int? resolution, IDataView paths, IDataView warmPaths, int count, int runs, string work)
     {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         MachineDescription.ResetPeakResident();
         var checkpoint = WeightsResolver.Resolve(new WeightsRequest(variant) { UseRandomWeights = true, ReplaceHead = true });
         byte[] onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features, Resolution = resolution });
