@@ -122,6 +122,7 @@ internal static class BenchCommand
         int? variantResolution, bool dnn, string command)
     {
         int cores = Environment.ProcessorCount;
+        string loadBefore = LoadAverage();
         var rows = new List<Row>();
         var notes = new List<string>();
         void Status(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
@@ -270,6 +271,8 @@ internal static class BenchCommand
                 ["dotnet"] = Environment.Version.ToString(),
                 ["onnxRuntime"] = OnnxRuntimeThroughput.Version(),
                 ["mlnet"] = InformationalVersion(typeof(MLContext).Assembly),
+                // Load from other processes on a shared machine moves every figure; ratios from one run hold better.
+                ["loadAverage"] = $"{loadBefore} at the start, {LoadAverage()} at the end",
             };
             string source = files.Length > 0 && Path.GetDirectoryName(files[0]) is { } dir && File.Exists(Path.Combine(dir, GeneratedMarker))
                 ? "generated: 500×375 JPEGs, seeded smooth gradients + noise, quality 90 (SkiaSharp)" : $"{Path.GetDirectoryName(files[0])}";
@@ -431,6 +434,19 @@ internal static class BenchCommand
         data.SaveTo(stream);
     }
 
+    /// <summary>The 1-minute load average (Linux <c>/proc/loadavg</c>), or "unknown".</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
     private static string InformationalVersion(System.Reflection.Assembly assembly) =>
         (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(assembly)?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "").Split('+')[0];
 
@@ -468,7 +484,7 @@ internal static class BenchCommand
         s.AppendLine("## `efficientnet bench`: every peer at its best configuration").AppendLine();
         s.AppendLine("Written by the command below; do not edit by hand (rerun it).").AppendLine();
         s.AppendLine("```bash").AppendLine(report.Command).AppendLine("```").AppendLine();
-        s.AppendLine($"Machine: {m["cpu"]} ({m["simd"]}), {m["cores"]} cores, {m["memoryGB"]} GB; {m["os"]}; .NET {m["dotnet"]}, ONNX Runtime {m["onnxRuntime"]}, ML.NET {m["mlnet"]}.");
+        s.AppendLine($"Machine: {m["cpu"]} ({m["simd"]}), {m["cores"]} cores, {m["memoryGB"]} GB; {m["os"]}; .NET {m["dotnet"]}, ONNX Runtime {m["onnxRuntime"]}, ML.NET {m["mlnet"]}; 1-minute load average {m["loadAverage"]}.");
         s.AppendLine($"EfficientNet-{report.Variant.ToUpperInvariant()} at {report.Resolution} px, {report.Images} images ({report.ImageSource}), best of {report.Runs} passes after an untimed one.").AppendLine();
         s.AppendLine("| what | setting | images/s | ms/image | best of its kind |").AppendLine("|---|---|---|---|---|");
         foreach (var row in report.Rows)
