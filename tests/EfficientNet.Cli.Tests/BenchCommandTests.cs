@@ -14,7 +14,7 @@ public sealed class BenchCommandTests
     {
         using var dir = new TemporaryDirectory();
         string markdown = Path.Combine(dir.Path, "BENCHMARKS.md");
-        File.WriteAllText(markdown, "# Benchmarks\n\nolder text stays\n\n<!-- bench:begin -->\nstale\n<!-- bench:end -->\n\ntail stays\n");
+        File.WriteAllText(markdown, "# Benchmarks\n\nolder text stays; it quotes `<!-- bench:begin -->` and `<!-- bench:end -->`\n\n<!-- bench:begin -->\nstale\n<!-- bench:end -->\n\ntail stays\n");
         string json = Path.Combine(dir.Path, "bench.json");
         var result = CliRunner.Run("bench", "--count", "8", "--runs", "1", "--variants", "b0", "--resolution", "64",
             "--generated-images", Path.Combine(dir.Path, "images"), "--output", markdown, "--json", json);
@@ -26,7 +26,8 @@ public sealed class BenchCommandTests
         Assert.Contains("older text stays", text);
         Assert.Contains("tail stays", text);
         Assert.DoesNotContain("stale", text);
-        Assert.AreEqual(1, text.Split("<!-- bench:begin -->").Length - 1, "one section");
+        Assert.Contains("older text stays; it quotes `<!-- bench:begin -->` and `<!-- bench:end -->`", text);
+        Assert.AreEqual(1, text.Split("\n<!-- bench:begin -->\n").Length - 1, "one section");
         foreach (string expected in (string[])["| what | setting | images/s |", "| featurizer (best) vs |", "| variant | px |", "efficientnet bench --count 8"])
             Assert.Contains(expected, text, expected);
 
