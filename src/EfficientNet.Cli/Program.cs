@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EfficientNet.Cli.Commands;
 
-var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants, predict and explain, featurize.");
+var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants, predict and explain, featurize, benchmark.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
@@ -9,6 +9,7 @@ root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(FeaturizeCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 try
 {

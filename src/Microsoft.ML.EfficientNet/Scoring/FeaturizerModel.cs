@@ -53,7 +53,8 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
                 ReplaceHead = true,
                 Logger = options.Logger,
             });
-            onnx = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features, Resolution = options.Resolution });
+            // A second Fit of the same weights reuses the first one's export (the graph is not written again).
+            onnx = OnnxExportCache.GetOrExport(checkpoint, OnnxOutputs.Features, options.Resolution);
             description = checkpoint.Origin;
         }
 

@@ -356,4 +356,25 @@ public sealed class FeaturizerTests
         Assert.AreEqual("random weights (seed 3)", random.Metadata.WeightFile);
         Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.EfficientNetFeaturizer("b0", options: new() { UseRandomWeights = true, WeightsPath = "x.pth" }).Fit(images));
     }
+
+    [TestMethod]
+    public void ASecondFitOfTheSameWeightsReusesTheExport()
+    {
+        OnnxExportCache.Clear();
+        var (ml, images) = LoadedImages();
+        EfficientNetFeaturizerOptions Options(int seed, int resolution) => new() { UseRandomWeights = true, RandomSeed = seed, Resolution = resolution };
+        using var first = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(5, 64)).Fit(images);
+        Assert.AreEqual(1, OnnxExportCache.Count);
+        // A new estimator with the same weights: no second export, the same model.
+        using var second = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(5, 64)).Fit(images);
+        Assert.AreEqual(1, OnnxExportCache.Count);
+        CollectionAssert.AreEqual(first.OnnxModel.ToArray(), second.OnnxModel.ToArray());
+        // Other weights, or another resolution, are exported anew.
+        using var otherWeights = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(6, 64)).Fit(images);
+        using var otherResolution = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(5, 96)).Fit(images);
+        Assert.AreEqual(3, OnnxExportCache.Count);
+        CollectionAssert.AreNotEqual(first.OnnxModel.ToArray(), otherWeights.OnnxModel.ToArray());
+        Assert.AreEqual(96, otherResolution.Metadata.Resolution);
+        OnnxExportCache.Clear();
+    }
 }

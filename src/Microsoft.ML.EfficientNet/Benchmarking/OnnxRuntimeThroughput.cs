@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Microsoft.ML.EfficientNet.Benchmarking;
+
+/// <summary>
+/// One ONNX Runtime setting for scoring prepared pixels: threads inside a run, runs at once, images per run. Opened
+/// through <see cref="EfficientNetOnnxSession"/>, the one session owner, so a setting measured here is one the featurizer
+/// can use.
+/// </summary>
+/// <param name="IntraOpThreads">Threads inside one run; null: ONNX Runtime's own choice (with one run at a time).</param>
+/// <param name="Parallelism">Runs that proceed at once (each batch on its own core when &gt; 1).</param>
+/// <param name="BatchSize">Images per run.</param>
+internal sealed record OnnxRuntimeSetting(int? IntraOpThreads, int Parallelism, int BatchSize)
+{
+    /// <summary>ONNX Runtime's default session (its own intra-op threading), one run at a time, batch 32.</summary>
+    public static OnnxRuntimeSetting Default { get; } = new(null, 1, 32);
+
+    /// <summary>
+    /// The small grid the benchmark measures to find ONNX Runtime's best on this machine: its default session at batch 8
+    /// and 32, intra-op threads = cores with one session, and one intra-op thread per run with one run per core.
+    /// </summary>
+    public static IReadOnlyList<OnnxRuntimeSetting> Grid(int cores) =>
+    [
+        Default,
+        new(null, 1, 8),
+        new(cores, 1, 32),
+        new(1, cores, 8),
+        new(1, cores, 32),
+    ];
+
+    /// <summary>A short description, e.g. <c>intra-op 1 × 2 runs, batch 8</c>.</summary>
+    public override string ToString() =>
+        $"{(IntraOpThreads is { } t ? $"intra-op {t}" : "ORT default threads")} × {Parallelism} run{(Parallelism == 1 ? "" : "s")}, batch {BatchSize}";
+}
+
+/// <summary>Wall-clock measurements of whole passes over a set of images: best of several runs, and latency percentiles.</summary>
+internal static class Throughput
+{
+    /// <summary>
+    /// Runs <paramref name="pass"/> once untimed (<paramref name="warmUp"/>, or the pass itself), then
+    /// <paramref name="runs"/> times timed; the best run's images per second.
+    /// </summary>
+    /// <param name="pass">One pass over <paramref name="images"/> images.</param>
+    /// <param name="images">Images one pass scores.</param>
+    /// <param name="runs">Timed passes, at least 1.</param>
+    /// <param name="warmUp">A shorter untimed pass that warms the same path; default null: one full pass.</param>
+    public static double BestImagesPerSecond(Action pass, int images, int runs, Action? warmUp = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        (warmUp ?? pass)();
+        double best = double.MaxValue;
+        for (int r = 0; r < runs; r++)
+        {
+            var watch = Stopwatch.StartNew();
+            pass();
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        return images / best;
+    }
+
+    /// <summary>
+    /// Measures several passes side by side: each is run once untimed, then <paramref name="runs"/> rounds time every pass
+    /// once in turn, so that load from outside the process (a shared machine) falls on all of them alike. The best round's
+    /// images per second of each pass.
+    /// </summary>
+    /// <param name="passes">Each pass over <paramref name="images"/> images, with a shorter untimed warm-up (or null: the pass).</param>
+    /// <param name="images">Images one pass scores.</param>
+    /// <param name="runs">Rounds, at least 1.</param>
+    public static double[] BestImagesPerSecond(IReadOnlyList<(Action Pass, Action? WarmUp)> passes, int images, int runs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        foreach (var (pass, warmUp) in passes) (warmUp ?? pass)();
+        var best = Enumerable.Repeat(double.MaxValue, passes.Count).ToArray();
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < passes.Count; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                passes[i].Pass();
+                best[i] = Math.Min(best[i], watch.Elapsed.TotalSeconds);
+            }
+        return best.Select(b => images / b).ToArray();
+    }
+
+    /// <summary>The <paramref name="fraction"/> percentile (0–1) of <paramref name="values"/>, by nearest rank.</summary>
+    public static double Percentile(IReadOnlyList<double> values, double fraction)
+    {
+        if (values.Count == 0) throw new ArgumentException("No values.", nameof(values));
+        var sorted = values.Order().ToArray();
+        int rank = (int)Math.Ceiling(fraction * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>Raw ONNX Runtime on prepared pixels, through <see cref="EfficientNetOnnxSession"/>.</summary>
+internal static class OnnxRuntimeThroughput
+{
+    /// <summary>Best images per second of <paramref name="setting"/> over <paramref name="count"/> prepared images.</summary>
+    /// <param name="model">The ONNX model ([N, 3, S, S] in, [N, width] out).</param>
+    /// <param name="outputName">The output to compute.</param>
+    /// <param name="pixels">count × 3 × S × S floats, as the model's input expects.</param>
+    /// <param name="count">Images in <paramref name="pixels"/>.</param>
+    /// <param name="setting">Threads, runs at once and batch size.</param>
+    /// <param name="runs">Timed passes.</param>
+    public static double Measure(byte[] model, string outputName, float[] pixels, int count, OnnxRuntimeSetting setting, int runs)
+    {
+        var (session, pass, warmUp) = Open(model, outputName, pixels, count, setting);
+        using (session) return Throughput.BestImagesPerSecond(pass, count, runs, warmUp);
+    }
+
+    /// <summary>
+    /// Opens a session for <paramref name="setting"/> and returns it with a pass over <paramref name="count"/> prepared
+    /// images and a shorter warm-up, for <see cref="Throughput.BestImagesPerSecond(IReadOnlyList{ValueTuple{Action, Action}}, int, int)"/>.
+    /// Dispose the session afterwards.
+    /// </summary>
+    public static (EfficientNetOnnxSession Session, Action Pass, Action WarmUp) Open(byte[] model, string outputName, float[] pixels, int count, OnnxRuntimeSetting setting)
+    {
+        var session = new EfficientNetOnnxSession(model, outputName, intraOpThreads: setting.IntraOpThreads, parallelism: setting.Parallelism);
+        var output = new float[count * session.OutputWidth];
+        int warm = Math.Min(count, setting.BatchSize * setting.Parallelism);
+        return (session, () => session.ScoreAll(pixels, count, output, setting.BatchSize), () => session.ScoreAll(pixels, warm, output, setting.BatchSize));
+    }
+
+    /// <summary>Batch-1 latencies in milliseconds, one image at a time, with ONNX Runtime's default threading.</summary>
+    /// <param name="model">As for <see cref="Measure"/>.</param>
+    /// <param name="outputName">As for <see cref="Measure"/>.</param>
+    /// <param name="pixels">At least one image.</param>
+    /// <param name="samples">Timed single-image runs (after two untimed ones).</param>
+    public static double[] Latencies(byte[] model, string outputName, float[] pixels, int samples)
+    {
+        using var session = new EfficientNetOnnxSession(model, outputName, parallelism: 1);
+        var output = new float[session.OutputWidth];
+        int images = pixels.Length / session.InputLength;
+        var latencies = new double[samples];
+        for (int i = -2; i < samples; i++)
+        {
+            var input = new Memory<float>(pixels, (Math.Max(i, 0) % images) * session.InputLength, session.InputLength);
+            long start = Stopwatch.GetTimestamp();
+            session.Score(input, 1, output);
+            if (i >= 0) latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return latencies;
+    }
+
+    /// <summary>The ONNX Runtime native library's version, e.g. <c>1.31.1</c>.</summary>
+    public static string Version() => OrtEnv.Instance().GetVersionString();
+}
+
+/// <summary>The machine a benchmark ran on, and the process's peak resident memory.</summary>
+internal static class MachineDescription
+{
+    /// <summary>The CPU's model name (Linux <c>/proc/cpuinfo</c>), else the architecture.</summary>
+    public static string CpuModel()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+                foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                    if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+        }
+        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>CPU flags of interest to inference (AVX2, AVX-512F, AVX-512 VNNI), from <c>/proc/cpuinfo</c>.</summary>
+    public static string SimdFlags()
+    {
+        try
+        {
+            if (!File.Exists("/proc/cpuinfo")) return "";
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ').ToHashSet() ?? [];
+            return string.Join(", ", new[] { ("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "AVX-512 VNNI") }.Where(f => flags.Contains(f.Item1)).Select(f => f.Item2));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>
+    /// Resets the peak resident set size the kernel keeps for this process (Linux ≥ 4.0: writing 5 to
+    /// <c>/proc/self/clear_refs</c>), so the next <see cref="PeakResidentMegabytes"/> covers only what follows. False
+    /// where that is not possible; the peak then covers the whole process.
+    /// </summary>
+    public static bool ResetPeakResident()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Peak resident set size in MB (<c>VmHWM</c> on Linux, else the process's peak working set).</summary>
+    public static double PeakResidentMegabytes()
+    {
+        try
+        {
+            if (File.Exists("/proc/self/status"))
+                foreach (string line in File.ReadLines("/proc/self/status"))
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                        return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException)
+        {
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
+}
