@@ -7,12 +7,16 @@ namespace Microsoft.ML.EfficientNet.Onnx;
 /// canonical keys and float32 values, the network (variant, class count, parameters), the weights' conventions and
 /// origin (both recorded in the metadata), whether the head was replaced, the outputs and the resolution. A second
 /// <c>Fit</c> of the same weights then reuses the export instead of writing the graph again. The few most recently used
-/// models are kept (about 21 MB each for B0, 267 MB for B7).
+/// models are kept, at most <see cref="Capacity"/> of them and at most <see cref="MaxBytes"/> in all (about 21 MB each for
+/// B0, 267 MB for B7), so a process that fits large variants does not hold a gigabyte of models it no longer uses.
 /// </summary>
 internal static class OnnxExportCache
 {
     /// <summary>Models kept; the least recently used goes first.</summary>
     public const int Capacity = 4;
+
+    /// <summary>Bytes kept in all; a model larger than this is not cached. 320 MB: one B7, or several small models.</summary>
+    public const long MaxBytes = 320L * 1024 * 1024;
 
     private static readonly LinkedList<(string Key, byte[] Model)> Entries = new();
     private static readonly Lock Gate = new();
@@ -38,8 +42,8 @@ internal static class OnnxExportCache
         byte[] model = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = outputs, Resolution = resolution });
         lock (Gate)
         {
-            if (!Entries.Any(e => e.Key == key)) Entries.AddFirst((key, model));
-            while (Entries.Count > Capacity) Entries.RemoveLast();
+            if (model.Length <= MaxBytes && !Entries.Any(e => e.Key == key)) Entries.AddFirst((key, model));
+            while (Entries.Count > Capacity || Entries.Sum(e => (long)e.Model.Length) > MaxBytes) Entries.RemoveLast();
         }
         return model;
     }

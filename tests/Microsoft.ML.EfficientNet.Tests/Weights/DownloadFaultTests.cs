@@ -142,15 +142,22 @@ public sealed class DownloadFaultTests
         return process;
     }
 
+    /// <summary>The weights as a local file the other process copies from, and the cache path both processes aim at.</summary>
+    private static (string Source, string Final) OtherProcessFiles(string root)
+    {
+        string source = Path.Combine(root, "source.bin"), final = Path.Combine(root, "cache", Name);
+        File.WriteAllBytes(source, Weights);
+        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        return (source, final);
+    }
+
     [TestMethod]
     public void SecondProcessWaitsForTheFirstAndUsesItsFile()
     {
         using var server = new LocalFileServer();
         using var dir = new TemporaryDirectory();
         var weights = Published(server);
-        string source = Path.Combine(dir.Path, "source.bin"), final = Path.Combine(dir.Path, "cache", Name);
-        File.WriteAllBytes(source, Weights);
-        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        var (source, final) = OtherProcessFiles(dir.Path);
         // The other process "downloads" for 1.5 s under the lock, then moves a complete file into place, as Fetch does.
         using var other = HoldLock(final + ".lock", $"sleep 1.5; cp '{source}' '{final}.partial'; mv '{final}.partial' '{final}'", Path.Combine(dir.Path, "held"));
         var clock = Stopwatch.StartNew();
@@ -170,9 +177,7 @@ public sealed class DownloadFaultTests
         using var server = new LocalFileServer();
         using var dir = new TemporaryDirectory();
         var weights = Published(server);
-        string source = Path.Combine(dir.Path, "source.bin"), final = Path.Combine(dir.Path, "cache", Name);
-        File.WriteAllBytes(source, Weights);
-        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        var (source, final) = OtherProcessFiles(dir.Path);
         // The other process writes 1000 bytes and exits without finishing (killed mid-download).
         using var other = HoldLock(final + ".lock", $"sleep 0.5; head -c 1000 '{source}' > '{final}.partial'", Path.Combine(dir.Path, "held"));
         string path = new WeightCache(Path.GetDirectoryName(final)).Fetch(weights);
