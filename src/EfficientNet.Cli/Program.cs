@@ -1,9 +1,10 @@
 using System.CommandLine;
 using EfficientNet.Cli.Commands;
 
-var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, fine-tune, evaluate and compare variants, predict and explain, featurize, benchmark.");
+var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, quantise them to int8, fine-tune, evaluate and compare variants, predict and explain, featurize, benchmark.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());

@@ -25,23 +25,48 @@ public sealed class DataViewImageSet : LabeledImageSet
     public DataViewImageSet(IDataView data, string imageColumn, string labelColumn, IReadOnlyList<string>? classes = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var image = data.Schema.GetColumnOrNull(imageColumn) ?? throw new ArgumentOutOfRangeException(nameof(imageColumn), $"Could not find input column '{imageColumn}'.");
-        if (image.Type is not ImageDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(imageColumn), $"Schema mismatch for input column '{imageColumn}': expected Image, got {image.Type}.");
+        var image = ImageColumn(data, imageColumn);
         var label = data.Schema.GetColumnOrNull(labelColumn) ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"Could not find label column '{labelColumn}'.");
         if (label.Type is not KeyDataViewType key)
             throw new ArgumentOutOfRangeException(nameof(labelColumn), $"Schema mismatch for label column '{labelColumn}': expected Key<UInt32>, got {label.Type}. " +
                 "Map labels to keys with mlContext.Transforms.Conversion.MapValueToKey first.");
         _classes = (classes ?? KeyNames(label, (int)key.Count)).ToArray();
+        Read(data, image, label, int.MaxValue);
+    }
 
-        using var cursor = data.GetRowCursor([image, label]);
+    /// <summary>
+    /// Reads up to <paramref name="maxImages"/> images of an image column, without labels (one class,
+    /// <see cref="FileImageSet.UnlabelledClass"/>): calibration images drawn from the data a featurizer is fitted on.
+    /// </summary>
+    /// <param name="data">The data view.</param>
+    /// <param name="imageColumn">An <see cref="MLImage"/> column.</param>
+    /// <param name="maxImages">Images read at most, from the first rows.</param>
+    public DataViewImageSet(IDataView data, string imageColumn, int maxImages)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxImages, 1);
+        _classes = [FileImageSet.UnlabelledClass];
+        Read(data, ImageColumn(data, imageColumn), null, maxImages);
+    }
+
+    private static DataViewSchema.Column ImageColumn(IDataView data, string imageColumn)
+    {
+        var image = data.Schema.GetColumnOrNull(imageColumn) ?? throw new ArgumentOutOfRangeException(nameof(imageColumn), $"Could not find input column '{imageColumn}'.");
+        if (image.Type is not ImageDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(imageColumn), $"Schema mismatch for input column '{imageColumn}': expected Image, got {image.Type}.");
+        return image;
+    }
+
+    private void Read(IDataView data, DataViewSchema.Column image, DataViewSchema.Column? label, int maxImages)
+    {
+        using var cursor = data.GetRowCursor(label is { } l ? [image, l] : [image]);
         var getImage = cursor.GetGetter<MLImage>(image);
-        var getLabel = cursor.GetGetter<uint>(label);
+        var getLabel = label is { } column ? cursor.GetGetter<uint>(column) : null;
         MLImage? value = null;
-        uint labelKey = 0;
-        while (cursor.MoveNext())
+        uint labelKey = 1;
+        while (_labels.Count < maxImages && cursor.MoveNext())
         {
-            getLabel(ref labelKey);
+            getLabel?.Invoke(ref labelKey);
             if (labelKey == 0 || labelKey > _classes.Length) continue; // missing label
             getImage(ref value!);
             if (value is null) continue;

@@ -120,6 +120,31 @@ public sealed class FileImageSet : LabeledImageSet
         return new FileImageSet(folder.Rows.Select(r => Path.Combine(folder.Root, r.Path)), folder.Rows.Select(r => index[r.Label]), folder.Classes);
     }
 
+    /// <summary>Name of the one class of a folder without class sub-folders.</summary>
+    public const string UnlabelledClass = "(unlabelled)";
+
+    /// <summary>
+    /// The images of a folder with one sub-folder per class (as <see cref="FromFolder"/>), or, when it has fewer than two
+    /// class folders with images, every image under it as one class, <see cref="UnlabelledClass"/>: calibration images need
+    /// no labels.
+    /// </summary>
+    /// <param name="root">The folder.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">It holds no image files.</exception>
+    public static FileImageSet FromFolderOrFlat(string root)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        root = Path.GetFullPath(root);
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist.");
+        bool HasImages(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f)));
+        if (Directory.GetDirectories(root).Count(HasImages) >= 2) return FromFolder(root);
+        var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+            throw new InvalidDataException($"Image folder '{root}' holds no image files ({string.Join(", ", ImageFolder.ImageExtensions.Order())}).");
+        return new FileImageSet(files, new int[files.Count], [UnlabelledClass]);
+    }
+
     /// <inheritdoc />
     public override int Count => _paths.Length;
 

@@ -53,7 +53,12 @@ public static class OnnxModelEvaluation
         return (metrics, labels);
     }
 
-    private static long[] ClassMap(IReadOnlyList<string> classes, IReadOnlyList<string> labels, bool named)
+    /// <summary>
+    /// The model label of each data class: by name, or by position when the model has no labels (<paramref name="named"/>
+    /// false) and the counts agree.
+    /// </summary>
+    /// <exception cref="ArgumentException">Some class matches no label (both lists named).</exception>
+    internal static long[] ClassMap(IReadOnlyList<string> classes, IReadOnlyList<string> labels, bool named)
     {
         var map = classes.Select(c => (long)IndexOf(labels, c)).ToArray();
         if (map.All(i => i >= 0)) return map;

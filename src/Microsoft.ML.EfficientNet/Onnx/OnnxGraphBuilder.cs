@@ -38,6 +38,16 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Adds an initializer of any element type from its raw little-endian bytes (the quantiser's int8, uint8 and int32 tensors).</summary>
+    public string RawInitializer(string name, TensorProto.Types.DataType type, long[] dims, ReadOnlySpan<byte> data)
+    {
+        name = Unique(name);
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(data) };
+        tensor.Dims.AddRange(dims);
+        Graph.Initializer.Add(tensor);
+        return name;
+    }
+
     /// <summary>Adds an int64 initializer (Slice starts/ends/axes).</summary>
     public string Int64Initializer(string name, params long[] values)
     {

@@ -152,7 +152,8 @@ internal static class OnnxModelEditing
         return (proto.ToByteArray(), new ClassifierHead(weight, bias, classes, channels));
     }
 
-    private static float[] FloatValues(TensorProto tensor)
+    /// <summary>The values of a float initializer, stored raw or as float_data.</summary>
+    internal static float[] FloatValues(TensorProto tensor)
     {
         if (tensor.DataType != (int)TensorProto.Types.DataType.Float)
             throw new ArgumentException($"Initializer '{tensor.Name}' is {(TensorProto.Types.DataType)tensor.DataType}, not float.");

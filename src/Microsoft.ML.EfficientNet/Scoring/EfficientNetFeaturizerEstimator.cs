@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
@@ -64,6 +65,8 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
         bool inputIsPath = CheckInputColumn(input.Schema, InputColumnName);
         var model = _model ??= FeaturizerModel.Create(Variant, _options, ScoringChain.PixelsColumnOf(OutputColumnName), OutputColumnName);
         var chain = new ScoringChain(InputColumnName, inputIsPath, OutputColumnName, _options.ImageFolder);
+        // Calibrated on this Fit's data, so the fp32 model is what stays cached.
+        if (_options.Quantization is { } quantization) model = model.Quantize(CalibrationImages(input, chain, quantization.CalibrationImages), quantization, _options.Logger);
         // The batched session is opened first: a GPU that cannot be used is reported here with its cause.
         var session = new EfficientNetOnnxSession(model.Onnx, model.OutputName, _options.GpuDeviceId, _options.FallbackToCpu,
             _options.IntraOpThreads, _options.ConcurrentBatches, _options.Logger);
@@ -80,6 +83,24 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
             session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The first images of the data being fitted: paths (resolved as <c>LoadImages</c> resolves them) or decoded images.</summary>
+    private static LabeledImageSet CalibrationImages(IDataView input, ScoringChain chain, int count)
+    {
+        if (!chain.InputIsPath) return new DataViewImageSet(input, chain.InputColumn, count);
+        var paths = new List<string>(count);
+        using var cursor = input.GetRowCursor([input.Schema[chain.InputColumn]]);
+        var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[chain.InputColumn]);
+        ReadOnlyMemory<char> value = default;
+        while (paths.Count < count && cursor.MoveNext())
+        {
+            getPath(ref value);
+            if (value.IsEmpty) continue;
+            paths.Add(chain.ImageFolder is { } folder ? Path.Combine(folder, value.ToString()) : value.ToString());
+        }
+        if (paths.Count == 0) throw new ArgumentException($"Column '{chain.InputColumn}' has no image paths to calibrate the int8 model on.", nameof(input));
+        return new FileImageSet(paths, new int[paths.Count], [FileImageSet.UnlabelledClass]);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Quantization;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
@@ -112,6 +113,14 @@ public sealed class EfficientNetFeaturizerOptions
     /// (<c>LoadImages</c> decodes on its own).
     /// </summary>
     public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
+
+    /// <summary>
+    /// Quantise the model to int8 when fitting, with ranges calibrated on the first
+    /// <see cref="QuantizationOptions.CalibrationImages"/> images of the data <c>Fit</c> sees
+    /// (<see cref="EfficientNetQuantizer"/>; the saved chain holds the int8 model too). Default null: fp32. The agreement
+    /// with the fp32 features is logged and kept in <see cref="EfficientNetFeaturizerTransformer.Quantization"/>.
+    /// </summary>
+    public QuantizationOptions? Quantization { get; set; }
 
     /// <summary>Images per ONNX Runtime call on the batched path. Default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;

@@ -48,6 +48,10 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     /// <summary>Where batches run: <c>CPU</c> or <c>CUDA:{id}</c> (after any fallback).</summary>
     public string ExecutionProvider => _scorer.ExecutionProvider;
 
+    /// <summary>How the int8 model compares with the fp32 one on the calibration images, when
+    /// <see cref="EfficientNetFeaturizerOptions.Quantization"/> was set; else null.</summary>
+    public Quantization.QuantizationReport? Quantization => _model.Quantization;
+
     /// <summary>The ONNX model (features only, preprocessing in the graph), as stored in a saved model.</summary>
     public ReadOnlyMemory<byte> OnnxModel => _model.Onnx;
 

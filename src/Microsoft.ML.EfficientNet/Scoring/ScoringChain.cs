@@ -34,6 +34,9 @@ internal sealed class ScoringChain(string inputColumn, bool inputIsPath, string 
     /// <summary>True when <see cref="InputColumn"/> holds image file paths.</summary>
     public bool InputIsPath { get; } = inputIsPath;
 
+    /// <summary>The folder relative paths are resolved against, or null.</summary>
+    public string? ImageFolder { get; } = imageFolder;
+
     /// <summary>The output column the temporary columns are named after.</summary>
     public string Owner { get; } = owner;
 
@@ -95,7 +98,7 @@ internal sealed class ScoringChain(string inputColumn, bool inputIsPath, string 
         IEstimator<ITransformer>? tail, string[] tailTemporaries)
     {
         var chain = new EstimatorChain<ITransformer>();
-        if (InputIsPath) chain = chain.Append<ITransformer>(catalog.LoadImages(LoadedColumn, imageFolder, InputColumn));
+        if (InputIsPath) chain = chain.Append<ITransformer>(catalog.LoadImages(LoadedColumn, ImageFolder, InputColumn));
         chain = chain.Append<ITransformer>(RecipeTransforms.Resize(catalog, recipe, ImageColumn, ResizedColumn))
             .Append<ITransformer>(RecipeTransforms.Extract(catalog, ResizedColumn, PixelsColumn))
             .Append(model);

@@ -1,0 +1,101 @@
+using Onnx;
+
+namespace Microsoft.ML.EfficientNet.Quantization;
+
+/// <summary>
+/// Which nodes of an exported EfficientNet graph become int8, and so which activations need a calibrated range. The
+/// graph is read as the exporter writes it (Conv with folded batch norm, SiLU as Sigmoid·Mul, squeeze-and-excitation as
+/// GlobalAveragePool → Conv → SiLU → Conv → Sigmoid → Mul, residual Add, pooling, Flatten, Gemm), and each node is
+/// classed by what it computes, not by its name, so every model <c>export</c> and <c>train</c> write is covered.
+/// </summary>
+/// <remarks>
+/// A node is quantised when its class is in <see cref="QuantizedLayers"/>. Following ONNX Runtime's own QDQ quantiser,
+/// every float activation input and the output of a quantised node get one QuantizeLinear/DequantizeLinear pair, shared
+/// by all consumers: ONNX Runtime then fuses DequantizeLinear → op → QuantizeLinear into its integer kernel
+/// (QLinearConv, QLinearMul, QLinearAdd, QLinearSigmoid, …). Graph outputs and the in-graph preprocessing (everything
+/// before the first convolution) stay float; a graph output that a quantised node reads is quantised for that reader.
+/// </remarks>
+internal sealed class QdqPlan
+{
+    private QdqPlan(IReadOnlyList<NodeProto> nodes, IReadOnlyList<string> activations)
+    {
+        Nodes = nodes;
+        Activations = activations;
+    }
+
+    /// <summary>The quantised nodes, in graph order.</summary>
+    public IReadOnlyList<NodeProto> Nodes { get; }
+
+    /// <summary>Activations that get a QuantizeLinear/DequantizeLinear pair, in graph order.</summary>
+    public IReadOnlyList<string> Activations { get; }
+
+    /// <summary>Classes each node of <paramref name="graph"/> and picks those in <paramref name="layers"/>.</summary>
+    public static QdqPlan Create(GraphProto graph, QuantizedLayers layers)
+    {
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+            foreach (string input in node.Input)
+                (consumers.TryGetValue(input, out var list) ? list : consumers[input] = []).Add(node);
+
+        // Tensors after the first convolution (the preprocessing before it stays float), and tensors of pooled
+        // [N, C, 1, 1] shape (the squeeze-and-excitation branch and the final pooling).
+        var network = new HashSet<string>(StringComparer.Ordinal);
+        var pooled = new HashSet<string>(StringComparer.Ordinal);
+        var chosen = new List<NodeProto>();
+        foreach (var node in graph.Node)
+        {
+            var activationInputs = node.Input.Where(i => i.Length > 0 && !initializers.Contains(i)).ToList();
+            bool inNetwork = node.OpType == "Conv" || activationInputs.Any(network.Contains);
+            bool isPooled = node.OpType == "GlobalAveragePool" || (activationInputs.Count > 0 && activationInputs.All(pooled.Contains));
+            if (inNetwork) network.UnionWith(node.Output);
+            if (isPooled) pooled.UnionWith(node.Output);
+            if (!inNetwork) continue;
+
+            var layer = Classify(node, activationInputs, pooled, consumers);
+            if (layer is { } l && layers.HasFlag(l)) chosen.Add(node);
+        }
+
+        var activations = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in chosen)
+        {
+            // A graph output read by a quantised node (features, read by the classifier) is quantised for that reader
+            // only; the output itself stays float. A quantised node's own output that is a graph output stays float.
+            foreach (string t in node.Input.Where(i => i.Length > 0 && !initializers.Contains(i)))
+                if (seen.Add(t)) activations.Add(t);
+            foreach (string t in node.Output)
+                if (!outputs.Contains(t) && seen.Add(t)) activations.Add(t);
+        }
+        // Graph order, so calibration outputs and inserted pairs follow the network.
+        var order = graph.Node.SelectMany(n => n.Output).Concat(graph.Input.Select(i => i.Name)).Select((name, i) => (name, i))
+            .GroupBy(p => p.name).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
+        return new QdqPlan(chosen, activations.OrderBy(t => order.GetValueOrDefault(t, int.MaxValue)).ToList());
+    }
+
+    private static QuantizedLayers? Classify(NodeProto node, List<string> inputs, HashSet<string> pooled, Dictionary<string, List<NodeProto>> consumers)
+    {
+        bool anyPooled = inputs.Any(pooled.Contains);
+        switch (node.OpType)
+        {
+            case "Conv":
+                return anyPooled ? QuantizedLayers.SqueezeExcitation : QuantizedLayers.Convolutions;
+            case "Sigmoid":
+                return anyPooled ? QuantizedLayers.SqueezeExcitation : QuantizedLayers.Activations;
+            case "Mul":
+                // SiLU's x·σ(x) on a feature map, or the SE gate scaling a feature map by a pooled [N, C, 1, 1] tensor.
+                return anyPooled ? QuantizedLayers.SqueezeExcitation : QuantizedLayers.Activations;
+            case "Add":
+                return QuantizedLayers.Residuals;
+            case "GlobalAveragePool":
+                bool feedsSqueeze = node.Output.Any(o => consumers.TryGetValue(o, out var c) && c.Any(n => n.OpType == "Conv"));
+                return feedsSqueeze ? QuantizedLayers.SqueezeExcitation : QuantizedLayers.Head;
+            case "Gemm":
+                return QuantizedLayers.Head;
+            default:
+                // Flatten, Reshape, Softmax, ArgMax, Gather: data movement or outputs, left float.
+                return null;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.ML.EfficientNet.Quantization;
+
+/// <summary>How the range of each quantised activation is chosen from the calibration images.</summary>
+public enum CalibrationMethod
+{
+    /// <summary>The smallest and largest value seen: nothing is clipped, but one outlier widens every step.</summary>
+    MinMax,
+
+    /// <summary>Each tail clipped at <see cref="QuantizationOptions.Percentile"/> of the values seen.</summary>
+    Percentile,
+
+    /// <summary>The clipping point that keeps the quantised histogram closest to the float one (least KL divergence,
+    /// per side of zero).</summary>
+    Entropy,
+}
+
+/// <summary>Which layers of an EfficientNet run as int8 kernels; the rest stay float between dequantise/quantise pairs.</summary>
+[Flags]
+public enum QuantizedLayers
+{
+    /// <summary>Nothing is quantised.</summary>
+    None = 0,
+
+    /// <summary>The stem, expansion, depthwise, projection and head convolutions (almost all of the arithmetic).</summary>
+    Convolutions = 1,
+
+    /// <summary>SiLU (Sigmoid and Mul) after each convolution.</summary>
+    Activations = 2,
+
+    /// <summary>The squeeze-and-excitation branch: pooling, its two 1×1 convolutions, SiLU and gate, and the channel scaling.</summary>
+    SqueezeExcitation = 4,
+
+    /// <summary>The residual additions.</summary>
+    Residuals = 8,
+
+    /// <summary>The final global average pooling and the classifier.</summary>
+    Head = 16,
+
+    /// <summary>Every layer above.</summary>
+    All = Convolutions | Activations | SqueezeExcitation | Residuals | Head,
+}
+
+/// <summary>Options of <see cref="EfficientNetQuantizer"/>: calibration images, range method and which layers go int8.</summary>
+public sealed class QuantizationOptions
+{
+    /// <summary>Default values of the options.</summary>
+    public static class Defaults
+    {
+        /// <summary>Calibration images used at most (the first ones of the set, spread over its classes).</summary>
+        public const int CalibrationImages = 256;
+
+        /// <summary>Range method. Chosen by measurement on Fashion-MNIST models (docs/QUANTIZATION.md).</summary>
+        public const CalibrationMethod Method = CalibrationMethod.Percentile;
+
+        /// <summary>Percentile of each tail kept by <see cref="CalibrationMethod.Percentile"/>, in percent.</summary>
+        public const double Percentile = 99.999;
+
+        /// <summary>Layers run as int8. Chosen by measurement (docs/QUANTIZATION.md).</summary>
+        public const QuantizedLayers Layers = QuantizedLayers.Convolutions | QuantizedLayers.Activations | QuantizedLayers.Residuals;
+
+        /// <summary>Images per ONNX Runtime call while calibrating.</summary>
+        public const int BatchSize = 8;
+    }
+
+    /// <summary>Calibration images used at most; default <see cref="Defaults.CalibrationImages"/>.</summary>
+    public int CalibrationImages { get; set; } = Defaults.CalibrationImages;
+
+    /// <summary>How activation ranges are chosen; default <see cref="Defaults.Method"/>.</summary>
+    public CalibrationMethod Method { get; set; } = Defaults.Method;
+
+    /// <summary>For <see cref="CalibrationMethod.Percentile"/>: the share of each tail's values kept, in percent (50–100);
+    /// default <see cref="Defaults.Percentile"/>.</summary>
+    public double Percentile { get; set; } = Defaults.Percentile;
+
+    /// <summary>Layers run as int8; default <see cref="Defaults.Layers"/>.</summary>
+    public QuantizedLayers Layers { get; set; } = Defaults.Layers;
+
+    /// <summary>Images per ONNX Runtime call while calibrating and checking; default <see cref="Defaults.BatchSize"/>.</summary>
+    public int BatchSize { get; set; } = Defaults.BatchSize;
+
+    /// <summary>Receives warnings about calibration images that cannot be read (they are skipped). Default none.</summary>
+    public ILogger? Logger { get; set; }
+
+    internal void Check()
+    {
+        if (CalibrationImages < 1) throw new ArgumentOutOfRangeException(nameof(CalibrationImages), CalibrationImages, "At least one calibration image is needed.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least one image per batch.");
+        if (Percentile is < 50 or > 100) throw new ArgumentOutOfRangeException(nameof(Percentile), Percentile, "The percentile is a share in percent between 50 and 100.");
+        if (Layers == QuantizedLayers.None) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Quantise at least one kind of layer.");
+    }
+}

@@ -1,0 +1,169 @@
+using Google.Protobuf;
+using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Quantization;
+using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Weights;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+
+namespace Microsoft.ML.EfficientNet.Tests.Quantization;
+
+/// <summary>
+/// int8 post-training quantisation (issue 11, item 1) on the torchvision-initialised B0 fixture at 64 px: the graph ONNX
+/// Runtime runs, the contract kept, closeness to fp32, the featurizer option and its saved model. Accuracy on a trained
+/// Fashion-MNIST model is tested through the command line (EfficientNet.Cli.Tests) and measured in docs/QUANTIZATION.md.
+/// </summary>
+[TestClass]
+public sealed class QuantizationTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private static readonly Lazy<EfficientNetCheckpoint> B0 = new(() => EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0));
+
+    private static LabeledImageSet GoodImages() =>
+        new FileImageSet(ImageData.GoodRows().Select(r => Path.Combine(ImageData.Folder, r.Path)), new int[ImageData.GoodRows().Length], [FileImageSet.UnlabelledClass]);
+
+    /// <summary>Op types of the graph ONNX Runtime actually runs (after its QDQ fusions), read back from its optimised copy.</summary>
+    private static Dictionary<string, int> RuntimeOps(byte[] model, string directory)
+    {
+        string optimized = Path.Combine(directory, $"optimized-{Guid.NewGuid():N}.onnx");
+        using (var options = new SessionOptions { OptimizedModelFilePath = optimized })
+        using (new InferenceSession(model, options))
+        {
+        }
+        return ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized)).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void Int8ModelRunsIntegerKernelsAndKeepsTheContract(bool bare)
+    {
+        using var dir = new TemporaryDirectory();
+        byte[] fp32 = EfficientNetOnnxExporter.Export(B0.Value, new OnnxExportOptions { Resolution = 64, Bare = bare, Outputs = bare ? OnnxOutputs.Logits : OnnxOutputs.LogitsAndFeatures });
+        var result = EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { CalibrationImages = 8, Layers = QuantizedLayers.All });
+        var before = ModelProto.Parser.ParseFrom(fp32);
+        var after = ModelProto.Parser.ParseFrom(result.Model);
+
+        // Same inputs, outputs and metadata (plus how it was quantised), so evaluate, predict and the featurizer take it as they take fp32.
+        CollectionAssert.AreEqual(before.Graph.Input.Select(i => i.ToString()).ToArray(), after.Graph.Input.Select(i => i.ToString()).ToArray());
+        CollectionAssert.AreEqual(before.Graph.Output.Select(o => o.ToString()).ToArray(), after.Graph.Output.Select(o => o.ToString()).ToArray());
+        foreach (var entry in before.MetadataProps) CollectionAssert.Contains(after.MetadataProps.ToList(), entry);
+        StringAssert.Contains(after.MetadataProps.Single(p => p.Key == EfficientNetQuantizer.MetadataKey).Value, "int8");
+        Assert.AreEqual(OnnxModelMetadata.Read(fp32), OnnxModelMetadata.Read(result.Model));
+
+        // Every convolution and the classifier run as ONNX Runtime's integer kernels; no float Conv is left.
+        int convolutions = before.Graph.Node.Count(n => n.OpType == "Conv");
+        var ops = RuntimeOps(result.Model, dir.Path);
+        TestContext.WriteLine(string.Join(", ", ops.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
+        Assert.AreEqual(convolutions, ops.GetValueOrDefault("QLinearConv"), "QLinearConv");
+        Assert.AreEqual(0, ops.GetValueOrDefault("Conv") + ops.GetValueOrDefault("FusedConv"), "float convolutions left");
+        Assert.IsTrue(ops.GetValueOrDefault("QLinearSigmoid") > 0 && ops.GetValueOrDefault("QLinearMul") > 0 && ops.GetValueOrDefault("QLinearAdd") > 0);
+
+        // Weights are stored as int8: a quarter of the float bytes, plus scales.
+        Assert.IsTrue(result.Model.Length < 0.35 * fp32.Length, $"{result.Model.Length:N0} bytes vs {fp32.Length:N0}");
+        Assert.AreEqual(0, after.Graph.Initializer.Count(i => i.DataType == (int)TensorProto.Types.DataType.Float && i.Dims.Count == 4 && i.Dims[0] > 1), "float convolution weights left");
+
+        // Close to fp32 on the calibration images (random-init weights: the features are not a trained model's, so the
+        // bound is loose; accuracy on a trained model is tested in the CLI tests).
+        var report = result.Report;
+        TestContext.WriteLine($"bare {bare}: mean cosine {report.MeanCosine:F4} over {report.Images} images; {report.QuantizedNodes} nodes, {report.Activations} ranges");
+        Assert.AreEqual(8, report.Images);
+        Assert.IsTrue(report.MeanCosine >= 0.9, $"mean cosine {report.MeanCosine}");
+        Assert.AreEqual(OnnxExportOptions.LogitsOutputName, report.Output);
+        Assert.IsNotNull(report.Top1Agreement);
+        Assert.IsNull(report.Int8Accuracy, "unlabelled images give no accuracy");
+    }
+
+    [TestMethod]
+    public void DefaultLayersKeepSqueezeExcitationAndTheHeadFloat()
+    {
+        using var dir = new TemporaryDirectory();
+        byte[] fp32 = EfficientNetOnnxExporter.Export(B0.Value, new OnnxExportOptions { Resolution = 64, Outputs = OnnxOutputs.Logits });
+        var options = new QuantizationOptions { CalibrationImages = 4, Layers = QuantizedLayers.Convolutions, Method = CalibrationMethod.MinMax };
+        var ops = RuntimeOps(EfficientNetQuantizer.Quantize(fp32, GoodImages(), options).Model, dir.Path);
+        // B0: stem, 16 blocks of (expansion,) depthwise and projection convolutions, head = 49; each of the 16 SE branches has 2.
+        var spec = EfficientNetSpec.Create(EfficientNetVariant.B0);
+        int mainConvolutions = 2 + spec.Blocks.Sum(b => (b.Expand is null ? 0 : 1) + (b.Depthwise is null ? 0 : 1) + 1);
+        Assert.AreEqual(49, mainConvolutions);
+        Assert.AreEqual(mainConvolutions, ops.GetValueOrDefault("QLinearConv"));
+        Assert.AreEqual(0, ops.GetValueOrDefault("QLinearGlobalAveragePool"));
+        Assert.AreEqual(0, ops.GetValueOrDefault("QGemm"), "the classifier stays float");
+    }
+
+    [TestMethod]
+    public void AQuantizedModelAndBadOptionsAreRefused()
+    {
+        byte[] fp32 = EfficientNetOnnxExporter.Export(B0.Value, new OnnxExportOptions { Resolution = 32, Outputs = OnnxOutputs.Features });
+        var int8 = EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { CalibrationImages = 2 }).Model;
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => EfficientNetQuantizer.Quantize(int8, GoodImages())).Message, "already quantised");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { CalibrationImages = 0 }));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { Percentile = 120 }));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { Layers = QuantizedLayers.None }));
+        var unreadable = new FileImageSet(ImageData.BadRows().Select(r => Path.Combine(ImageData.Folder, r.Path)), new int[ImageData.BadRows().Length], [FileImageSet.UnlabelledClass]);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => EfficientNetQuantizer.Quantize(fp32, unreadable)).Message, "None of the calibration images");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => EfficientNetQuantizer.Quantize([1, 2, 3], GoodImages())).Message, "not a readable ONNX model");
+    }
+
+    [TestMethod]
+    public void ActivationRangesKeepZeroExactAndEntropyClipsARareOutlier()
+    {
+        var (scale, zeroPoint) = QdqRewriter.ActivationParameters(-0.278f, 6.5f);
+        Assert.AreEqual((6.5f + 0.278f) / 255f, scale, 1e-7f);
+        Assert.AreEqual(10, zeroPoint, "round(0.278 / scale)");
+        Assert.AreEqual((1f, (byte)0), QdqRewriter.ActivationParameters(0, 0), "an all-zero activation");
+
+        // 2048 bins: a smooth bulk in the first 300 and one outlier at the far end. Keeping the outlier would spend all
+        // but a few of the 128 levels on empty bins; the divergence search clips it.
+        var histogram = new long[ActivationCalibrator.HistogramBins];
+        for (int i = 0; i < 300; i++) histogram[i] = 10_000 - 30 * i;
+        histogram[^1] = 1;
+        int kept = ActivationCalibrator.EntropyThreshold(histogram);
+        TestContext.WriteLine($"entropy keeps {kept} of {histogram.Length} bins");
+        Assert.IsTrue(kept is >= 250 and <= 600, $"kept {kept}");
+        // A flat histogram has nothing to clip.
+        Assert.IsTrue(ActivationCalibrator.EntropyThreshold(Enumerable.Repeat(100L, 1024).ToArray()) >= 1000);
+    }
+
+    [TestMethod]
+    public void FeaturizerQuantisesOnTheDataItIsFittedOnAndItsSavedModelScoresTheSame()
+    {
+        using var dir = new TemporaryDirectory();
+        var ml = new MLContext(seed: 1);
+        var rows = ImageData.GoodRows();
+        var data = ImageData.Load(ml, rows);
+        EfficientNetFeaturizerOptions Options(QuantizationOptions? quantization) => new()
+        {
+            WeightsPath = Fixtures.Generated("b0.torchvision.pth"), Resolution = 64, ImageFolder = ImageData.Folder, Quantization = quantization,
+        };
+        using var fp32 = ml.Transforms.EfficientNetFeaturizer("b0", "Features", "Path", Options(null)).Fit(data);
+        var expectedFp32 = ImageData.Column(fp32.Transform(data), "Features");
+        using var int8 = ml.Transforms.EfficientNetFeaturizer("b0", "Features", "Path", Options(new QuantizationOptions { CalibrationImages = 6 })).Fit(data);
+
+        Assert.IsNotNull(int8.Quantization);
+        Assert.AreEqual(6, int8.Quantization.Images, "the first six rows of the fitted data");
+        Assert.IsNull(fp32.Quantization);
+        var features = ImageData.Column(int8.Transform(data), "Features");
+        double cosine = features.Select((f, i) => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, expectedFp32[i])).Average();
+        TestContext.WriteLine($"int8 vs fp32 features, {rows.Length} images: mean cosine {cosine:F4}");
+        Assert.IsTrue(cosine >= 0.9, $"mean cosine {cosine}");
+
+        // The saved chain holds the int8 model; reloaded in process it scores what the batched path scores.
+        string path = Path.Combine(dir.Path, "int8.zip");
+        ml.Model.Save(int8, data.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        var again = ImageData.Column(loaded.Transform(data), "Features");
+        double max = features.Select((f, i) => Parity.MaxAbsDiff(f, again[i])).Max();
+        TestContext.WriteLine($"batched vs reloaded saved chain: max |Δ| {max:E2}");
+        Assert.IsTrue(max <= 1e-4, $"max |Δ| {max}");
+
+        // Without this library (a separate process that references only ML.NET and ONNX Runtime).
+        var reloaded = ModelLoadCheck.Run(path, ImageData.Folder, "Features", rows.Select(r => r.Path));
+        CollectionAssert.DoesNotContain(reloaded.Assemblies.ToList(), "Microsoft.ML.EfficientNet");
+        var values = reloaded.Vectors();
+        for (int i = 0; i < rows.Length; i++) Assert.IsTrue(Parity.MaxAbsDiff(features[i], values[i]) <= 1e-4, rows[i].Path);
+    }
+}
