@@ -19,7 +19,7 @@ public sealed class BenchCommandTests
         var result = CliRunner.Run("bench", "--count", "8", "--runs", "1", "--variants", "b0", "--resolution", "64",
             "--generated-images", Path.Combine(dir.Path, "images"), "--output", markdown, "--json", json);
         Assert.AreEqual(0, result.ExitCode, result.Error + result.Output);
-        foreach (string expected in (string[])["featurizer fp32", "plain ML.NET chain", "raw ONNX Runtime", "DnnFeaturizeImage", "per variant", "ONNX Runtime"])
+        foreach (string expected in (string[])["featurizer fp32", "featurizer int8", "plain ML.NET chain", "raw ONNX Runtime", "DnnFeaturizeImage", "per variant", "ONNX Runtime"])
             Assert.Contains(expected, result.Output, expected);
 
         string text = File.ReadAllText(markdown);
@@ -28,7 +28,7 @@ public sealed class BenchCommandTests
         Assert.DoesNotContain("stale", text);
         Assert.Contains("older text stays; it quotes `<!-- bench:begin -->` and `<!-- bench:end -->`", text);
         Assert.AreEqual(1, text.Split("\n<!-- bench:begin -->\n").Length - 1, "one section");
-        foreach (string expected in (string[])["| what | setting | images/s |", "| featurizer (best) vs |", "| variant | px |", "efficientnet bench --count 8"])
+        foreach (string expected in (string[])["| what | setting | images/s |", "| ratio of | vs | ratio |", "| featurizer int8 (best) | featurizer fp32 (best) |", "| variant | px |", "efficientnet bench --count 8"])
             Assert.Contains(expected, text, expected);
 
         using var report = JsonDocument.Parse(File.ReadAllText(json));
@@ -38,7 +38,7 @@ public sealed class BenchCommandTests
         foreach (string field in (string[])["cpu", "cores", "os", "dotnet", "onnxRuntime"])
             Assert.IsFalse(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetProperty(field).GetString()), field);
         var rows = root.GetProperty("rows").EnumerateArray().ToList();
-        foreach (string group in (string[])["featurizer fp32", "plain ML.NET chain", "raw ONNX Runtime, prepared pixels", "DnnFeaturizeImage ResNet18"])
+        foreach (string group in (string[])["featurizer fp32", "featurizer int8", "plain ML.NET chain", "raw ONNX Runtime, prepared pixels", "raw ONNX Runtime int8, prepared pixels", "DnnFeaturizeImage ResNet18"])
             Assert.AreEqual(1, rows.Count(r => r.GetProperty("group").GetString() == group && r.GetProperty("best").GetBoolean()), group);
         foreach (var row in rows) AssertPositive(row.GetProperty("imagesPerSecond"), "imagesPerSecond");
         foreach (var ratio in root.GetProperty("ratios").EnumerateArray()) AssertPositive(ratio.GetProperty("value"), "ratio");

@@ -27,12 +27,24 @@ public sealed class TrainCommandTests
 
     private static float[] Weights(string run) => SafeTensorsFile.Read(Path.Combine(run, "model.safetensors")).Entries.SelectMany(e => e.Value.Values).ToArray();
 
+    /// <summary>One two-epoch run shared by the tests that need a trained model (training is the slow part).</summary>
+    internal static readonly Lazy<(string Run, ProcessRunner.Result Result)> TrainedRun = new(() =>
+    {
+        string run = Path.Combine(Path.GetTempPath(), $"efficientnetml-cli-trained-{Environment.ProcessId}");
+        if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+        return (run, CliRunner.Run(TrainArgs(run, 2)));
+    });
+
+    [AssemblyCleanup]
+    public static void RemoveTheSharedRun()
+    {
+        if (TrainedRun.IsValueCreated && Directory.Exists(TrainedRun.Value.Run)) Directory.Delete(TrainedRun.Value.Run, recursive: true);
+    }
+
     [TestMethod]
     public void TrainThenEvaluateReportsTheSameAccuracyAsValidation()
     {
-        using var dir = new TemporaryDirectory();
-        string run = Path.Combine(dir.Path, "run");
-        var trained = CliRunner.Run(TrainArgs(run, 2));
+        var (run, trained) = TrainedRun.Value;
         Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
         StringAssert.Contains(trained.Output, "best validation accuracy");
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "training.json")));

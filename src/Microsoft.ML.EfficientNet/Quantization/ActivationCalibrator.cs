@@ -5,6 +5,9 @@ using Onnx;
 
 namespace Microsoft.ML.EfficientNet.Quantization;
 
+/// <summary>An activation's calibrated range and its mean per channel (null when unknown).</summary>
+internal sealed record ActivationRange(float Low, float High, double[]? ChannelMeans);
+
 /// <summary>
 /// Observes the float values of chosen activations over calibration batches and turns them into ranges: a copy of the
 /// model with those activations as extra outputs, run by ONNX Runtime; one pass for the minimum and maximum, a second
@@ -22,13 +25,16 @@ internal static class ActivationCalibrator
     /// <summary>Levels on each side of zero the entropy search quantises to (int8's 128, as TensorRT's KL calibration does).</summary>
     private const int QuantizedLevels = 128;
 
-    /// <summary>The range [low, high] of each activation, with zero inside it (an exact zero keeps padding exact).</summary>
+    /// <summary>
+    /// The range [low, high] of each activation, with zero inside it (an exact zero keeps padding exact), and its mean per
+    /// channel (axis 1), which the rewriter uses to correct the bias that rounding the weights adds.
+    /// </summary>
     /// <param name="model">The float model.</param>
     /// <param name="activations">Activations to observe.</param>
     /// <param name="batches">Makes the calibration batches again for each pass: pixels as the model's input takes them, and the image count.</param>
     /// <param name="method">How a range is chosen.</param>
     /// <param name="percentile">For <see cref="CalibrationMethod.Percentile"/>: share of each tail kept, in percent.</param>
-    public static Dictionary<string, (float Low, float High)> Calibrate(ModelProto model, IReadOnlyList<string> activations,
+    public static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<string> activations,
         Func<IEnumerable<(float[] Pixels, int Count)>> batches, CalibrationMethod method, double percentile)
     {
         var observed = model.Clone();
@@ -49,35 +55,56 @@ internal static class ActivationCalibrator
         int imageLength = inputShape[1] * inputShape[2] * inputShape[3];
 
         var stats = activations.ToDictionary(a => a, _ => new Statistics(), StringComparer.Ordinal);
-        void Pass(Action<Statistics, ReadOnlySpan<float>> observe)
+        void Pass(Action<Statistics, ReadOnlySpan<float>, int> observe)
         {
             int images = 0;
             foreach (var (pixels, count) in batches())
             {
                 var tensor = new DenseTensor<float>(pixels.AsMemory(0, count * imageLength), [count, inputShape[1], inputShape[2], inputShape[3]]);
                 using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)], activations);
-                foreach (var result in results) observe(stats[result.Name], ((DenseTensor<float>)result.AsTensor<float>()).Buffer.Span);
+                foreach (var result in results)
+                {
+                    var values = (DenseTensor<float>)result.AsTensor<float>();
+                    observe(stats[result.Name], values.Buffer.Span, values.Dimensions.Length >= 2 ? values.Dimensions[1] : 1);
+                }
                 images += count;
             }
             if (images == 0) throw new InvalidDataException("None of the calibration images could be read.");
         }
 
-        Pass((s, values) => s.ObserveRange(values));
-        if (method != CalibrationMethod.MinMax) Pass((s, values) => s.ObserveHistogram(values));
-        return stats.ToDictionary(p => p.Key, p => p.Value.Range(method, percentile), StringComparer.Ordinal);
+        Pass((s, values, channels) => s.ObserveRange(values, channels));
+        if (method != CalibrationMethod.MinMax) Pass((s, values, _) => s.ObserveHistogram(values));
+        return stats.ToDictionary(p => p.Key, p =>
+        {
+            var (low, high) = p.Value.Range(method, percentile);
+            return new ActivationRange(low, high, p.Value.ChannelMeans());
+        }, StringComparer.Ordinal);
     }
 
     private sealed class Statistics
     {
         private float _min = float.PositiveInfinity, _max = float.NegativeInfinity;
         private long[]? _histogram;
+        private double[]? _channelSums;
+        private long _perChannel;
 
-        public void ObserveRange(ReadOnlySpan<float> values)
+        public void ObserveRange(ReadOnlySpan<float> values, int channels)
         {
             if (values.IsEmpty) return;
             _min = Math.Min(_min, System.Numerics.Tensors.TensorPrimitives.Min(values));
             _max = Math.Max(_max, System.Numerics.Tensors.TensorPrimitives.Max(values));
+            // [N, C, ...]: each channel's values are runs of length `plane` inside each image.
+            _channelSums ??= new double[channels];
+            if (_channelSums.Length != channels) return;
+            int plane = values.Length / channels;
+            int images = values.Length / (channels * plane);
+            for (int n = 0; n < images; n++)
+                for (int c = 0; c < channels; c++)
+                    _channelSums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(values.Slice((n * channels + c) * plane, plane));
+            _perChannel += (long)images * plane;
         }
+
+        public double[]? ChannelMeans() => _channelSums is null || _perChannel == 0 ? null : _channelSums.Select(s => s / _perChannel).ToArray();
 
         public void ObserveHistogram(ReadOnlySpan<float> values)
         {

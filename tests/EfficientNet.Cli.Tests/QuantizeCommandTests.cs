@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Quantization;
+
+namespace EfficientNet.Cli.Tests;
+
+/// <summary>
+/// <c>efficientnet quantize</c> (issue 11, item 1) on a model <c>efficientnet train</c> wrote (Fashion-MNIST, two classes,
+/// 32 px): the command's form and JSON, accuracy against fp32 on held-out images, and <c>evaluate</c> and <c>predict</c>
+/// on the int8 file.
+/// </summary>
+[TestClass]
+public sealed class QuantizeCommandTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void QuantizedTrainedModelKeepsItsAccuracyAndServesEvaluateAndPredict()
+    {
+        var (run, trained) = TrainCommandTests.TrainedRun.Value;
+        Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
+        using var dir = new TemporaryDirectory();
+        string int8 = Path.Combine(dir.Path, "int8.onnx");
+        var folders = TrainCommandTests.Folders.Value;
+
+        var quantized = CliRunner.Run("quantize", "--model", run, "--calibration", folders.Train, "--count", "128", "--output", int8, "--json");
+        Assert.AreEqual(0, quantized.ExitCode, quantized.Output + quantized.Error);
+        TestContext.WriteLine(quantized.Output);
+        using var report = JsonDocument.Parse(quantized.Output);
+        var r = report.RootElement;
+        Assert.AreEqual(128, r.GetProperty("images").GetInt32());
+        Assert.AreEqual("logits", r.GetProperty("compared").GetString());
+        Assert.IsTrue(r.GetProperty("top1Agreement").GetDouble() >= 0.95, $"agreement {r.GetProperty("top1Agreement")}");
+        Assert.IsTrue(r.GetProperty("bytesAfter").GetInt64() < 0.4 * r.GetProperty("bytesBefore").GetInt64());
+        Assert.AreEqual(OnnxModelMetadata.Read(Path.Combine(run, "model.onnx")), OnnxModelMetadata.Read(int8));
+
+        // Held-out images: int8 within one point of fp32 (here at most one image of 120).
+        double Accuracy(string model)
+        {
+            var evaluated = CliRunner.Run("evaluate", "--model", model, "--data", folders.Validation, "--json");
+            Assert.AreEqual(0, evaluated.ExitCode, evaluated.Error);
+            using var metrics = JsonDocument.Parse(evaluated.Output);
+            return metrics.RootElement.GetProperty("accuracy").GetDouble();
+        }
+        double fp32Accuracy = Accuracy(run), int8Accuracy = Accuracy(int8);
+        TestContext.WriteLine($"validation accuracy fp32 {fp32Accuracy:P2}, int8 {int8Accuracy:P2}");
+        Assert.IsTrue(int8Accuracy >= fp32Accuracy - 0.01, $"fp32 {fp32Accuracy:P2}, int8 {int8Accuracy:P2}");
+
+        // predict reads the int8 file as it reads fp32, class activation maps included.
+        string image = Directory.GetFiles(Path.Combine(folders.Validation, "Trouser")).Order(StringComparer.Ordinal).First();
+        string predictions = Path.Combine(dir.Path, "predictions.json"), cams = Path.Combine(dir.Path, "cams");
+        var predicted = CliRunner.Run("predict", "--model", int8, "--images", image, "--top", "2", "--output", predictions, "--explain", cams);
+        Assert.AreEqual(0, predicted.ExitCode, predicted.Output + predicted.Error);
+        StringAssert.Contains(File.ReadAllText(predictions), "Trouser");
+        Assert.AreEqual(1, Directory.GetFiles(cams, "*.png").Length);
+
+        // Quantising the result again is refused; so is an unknown method.
+        var again = CliRunner.Run("quantize", "--model", int8, "--calibration", folders.Train, "--count", "8", "--output", Path.Combine(dir.Path, "twice.onnx"));
+        Assert.AreEqual(1, again.ExitCode);
+        StringAssert.Contains(again.Error, "already quantised");
+        var method = CliRunner.Run("quantize", "--model", run, "--calibration", folders.Train, "--method", "magic", "--output", Path.Combine(dir.Path, "m.onnx"));
+        Assert.AreEqual(1, method.ExitCode);
+        StringAssert.Contains(method.Error, "Unknown calibration method 'magic'");
+    }
+
+    [TestMethod]
+    public void AFlatFolderOfImagesCalibratesAndGivesAgreementOnly()
+    {
+        var (run, trained) = TrainCommandTests.TrainedRun.Value;
+        Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
+        using var dir = new TemporaryDirectory();
+        string flat = Path.Combine(dir.Path, "flat");
+        Directory.CreateDirectory(flat);
+        foreach (string file in Directory.GetFiles(Path.Combine(TrainCommandTests.Folders.Value.Train, "Bag")).Order(StringComparer.Ordinal).Take(16))
+            File.Copy(file, Path.Combine(flat, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(flat, "broken.png"), "not an image");
+
+        string int8 = Path.Combine(dir.Path, "int8.onnx");
+        var quantized = CliRunner.Run("quantize", "--model", Path.Combine(run, "model.onnx"), "--calibration", flat, "--method", "entropy", "--output", int8, "--json");
+        Assert.AreEqual(0, quantized.ExitCode, quantized.Output + quantized.Error);
+        // The unreadable file is named on stderr; stdout stays one JSON document.
+        StringAssert.Contains(quantized.Error, "broken.png");
+        using var report = JsonDocument.Parse(quantized.Output);
+        Assert.AreEqual(16, report.RootElement.GetProperty("images").GetInt32());
+        Assert.AreEqual("entropy", report.RootElement.GetProperty("method").GetString());
+        Assert.AreEqual(JsonValueKind.Null, report.RootElement.GetProperty("int8Accuracy").ValueKind, "no labels, no accuracy");
+        Assert.IsTrue(report.RootElement.GetProperty("top1Agreement").GetDouble() >= 0.9);
+        StringAssert.Contains(OnnxModelMetadataKey(int8), "entropy");
+    }
+
+    private static string OnnxModelMetadataKey(string path) =>
+        Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).MetadataProps.Single(p => p.Key == EfficientNetQuantizer.MetadataKey).Value;
+}
