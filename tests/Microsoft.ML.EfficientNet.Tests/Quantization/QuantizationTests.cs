@@ -79,19 +79,29 @@ public sealed class QuantizationTests
     }
 
     [TestMethod]
-    public void DefaultLayersKeepSqueezeExcitationAndTheHeadFloat()
+    public void LayersChooseWhatRunsAsInt8AndTheDefaultsKeepTheHeadFloat()
     {
         using var dir = new TemporaryDirectory();
         byte[] fp32 = EfficientNetOnnxExporter.Export(B0.Value, new OnnxExportOptions { Resolution = 64, Outputs = OnnxOutputs.Logits });
-        var options = new QuantizationOptions { CalibrationImages = 4, Layers = QuantizedLayers.Convolutions, Method = CalibrationMethod.MinMax };
-        var ops = RuntimeOps(EfficientNetQuantizer.Quantize(fp32, GoodImages(), options).Model, dir.Path);
-        // B0: stem, 16 blocks of (expansion,) depthwise and projection convolutions, head = 49; each of the 16 SE branches has 2.
         var spec = EfficientNetSpec.Create(EfficientNetVariant.B0);
+        // B0: stem, 16 blocks of (expansion,) depthwise and projection convolutions, head = 49; each of the 16 SE branches has 2.
         int mainConvolutions = 2 + spec.Blocks.Sum(b => (b.Expand is null ? 0 : 1) + (b.Depthwise is null ? 0 : 1) + 1);
+        int squeezeBranches = spec.Blocks.Count(b => b.SqueezeExcitation is not null);
         Assert.AreEqual(49, mainConvolutions);
-        Assert.AreEqual(mainConvolutions, ops.GetValueOrDefault("QLinearConv"));
-        Assert.AreEqual(0, ops.GetValueOrDefault("QLinearGlobalAveragePool"));
-        Assert.AreEqual(0, ops.GetValueOrDefault("QGemm"), "the classifier stays float");
+        Assert.AreEqual(16, squeezeBranches);
+
+        var convolutionsOnly = RuntimeOps(EfficientNetQuantizer.Quantize(fp32, GoodImages(),
+            new QuantizationOptions { CalibrationImages = 4, Layers = QuantizedLayers.Convolutions, Method = CalibrationMethod.MinMax }).Model, dir.Path);
+        Assert.AreEqual(mainConvolutions, convolutionsOnly.GetValueOrDefault("QLinearConv"));
+        Assert.AreEqual(0, convolutionsOnly.GetValueOrDefault("QLinearGlobalAveragePool"));
+        Assert.AreEqual(0, convolutionsOnly.GetValueOrDefault("QLinearSigmoid"));
+
+        var defaults = RuntimeOps(EfficientNetQuantizer.Quantize(fp32, GoodImages(), new QuantizationOptions { CalibrationImages = 4 }).Model, dir.Path);
+        TestContext.WriteLine(string.Join(", ", defaults.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
+        Assert.AreEqual(mainConvolutions + 2 * squeezeBranches, defaults.GetValueOrDefault("QLinearConv"));
+        Assert.AreEqual(squeezeBranches, defaults.GetValueOrDefault("QLinearGlobalAveragePool"), "the SE pools, not the head's");
+        Assert.AreEqual(0, defaults.GetValueOrDefault("QGemm"), "the classifier stays float");
+        Assert.AreEqual(1, defaults.GetValueOrDefault("Gemm"));
     }
 
     [TestMethod]
