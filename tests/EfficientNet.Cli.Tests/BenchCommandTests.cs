@@ -28,12 +28,12 @@ public sealed class BenchCommandTests
         Assert.DoesNotContain("stale", text);
         Assert.Contains("older text stays; it quotes `<!-- bench:begin -->` and `<!-- bench:end -->`", text);
         Assert.AreEqual(1, text.Split("\n<!-- bench:begin -->\n").Length - 1, "one section");
-        foreach (string expected in (string[])["| what | setting | images/s |", "| ratio of | vs | ratio |", "| featurizer int8 (best) | featurizer fp32 (best) |", "| variant | px |", "efficientnet bench --count 8"])
+        foreach (string expected in (string[])["| what | setting | images/s |", "| ratio of | vs | ratio |", "| featurizer int8 (best) | featurizer fp32 (best) |", "| variant | px |", "| operator | fp32 ms | int8 ms |", "efficientnet bench --count 8"])
             Assert.Contains(expected, text, expected);
 
         using var report = JsonDocument.Parse(File.ReadAllText(json));
         var root = report.RootElement;
-        foreach (string field in (string[])["command", "machine", "rows", "ratios", "split", "startup", "variants"])
+        foreach (string field in (string[])["command", "machine", "rows", "ratios", "split", "startup", "variants", "kernels"])
             Assert.IsTrue(root.TryGetProperty(field, out _), field);
         foreach (string field in (string[])["cpu", "cores", "os", "dotnet", "onnxRuntime"])
             Assert.IsFalse(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetProperty(field).GetString()), field);
@@ -44,6 +44,10 @@ public sealed class BenchCommandTests
         foreach (var ratio in root.GetProperty("ratios").EnumerateArray()) AssertPositive(ratio.GetProperty("value"), "ratio");
         foreach (string field in (string[])["preprocessingMs", "inferenceMs", "ceilingImagesPerSecond"]) AssertPositive(root.GetProperty("split").GetProperty(field), field);
         foreach (string field in (string[])["firstFitMs", "firstFeatureMs", "secondFitMs", "secondFeatureMs"]) AssertPositive(root.GetProperty("startup").GetProperty(field), field);
+        var kernels = root.GetProperty("kernels").EnumerateArray().ToList();
+        Assert.IsTrue(kernels.Any(k => k.GetProperty("model").GetString() == "fp32" && k.GetProperty("operator").GetString() == "Conv"), "fp32 Conv kernel time");
+        Assert.IsTrue(kernels.Any(k => k.GetProperty("model").GetString() == "int8" && k.GetProperty("operator").GetString() == "QLinearConv"), "int8 QLinearConv kernel time");
+        foreach (var kernel in kernels) AssertPositive(kernel.GetProperty("millisecondsPerBatch"), "kernel ms");
         var variant = root.GetProperty("variants").EnumerateArray().Single();
         Assert.AreEqual("b0", variant.GetProperty("variant").GetString());
         Assert.AreEqual(64, variant.GetProperty("resolution").GetInt32());

@@ -116,9 +116,12 @@ internal static class BenchCommand
         public double CeilingImagesPerSecond => Cores * 1000 / (PreprocessingMs + InferenceMs);
     }
 
+    /// <summary>Kernel time of one operator type in one model (fp32 or int8), one thread, per batch.</summary>
+    public sealed record KernelRow(string Model, string Operator, double MillisecondsPerBatch);
+
     /// <summary>Everything one run measured.</summary>
     public sealed record Report(string Command, Dictionary<string, string> Machine, string Variant, int Resolution, int Images, string ImageSource, int Runs,
-        List<Row> Rows, List<Ratio> Ratios, TimeSplit Split, Startup Startup, List<VariantRow> Variants, List<string> Notes);
+        List<Row> Rows, List<Ratio> Ratios, TimeSplit Split, Startup Startup, List<VariantRow> Variants, List<string> Notes, List<KernelRow> Kernels, int KernelBatch);
 
     private static Report Run(EfficientNetVariant variant, string[] files, int runs, int? resolution, List<EfficientNetVariant> tableVariants,
         int? variantResolution, bool dnn, string command)
@@ -148,6 +151,8 @@ internal static class BenchCommand
             var metadata = OnnxModelMetadata.Read(onnx);
             var recipe = metadata.Preprocessing;
             TimeSplit split;
+            var kernels = new List<KernelRow>();
+            int kernelBatch = 0;
 
             // The int8 model of the same weights, calibrated on the first images (the featurizer's Quantization option
             // does the same on the data it is fitted on; one file here so that every int8 row scores the same model).
@@ -278,6 +283,12 @@ internal static class BenchCommand
                 Status("time split: inference on one thread");
                 double inferenceMs = 1000 / OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, new OnnxRuntimeSetting(1, 1, 8), 1);
                 split = new TimeSplit(prepSeconds * 1000 / files.Length, inferenceMs, cores);
+
+                // Where inference time goes, by operator type, after ONNX Runtime's fusions: fp32 against int8.
+                Status("kernel times: ONNX Runtime's profiler, fp32 and int8");
+                kernelBatch = Math.Min(files.Length, KernelBatch);
+                foreach (var (name, model) in new[] { ("fp32", onnx), ("int8", int8) })
+                    kernels.AddRange(OnnxRuntimeThroughput.KernelTimes(model, pixels, kernelBatch).Select(k => new KernelRow(name, k.Operator, k.MillisecondsPerBatch)));
             }
             finally
             {
@@ -314,7 +325,7 @@ internal static class BenchCommand
             string source = files.Length > 0 && Path.GetDirectoryName(files[0]) is { } dir && File.Exists(Path.Combine(dir, GeneratedMarker))
                 ? "generated: 500×375 JPEGs, seeded smooth gradients + noise, quality 90 (SkiaSharp)" : $"{Path.GetDirectoryName(files[0])}";
             notes.Add("Weights are seeded random ones (UseRandomWeights): no pretrained file can be downloaded here; speed does not depend on the values.");
-            return new Report(command, machine, variant.Name, metadata.Resolution, files.Length, source, runs, rows, ratios, split, startup, variantRows, notes);
+            return new Report(command, machine, variant.Name, metadata.Resolution, files.Length, source, runs, rows, ratios, split, startup, variantRows, notes, kernels, kernelBatch);
         }
         finally
         {
@@ -326,6 +337,7 @@ internal static class BenchCommand
     private const string Int8FeaturizerGroup = "featurizer int8";
     private const string Int8OrtGroup = "raw ONNX Runtime int8, prepared pixels";
     private const int Int8CalibrationImages = 64;
+    private const int KernelBatch = 8;
     private const string ChainGroup = "plain ML.NET chain";
     private const string OrtGroup = "raw ONNX Runtime, prepared pixels";
     private const string DnnGroup = "DnnFeaturizeImage ResNet18";
@@ -508,12 +520,25 @@ internal static class BenchCommand
             ratios.AddRow(Markup.Escape(r.Of), Markup.Escape(r.Against), $"{F(r.Value, 2)}×", r.Target is { } t ? $"≥ {F(t, 1)}×" : "", r.Met switch { true => "yes", false => "no", null => "" });
         AnsiConsole.Write(ratios);
         AnsiConsole.WriteLine($"Per image, one thread each: preprocessing {F(report.Split.PreprocessingMs, 2)} ms, inference {F(report.Split.InferenceMs, 2)} ms; ceiling on {report.Split.Cores} cores {F(report.Split.CeilingImagesPerSecond)} images/s.");
+        var kernelTable = new Table().Title($"kernel time per batch of {report.KernelBatch}, one thread (ms)");
+        kernelTable.AddColumns("operator", "fp32", "int8");
+        foreach (var (op, fp32, int8) in KernelComparison(report)) kernelTable.AddRow(Markup.Escape(op), fp32, int8);
+        AnsiConsole.Write(kernelTable);
         AnsiConsole.WriteLine($"Start-up, Fit → first feature: first {F(report.Startup.FirstFitMs, 0)} → {F(report.Startup.FirstFeatureMs, 0)} ms, second {F(report.Startup.SecondFitMs, 0)} → {F(report.Startup.SecondFeatureMs, 0)} ms.");
         var variants = new Table().Title("per variant");
         variants.AddColumns("variant", "px", "images/s", "p50 ms", "p95 ms", "model MB", "peak RSS MB");
         foreach (var v in report.Variants)
             variants.AddRow(v.Variant, v.Resolution.ToString(CultureInfo.InvariantCulture), F(v.ImagesPerSecond), F(v.LatencyP50Ms, 2), F(v.LatencyP95Ms, 2), F(v.ModelMB), F(v.PeakRssMB, 0));
         AnsiConsole.Write(variants);
+    }
+
+    /// <summary>One line per operator type of either model, slowest first, with a total line; "" where a model has no such kernel.</summary>
+    private static IEnumerable<(string Operator, string Fp32, string Int8)> KernelComparison(Report report)
+    {
+        string Time(string model, string op) => report.Kernels.FirstOrDefault(k => k.Model == model && k.Operator == op) is { } k ? F(k.MillisecondsPerBatch) : "";
+        foreach (string op in report.Kernels.GroupBy(k => k.Operator).OrderByDescending(g => g.Max(k => k.MillisecondsPerBatch)).Select(g => g.Key))
+            yield return (op, Time("fp32", op), Time("int8", op));
+        yield return ("total", F(report.Kernels.Where(k => k.Model == "fp32").Sum(k => k.MillisecondsPerBatch)), F(report.Kernels.Where(k => k.Model == "int8").Sum(k => k.MillisecondsPerBatch)));
     }
 
     /// <summary>The markdown section (without markers).</summary>
@@ -535,6 +560,10 @@ internal static class BenchCommand
         s.AppendLine().AppendLine($"Time split per image, each on one thread: decode + resize + pixel extraction (`LoadImages → ResizeImages → ExtractPixels`) " +
             $"{F(report.Split.PreprocessingMs, 2)} ms, inference (1 intra-op thread, batch 8) {F(report.Split.InferenceMs, 2)} ms. With both on {report.Split.Cores} cores " +
             $"and no loss, the end-to-end ceiling is {F(report.Split.CeilingImagesPerSecond)} images/s.").AppendLine();
+        s.AppendLine($"Kernel time per batch of {report.KernelBatch} on prepared pixels, one intra-op thread, by operator type after ONNX Runtime's fusions (its profiler), fp32 and int8 models of the same weights:").AppendLine();
+        s.AppendLine("| operator | fp32 ms | int8 ms |").AppendLine("|---|---|---|");
+        foreach (var (op, fp32, int8) in KernelComparison(report)) s.AppendLine($"| {op} | {fp32} | {int8} |");
+        s.AppendLine();
         s.AppendLine($"Start-up, `Fit` (random weights: make them, export ONNX, open the sessions) → first feature: first fit in the process {F(report.Startup.FirstFitMs, 0)} ms → " +
             $"{F(report.Startup.FirstFeatureMs, 0)} ms; a second fit of the same weights {F(report.Startup.SecondFitMs, 0)} ms → {F(report.Startup.SecondFeatureMs, 0)} ms.").AppendLine();
         s.AppendLine("Per variant (featurizer at its defaults on the same images; latency: one image at a time on prepared pixels, ONNX Runtime's default threads; peak RSS of the process while that variant ran):").AppendLine();
