@@ -25,7 +25,9 @@ namespace EfficientNet.Cli.Commands;
 /// <c>efficientnet bench</c>: one run, one table, ratios. The featurizer (fp32, batched path, path column) at its defaults
 /// and its best setting; the plain ML.NET chain as a user runs it (the featurizer's saved model reloaded with
 /// <c>Model.Load</c>, row at a time) and ML.NET's <c>ApplyOnnxModel</c> with fixed threads; raw ONNX Runtime on prepared
-/// pixels at its default and its best setting (a small grid); ML.NET's <c>DnnFeaturizeImage</c> ResNet18; a per-variant
+/// pixels at its default and its best setting (a small grid), for the fp32 model and its int8 quantisation; our
+/// <c>--bare</c> file against <c>torch.onnx.export</c>'s of torchvision's model under the same settings, and PyTorch eager,
+/// when Debian's python3-torch is present (<see cref="TorchPeer"/>); ML.NET's <c>DnnFeaturizeImage</c> ResNet18; a per-variant
 /// table; start-up from <c>Fit</c> to the first feature. Every peer is compared at its best configuration. Weights are
 /// seeded random ones (speed does not depend on their values). Optionally writes the tables between
 /// <see cref="BeginMarker"/> and <see cref="EndMarker"/> of a markdown file, and a JSON file.
@@ -152,6 +154,7 @@ internal static class BenchCommand
             var recipe = metadata.Preprocessing;
             TimeSplit split;
             var kernels = new List<KernelRow>();
+            var eager = new List<Row>();
             int kernelBatch = 0;
 
             // The int8 model of the same weights, calibrated on the first images (the featurizer's Quantization option
@@ -256,6 +259,31 @@ internal static class BenchCommand
                     }
                 }
 
+                // (c') Graph against graph: our --bare file and torch.onnx.export's of torchvision's model, both taking
+                // normalised pixels, under the same session settings, so only what is in the file counts.
+                var torch = TorchPeer.Run(variant.Name.Replace('-', '_'), metadata.Resolution, Path.Combine(work, "torch.onnx"), files.Length, out string? noTorch);
+                if (torch is { } peer)
+                {
+                    var withHead = WeightsResolver.Resolve(new WeightsRequest(variant) { UseRandomWeights = true });
+                    byte[] bare = EfficientNetOnnxExporter.Export(withHead, new OnnxExportOptions { Bare = true, Resolution = resolution });
+                    int rawLength = 3 * recipe.ResizeSize * recipe.ResizeSize, cropLength = 3 * recipe.CropSize * recipe.CropSize;
+                    var normalized = new float[files.Length * cropLength];
+                    for (int i = 0; i < files.Length; i++) recipe.Normalize(pixels.AsSpan(i * rawLength, rawLength), normalized.AsSpan(i * cropLength, cropLength));
+                    foreach (var (group, model) in new[] { (BareGroup, bare), (TorchOnnxGroup, File.ReadAllBytes(Path.Combine(work, "torch.onnx"))) })
+                    {
+                        foreach (var setting in grid)
+                        {
+                            var (session, pass, warmUp) = OnnxRuntimeThroughput.Open(model, OnnxExportOptions.LogitsOutputName, normalized, files.Length, setting);
+                            resources.Add(session);
+                            ortPasses.Add((pass, warmUp));
+                            ortRows.Add((group, setting));
+                        }
+                    }
+                    eager.AddRange(peer.Eager.Select(e => new Row(EagerGroup, $"batch {e.BatchSize}, torch.set_num_threads({e.Threads}), inference_mode", e.ImagesPerSecond, false)));
+                    notes.Add($"{peer.Versions} (Debian's python3-torch): torch.onnx.export of torchvision's model with seeded random weights, opset 17, constant folding; eager timed in its own process beforehand.");
+                }
+                else notes.Add($"torch.onnx.export and PyTorch eager rows left out: PyTorch is not available ({noTorch}).");
+
                 // (d) ML.NET's DnnFeaturizeImage ResNet18.
                 if (dnn)
                 {
@@ -272,6 +300,7 @@ internal static class BenchCommand
                 double[] measured = Throughput.BestImagesPerSecond(passes, files.Length, runs);
                 var timed = candidates.Select((c, i) => new Row(c.Group, c.Setting, measured[i], false)).ToList();
                 timed.AddRange(ortRows.Select((g, i) => new Row(g.Group, g.Setting == OnnxRuntimeSetting.Default ? $"{g.Setting} (default session)" : g.Setting.ToString(), measured[candidates.Count + i], false)));
+                timed.AddRange(eager);
                 foreach (var group in timed.GroupBy(t => t.Group))
                 {
                     var eligible = group.Where(t => candidates.FirstOrDefault(c => c.Group == t.Group && c.Setting == t.Setting) is not { Eligible: false }).ToList();
@@ -307,6 +336,10 @@ internal static class BenchCommand
             // Issue 11's int8 target: at least 1.8× the fp32 model, each at its best.
             ratios.Add(new("featurizer fp32 (best)", best[Int8FeaturizerGroup].ImagesPerSecond / featurizerBest, 1.8, "featurizer int8 (best)"));
             ratios.Add(new("raw ONNX Runtime fp32, prepared pixels (best)", best[Int8OrtGroup].ImagesPerSecond / best[OrtGroup].ImagesPerSecond, 1.8, "raw ONNX Runtime int8, prepared pixels (best)"));
+            if (best.TryGetValue(TorchOnnxGroup, out var torchOnnx) && best.TryGetValue(BareGroup, out var ours))
+                ratios.Add(new($"{TorchOnnxGroup} (best)", ours.ImagesPerSecond / torchOnnx.ImagesPerSecond, 1.1, $"{BareGroup} (best)"));
+            if (best.TryGetValue(EagerGroup, out var eagerBest))
+                ratios.Add(new($"{EagerGroup} (best)", featurizerBest / eagerBest.ImagesPerSecond, null));
             ratios.Add(new("plain ML.NET chain, reloaded, ORT default threads", featurizerBest / rows.First(x => x.Setting == ReloadedSetting).ImagesPerSecond, null));
 
             var machine = new Dictionary<string, string>
@@ -336,6 +369,9 @@ internal static class BenchCommand
     private const string FeaturizerGroup = "featurizer fp32";
     private const string Int8FeaturizerGroup = "featurizer int8";
     private const string Int8OrtGroup = "raw ONNX Runtime int8, prepared pixels";
+    private const string BareGroup = "our --bare ONNX, normalised pixels";
+    private const string TorchOnnxGroup = "torch.onnx.export's ONNX, normalised pixels";
+    private const string EagerGroup = "PyTorch eager, random input";
     private const int Int8CalibrationImages = 64;
     private const int KernelBatch = 8;
     private const string ChainGroup = "plain ML.NET chain";
