@@ -23,11 +23,12 @@ public sealed record ImageCase(string Name, Outcome Ours, Outcome? LoadImages, s
 
 /// <summary>
 /// Damaged and unusual image files, built in code: SkiaSharp encodes JPEG and PNG; 16-bit, grayscale and palette PNGs,
-/// GIFs (SkiaSharp has no GIF encoder), BMPs and EXIF segments are written byte by byte. Nothing is committed.
+/// GIFs (SkiaSharp has no GIF encoder), BMPs, EXIF segments and CMYK JPEGs (no encoder at hand writes one) are written
+/// byte by byte. Nothing is committed.
 /// </summary>
 public static class TestImages
 {
-    /// <summary>Every case with its expected outcomes. CMYK JPEG is missing: neither SkiaSharp nor .NET can write one.</summary>
+    /// <summary>Every case with its expected outcomes.</summary>
     public static IReadOnlyList<ImageCase> Cases { get; } =
     [
         new("truncated.jpg", Outcome.Refused, Outcome.Decodes, "is truncated"),
@@ -49,6 +50,7 @@ public static class TestImages
         new("picture.bmp", Outcome.Decodes, Outcome.Decodes),
         new("jpeg-named.png", Outcome.Decodes, Outcome.Decodes),
         new("exif-6.jpg", Outcome.Decodes, Outcome.Decodes),
+        new("cmyk.jpg", Outcome.Decodes, Outcome.Decodes),
     ];
 
     /// <summary>Colour of the animated GIF's first frame (its second frame is another colour).</summary>
@@ -79,6 +81,7 @@ public static class TestImages
             ["picture.bmp"] = Bmp(Pattern(30, 20)),
             ["jpeg-named.png"] = jpeg,
             ["exif-6.jpg"] = WithExifOrientation(jpeg, 6),
+            ["cmyk.jpg"] = CmykJpeg(12, 10, CmykBlock),
         };
         return Cases.Select(c =>
         {
@@ -293,6 +296,71 @@ public static class TestImages
             file.WriteByte(0);
         }
         file.WriteByte(0x3B);
+        return file.ToArray();
+    }
+
+    /// <summary>
+    /// The stored (Adobe-inverted) C, M, Y, K samples of block (<paramref name="bx"/>, <paramref name="by"/>) of the
+    /// <c>cmyk.jpg</c> case: C and M vary across the image, Y alternates, K darkens downwards.
+    /// </summary>
+    public static (byte C, byte M, byte Y, byte K) CmykBlock(int bx, int by) =>
+        ((byte)(40 + bx * 18), (byte)(250 - by * 20), (byte)((bx + by) % 2 == 0 ? 255 : 60), (byte)(255 - by * 12));
+
+    /// <summary>
+    /// A baseline four-component (CMYK) JPEG of <paramref name="blocksX"/> × <paramref name="blocksY"/> blocks of 8×8
+    /// pixels, each block one colour (<paramref name="block"/>: the stored samples), with an Adobe APP14 segment
+    /// (transform 0: CMYK, not YCCK), as Photoshop writes them. Every block has only a DC coefficient and the quantisation
+    /// table is all ones, so each decodes to exactly its samples. Huffman tables: DC categories 0–11 as 4-bit codes, and
+    /// one 1-bit AC code, end of block.
+    /// </summary>
+    public static byte[] CmykJpeg(int blocksX, int blocksY, Func<int, int, (byte C, byte M, byte Y, byte K)> block)
+    {
+        using var file = new MemoryStream();
+        void Segment(byte marker, params byte[] body)
+        {
+            file.Write([0xFF, marker, (byte)((body.Length + 2) >> 8), (byte)(body.Length + 2)]);
+            file.Write(body);
+        }
+        int width = 8 * blocksX, height = 8 * blocksY;
+        file.Write([0xFF, 0xD8]);
+        Segment(0xEE, [.. Encoding.ASCII.GetBytes("Adobe"), 0, 100, 0, 0, 0, 0, 0]); // version 100, flags 0, transform 0
+        Segment(0xDB, [0, .. Enumerable.Repeat((byte)1, 64)]);
+        Segment(0xC0, [8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0]);
+        Segment(0xC4, [0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        Segment(0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
+        Segment(0xDA, [4, 1, 0x00, 2, 0x00, 3, 0x00, 4, 0x00, 0, 63, 0]);
+
+        int bits = 0, count = 0;
+        void Put(int value, int length)
+        {
+            for (int i = length - 1; i >= 0; i--)
+            {
+                bits = (bits << 1) | ((value >> i) & 1);
+                if (++count < 8) continue;
+                file.WriteByte((byte)bits);
+                if (bits == 0xFF) file.WriteByte(0); // byte stuffing
+                bits = count = 0;
+            }
+        }
+        var previous = new int[4];
+        for (int by = 0; by < blocksY; by++)
+            for (int bx = 0; bx < blocksX; bx++)
+            {
+                var (c, m, y, k) = block(bx, by);
+                byte[] samples = [c, m, y, k];
+                for (int component = 0; component < 4; component++)
+                {
+                    int dc = 8 * (samples[component] - 128); // the DCT's DC term of a uniform block
+                    int diff = dc - previous[component];
+                    previous[component] = dc;
+                    int category = diff == 0 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Abs(diff));
+                    Put(category, 4);
+                    if (category > 0) Put(diff >= 0 ? diff : diff + (1 << category) - 1, category);
+                    Put(0, 1); // end of block: every AC coefficient is zero
+                }
+            }
+        if (count > 0) Put(0x7F, 8 - count); // pad the last byte with ones
+        file.Write([0xFF, 0xD9]);
         return file.ToArray();
     }
 
