@@ -170,6 +170,65 @@ public sealed class HostileImageTests
         Assert.AreEqual(1, warnings.Count(w => w.Contains("EXIF orientation", StringComparison.Ordinal)), "one orientation warning per run");
     }
 
+    /// <summary>
+    /// Bytes the kernel can commit to one allocation (RAM and swap under the default heuristic overcommit, the commit limit
+    /// under strict accounting), or null when it commits anything (overcommit always) or cannot be read.
+    /// </summary>
+    private static long? CommittableBytes()
+    {
+        try
+        {
+            string mode = File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim();
+            var info = File.ReadAllLines("/proc/meminfo").Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => 1024 * long.Parse(p[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+            return mode switch
+            {
+                "0" => info["MemTotal"] + info["SwapTotal"],
+                "2" => info["CommitLimit"],
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KeyNotFoundException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    [TestMethod]
+    public void AHugeHeaderThroughLoadImagesIsANaNRowWhenItsBitmapCannotBeAllocated()
+    {
+        // LoadImages (MLImage.CreateFromFile, SKBitmap.Decode) allocates the bitmap at the header's size before it decodes:
+        // 100000 × 100000 × 4 bytes. Where the kernel cannot commit that much, the allocation fails at once and the
+        // getter throws; where it can, LoadImages would take 40 GB, so the case is not run there.
+        const long Claimed = 100_000L * 100_000 * 4;
+        if (CommittableBytes() is not { } committable || committable >= Claimed)
+        {
+            Assert.Inconclusive($"This machine can commit {(CommittableBytes() is { } c ? $"{c:N0} bytes" : "any size")}: LoadImages would allocate the 40 GB bitmap.");
+            return;
+        }
+        using var dir = new TemporaryDirectory();
+        var paths = TestImages.WriteAll(dir.Path);
+        string huge = paths[TestImages.Cases.ToList().FindIndex(c => c.Name == "huge-header.png")];
+        string good = paths[TestImages.Cases.ToList().FindIndex(c => c.Name == "rgba.png")];
+        var ml = new MLContext(seed: 1);
+        var data = PathRows(ml, [huge, good]);
+        var images = ml.Transforms.LoadImages("Image", null, "Path").Fit(data).Transform(data);
+        var logger = new ListLogger();
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(logger)).Fit(images);
+        long before = Environment.WorkingSet;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        long grown = Environment.WorkingSet - before;
+        TestContext.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s, working set {grown / 1e6:+0;-0} MB; warnings:\n{string.Join("\n", Warnings(logger))}");
+        Assert.AreEqual(2, features.Count, "every row is scored");
+        Assert.IsTrue(features[0].All(float.IsNaN), "the huge header is a NaN row");
+        Assert.IsTrue(features[1].All(float.IsFinite), "the next row is scored");
+        var warnings = Warnings(logger);
+        Assert.AreEqual(1, warnings.Count, string.Join("\n", warnings));
+        StringAssert.Contains(warnings[0], "features are NaN");
+        StringAssert.Contains(warnings[0], "Unable to allocate pixels", "LoadImages's own reason: the bitmap could not be allocated");
+        Assert.IsTrue(grown < 1_000_000_000, $"the working set grew by {grown:N0} bytes");
+    }
+
     [TestMethod]
     public void ACmykJpegDecodesToItsAdobeInvertedColoursOnEveryPath()
     {
