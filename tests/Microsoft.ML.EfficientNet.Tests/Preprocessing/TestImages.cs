@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 
@@ -69,9 +68,9 @@ public static class TestImages
             ["empty.jpg"] = [],
             ["text.jpg"] = Encoding.UTF8.GetBytes("this is not a JPEG, only text\n"),
             ["random.jpg"] = RandomBytes(3000, seed: 7),
-            ["huge-header.png"] = HandPng(100000, 100000, colourType: 2, bitDepth: 8, rows: new byte[1000]),
+            ["huge-header.png"] = HandPng.Write(100000, 100000, colourType: 2, bitDepth: 8, rows: new byte[1000]),
             ["rgb16.png"] = Rgb16Png(20, 12),
-            ["gray.png"] = HandPng(20, 12, colourType: 0, bitDepth: 8, rows: Rows(20, 12, 1, (x, y, c) => (byte)(x * 12 + y))),
+            ["gray.png"] = HandPng.Write(20, 12, colourType: 0, bitDepth: 8, rows: Rows(20, 12, 1, (x, y, c) => (byte)(x * 12 + y))),
             ["gray.jpg"] = GrayJpeg(32, 24),
             ["palette-transparent.png"] = PalettePng(16, 16),
             ["rgba.png"] = Png(Pattern(24, 20, alpha: true)),
@@ -201,57 +200,13 @@ public static class TestImages
 
     private static byte[] Rgb16Png(int width, int height) =>
         // Big-endian 16-bit samples; the high byte carries the visible value.
-        HandPng(width, height, colourType: 2, bitDepth: 16, rows: Rows(width, height, 6, (x, y, c) => (c % 2) == 0 ? (byte)((x * 11 + y * 5 + c * 40) % 256) : (byte)(x * 3)));
+        HandPng.Write(width, height, colourType: 2, bitDepth: 16, rows: Rows(width, height, 6, (x, y, c) => (c % 2) == 0 ? (byte)((x * 11 + y * 5 + c * 40) % 256) : (byte)(x * 3)));
 
     private static byte[] PalettePng(int width, int height)
     {
         byte[] palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250];
         byte[] alpha = [255, 128, 0]; // entry 3 is opaque (tRNS may be shorter than the palette)
-        return HandPng(width, height, colourType: 3, bitDepth: 8, rows: Rows(width, height, 1, (x, y, c) => (byte)((x / 4 + y / 4) % 4)), palette, alpha);
-    }
-
-    /// <summary>A PNG from unfiltered scanlines (each row starts with filter byte 0), written chunk by chunk.</summary>
-    public static byte[] HandPng(int width, int height, byte colourType, byte bitDepth, byte[] rows, byte[]? palette = null, byte[]? transparency = null)
-    {
-        using var file = new MemoryStream();
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = bitDepth;
-        header[9] = colourType;
-        Chunk(file, "IHDR", header);
-        if (palette is not null) Chunk(file, "PLTE", palette);
-        if (transparency is not null) Chunk(file, "tRNS", transparency);
-        using (var compressed = new MemoryStream())
-        {
-            using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true)) zlib.Write(rows);
-            Chunk(file, "IDAT", compressed.ToArray());
-        }
-        Chunk(file, "IEND", []);
-        return file.ToArray();
-    }
-
-    private static void Chunk(Stream file, string type, byte[] data)
-    {
-        Span<byte> number = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        file.Write(number);
-        byte[] typeAndData = [.. Encoding.ASCII.GetBytes(type), .. data];
-        file.Write(typeAndData);
-        BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typeAndData));
-        file.Write(number);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in bytes)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-        }
-        return ~crc;
+        return HandPng.Write(width, height, colourType: 3, bitDepth: 8, rows: Rows(width, height, 1, (x, y, c) => (byte)((x / 4 + y / 4) % 4)), palette, alpha);
     }
 
     /// <summary>
