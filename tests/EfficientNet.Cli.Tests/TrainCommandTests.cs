@@ -9,6 +9,8 @@ namespace EfficientNet.Cli.Tests;
 [TestClass]
 public sealed class TrainCommandTests
 {
+    public TestContext TestContext { get; set; } = null!;
+
     internal static readonly Lazy<(string Train, string Validation)> Folders = new(() =>
     {
         string root = Path.Combine(Path.GetTempPath(), "efficientnetml-cli-tests");
@@ -126,6 +128,55 @@ public sealed class TrainCommandTests
         Assert.AreEqual(130, process.ExitCode, error.Result);
         StringAssert.Contains(output.Result, "Cancelled at epoch");
         Assert.IsTrue(Directory.GetDirectories(Path.Combine(run, "checkpoints"), "interrupted-*").Length == 1);
+    }
+
+    [TestMethod]
+    public void DamagedAndOversizedFilesAreSkippedWithOneWarningEachAndTheRunFinishes()
+    {
+        using var dir = new TemporaryDirectory();
+        string data = Path.Combine(dir.Path, "data"), run = Path.Combine(dir.Path, "run");
+        FashionMnist.Load(train: true).WriteImageFolder(data, 48, [1, 8]);
+        string folder = Path.Combine(data, FashionMnist.FolderName(1));
+        byte[] png = File.ReadAllBytes(Directory.GetFiles(folder, "*.png").Order(StringComparer.Ordinal).First());
+        byte[] jpeg;
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(png))
+        using (var encoded = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 95)) jpeg = encoded.ToArray();
+        byte[] large;
+        using (var bitmap = new SkiaSharp.SKBitmap(40, 40))
+        {
+            bitmap.Erase(new SkiaSharp.SKColor(90, 90, 90));
+            using var encoded = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            large = encoded.ToArray();
+        }
+        // Each bad file with what its warning must say; the 40×40 PNG is an ordinary file over --max-image-pixels 1000.
+        var bad = new (string Name, byte[] Bytes, string Reason)[]
+        {
+            ("truncated.png", png[..(png.Length * 2 / 3)], "is truncated"),
+            ("truncated.jpg", jpeg[..(jpeg.Length * 2 / 3)], "is truncated"),
+            ("huge-header.png", HandPng.Write(100000, 100000, colourType: 2, bitDepth: 8, rows: new byte[1000]), "claims 100000×100000 pixels (10,000,000,000), more than the limit of 1,000"),
+            ("large.png", large, "claims 40×40 pixels (1,600), more than the limit of 1,000 (MaxImagePixels)"),
+        };
+        foreach (var (name, bytes, _) in bad) File.WriteAllBytes(Path.Combine(folder, name), bytes);
+
+        var result = CliRunner.Run("train", "--data", data, "--epochs", "2", "--batch-size", "16", "--image-size", "32", "--augment", "shift", "--mean", "0.286",
+            "--std", "0.353", "--crop-fraction", "1", "--seed", "3", "--max-image-pixels", "1000", "--output", run);
+        string log = result.Output + result.Error;
+        Assert.AreEqual(0, result.ExitCode, log);
+        Assert.IsTrue(File.Exists(Path.Combine(run, "model.onnx")), "the run finished and exported");
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "training.json"))))
+            Assert.AreEqual(2, summary.RootElement.GetProperty("history").GetArrayLength(), "both epochs ran");
+        var lines = log.Split('\n');
+        foreach (var (name, _, reason) in bad)
+        {
+            string path = Path.Combine(folder, name);
+            var named = lines.Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
+            // Once per run: not again in the second epoch, nor when validation meets it.
+            Assert.AreEqual(1, named.Count, $"{name}:\n{log}");
+            StringAssert.Contains(named[0], $"Skipped {path}: ", name);
+            StringAssert.Contains(named[0], reason, name);
+            TestContext.WriteLine(named[0]);
+        }
+        Assert.AreEqual(bad.Length, lines.Count(l => l.Contains("Skipped ", StringComparison.Ordinal)), log);
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace EfficientNet.Cli.Commands;
 
@@ -25,6 +26,13 @@ internal static class DataArguments
     public static Option<bool> ApplyExifOrientation() => new("--apply-exif-orientation")
     {
         Description = "Turn image files upright by their EXIF orientation before cropping (off: used as stored, as ML.NET's LoadImages does; a warning names the first rotated file).",
+    };
+
+    /// <summary>The pixel limit of image files (train).</summary>
+    public static Option<long> MaxImagePixels() => new("--max-image-pixels")
+    {
+        DefaultValueFactory = _ => ImageDecoder.DefaultMaxPixels,
+        Description = "Largest width × height an image file may claim in its header; a larger one is skipped, with a warning, before it is decoded.",
     };
 
     /// <summary>Opens a data argument as a labelled image set.</summary>

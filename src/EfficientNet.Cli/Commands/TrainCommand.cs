@@ -59,11 +59,12 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
         var report = new Option<bool>("--report") { Description = "Also write training-curves.png and report.html into the run folder." };
         var exifOrientation = DataArguments.ApplyExifOrientation();
+        var maxImagePixels = DataArguments.MaxImagePixels();
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
             data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
             optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
-            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output, report, exifOrientation,
+            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output, report, exifOrientation, maxImagePixels,
         };
         command.SetAction(result =>
         {
@@ -103,6 +104,7 @@ internal static class TrainCommand
                 Threads = result.GetValue(threads),
                 ChannelsLast = !result.GetValue(noChannelsLast),
                 ApplyExifOrientation = result.GetValue(exifOrientation),
+                MaxImagePixels = result.GetValue(maxImagePixels),
                 MemoryEfficientSiLU = result.GetValue(efficientSilu),
                 CheckpointStages = result.GetValue(checkpointStages) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : [],
                 Resume = !result.GetValue(noResume),

@@ -143,7 +143,7 @@ public static class EfficientNetTrainer
 
             _optimizer = Optimizer.Create(options.Optimizer, ParameterGroups(_model, options, initial is not null));
             // One decoder for the run, training and validation: its orientation warning is logged once.
-            _decoder = new ImageDecoder(options.ApplyExifOrientation, logger: _log);
+            _decoder = new ImageDecoder(options.ApplyExifOrientation, options.MaxImagePixels, _log);
             _batches = new TrainingBatches(train, Augmentation(), options.BatchSize, options.Seed, options.DataWorkers, logger: _log, decoder: _decoder);
             _totalSteps = (long)options.Epochs * _batches.BatchesPerEpoch;
             _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, _totalSteps, options.WarmupFraction);

@@ -75,6 +75,7 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
             writing = final;
             if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
             System.IO.Directory.Move(temporary, final);
+            AtomicFile.FlushDirectory(Directory); // the folder's new name is durable before latest names it
             writing = LatestFile;
             AtomicFile.WriteAllBytes(LatestFile, System.Text.Encoding.UTF8.GetBytes(name));
         }

@@ -81,6 +81,9 @@ public class EfficientNetTrainingOptions
 
         /// <summary>Epoch checkpoints kept besides the best weights.</summary>
         public const int KeepCheckpoints = 2;
+
+        /// <summary>Largest width × height an image file may claim: <see cref="ImageDecoder.DefaultMaxPixels"/> (100 million).</summary>
+        public const long MaxImagePixels = ImageDecoder.DefaultMaxPixels;
     }
 
     /// <summary>
@@ -196,6 +199,14 @@ public class EfficientNetTrainingOptions
     /// </summary>
     public bool ApplyExifOrientation { get; set; }
 
+    /// <summary>
+    /// The largest width × height an image file may claim in its header, for training and validation alike. A larger one
+    /// is refused before any pixel memory is allocated and skipped like any unreadable file, with one <c>Skipped
+    /// &lt;file&gt;: …</c> warning per run naming it and its claimed size. Default <see cref="Defaults.MaxImagePixels"/>.
+    /// Applies to images read from files; in-memory images are already decoded.
+    /// </summary>
+    public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
+
     /// <summary>libtorch threads. Default null: one per logical processor.</summary>
     public int? Threads { get; set; }
 
@@ -247,6 +258,7 @@ public class EfficientNetTrainingOptions
         if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "Must be in [0, 1).");
         if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "Must be in [0, 1).");
         if (EmaDecay is { } d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), d, "Must be in (0, 1).");
+        if (MaxImagePixels < 1) throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, "Must be at least 1 pixel.");
         if (ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "Images must be at least 32 pixels.");
         if (TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(TrainableStages), TrainableStages, "Between 1 (head conv) and 9 (everything).");
         if (CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(CheckpointStages), string.Join(",", CheckpointStages), "Stages are 0 (stem) to 8 (head).");

@@ -383,4 +383,39 @@ public sealed class TrainerTests
         Assert.AreEqual(TrainingStatus.Completed, result.Status);
         Assert.IsTrue(logger.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("broken.png", StringComparison.Ordinal)));
     }
+
+    [TestMethod]
+    public void AnImageOverMaxImagePixelsIsSkippedWithOneWarningPerRun()
+    {
+        // Fashion-MNIST images are 28×28 (784 pixels); one ordinary 40×40 PNG (1,600) is over a limit of 1,000.
+        using var dir = new TemporaryDirectory();
+        Microsoft.ML.EfficientNet.Data.FashionMnist.Load(train: true).WriteImageFolder(Path.Combine(dir.Path, "images"), 24, [1, 8]);
+        string large = Path.Combine(dir.Path, "images", "Trouser", "large.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(40, 40))
+        {
+            bitmap.Erase(new SkiaSharp.SKColor(90, 90, 90));
+            using var image = SkiaSharp.SKImage.FromBitmap(bitmap);
+            using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(large, png.ToArray());
+        }
+        var images = FileImageSet.FromFolder(Path.Combine(dir.Path, "images"));
+        var logger = new ListLogger();
+        var options = Small(Path.Combine(dir.Path, "run"), epochs: 2);
+        Assert.AreEqual(Microsoft.ML.EfficientNet.Preprocessing.ImageDecoder.DefaultMaxPixels, options.MaxImagePixels, "the default is the decoder's");
+        options.MaxImagePixels = 1000;
+        options.Logger = logger;
+        var result = EfficientNetTrainer.Train(options, images);
+        Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
+        var warnings = logger.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
+        TestContext.WriteLine(string.Join("\n", warnings));
+        var named = warnings.Where(w => w.Contains(large, StringComparison.Ordinal)).ToList();
+        Assert.AreEqual(1, named.Count, "one warning in two epochs:\n" + string.Join("\n", warnings));
+        StringAssert.StartsWith(named[0], $"Skipped {large}: ");
+        StringAssert.Contains(named[0], "claims 40×40 pixels (1,600), more than the limit of 1,000 (MaxImagePixels)");
+        Assert.AreEqual(1, warnings.Count, "the 28×28 images are all used");
+
+        // A limit below one pixel is refused, naming the option.
+        options.MaxImagePixels = 0;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => EfficientNetTrainer.Train(options, images)).Message, "MaxImagePixels");
+    }
 }

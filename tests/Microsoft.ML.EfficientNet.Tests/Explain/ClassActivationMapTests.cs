@@ -20,7 +20,8 @@ public sealed class ClassActivationMapTests
 {
     private static readonly string[] Labels = ["a", "b", "c", "d", "e"];
 
-    private static (string Model, EfficientNetSpec Spec, EfficientNetCheckpoint Checkpoint) TinyModel(string folder)
+    /// <summary>A tiny random network (5 classes, 32 px, 36 px resize) exported with logits, written into <paramref name="folder"/>.</summary>
+    internal static (string Model, EfficientNetSpec Spec, EfficientNetCheckpoint Checkpoint) TinyModel(string folder)
     {
         string path = Path.Combine(folder, "tiny.onnx");
         var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 32, name: "tiny"), numClasses: Labels.Length);

@@ -170,6 +170,129 @@ public sealed class HostileImageTests
         Assert.AreEqual(1, warnings.Count(w => w.Contains("EXIF orientation", StringComparison.Ordinal)), "one orientation warning per run");
     }
 
+    /// <summary>
+    /// Bytes the kernel can commit to one allocation (RAM and swap under the default heuristic overcommit, the commit limit
+    /// under strict accounting), or null when it commits anything (overcommit always) or cannot be read.
+    /// </summary>
+    private static long? CommittableBytes()
+    {
+        try
+        {
+            string mode = File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim();
+            var info = File.ReadAllLines("/proc/meminfo").Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => 1024 * long.Parse(p[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+            return mode switch
+            {
+                "0" => info["MemTotal"] + info["SwapTotal"],
+                "2" => info["CommitLimit"],
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KeyNotFoundException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    [TestMethod]
+    public void AHugeHeaderThroughLoadImagesIsANaNRowWhenItsBitmapCannotBeAllocated()
+    {
+        // LoadImages (MLImage.CreateFromFile, SKBitmap.Decode) allocates the bitmap at the header's size before it decodes:
+        // 100000 × 100000 × 4 bytes. Where the kernel cannot commit that much, the allocation fails at once and the
+        // getter throws; where it can, LoadImages would take 40 GB, so the case is not run there.
+        const long Claimed = 100_000L * 100_000 * 4;
+        if (CommittableBytes() is not { } committable || committable >= Claimed)
+        {
+            Assert.Inconclusive($"This machine can commit {(CommittableBytes() is { } c ? $"{c:N0} bytes" : "any size")}: LoadImages would allocate the 40 GB bitmap.");
+            return;
+        }
+        using var dir = new TemporaryDirectory();
+        var paths = TestImages.WriteAll(dir.Path);
+        string huge = paths[TestImages.Cases.ToList().FindIndex(c => c.Name == "huge-header.png")];
+        string good = paths[TestImages.Cases.ToList().FindIndex(c => c.Name == "rgba.png")];
+        var ml = new MLContext(seed: 1);
+        var data = PathRows(ml, [huge, good]);
+        var images = ml.Transforms.LoadImages("Image", null, "Path").Fit(data).Transform(data);
+        var logger = new ListLogger();
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(logger)).Fit(images);
+        long before = Environment.WorkingSet;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        long grown = Environment.WorkingSet - before;
+        TestContext.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s, working set {grown / 1e6:+0;-0} MB; warnings:\n{string.Join("\n", Warnings(logger))}");
+        Assert.AreEqual(2, features.Count, "every row is scored");
+        Assert.IsTrue(features[0].All(float.IsNaN), "the huge header is a NaN row");
+        Assert.IsTrue(features[1].All(float.IsFinite), "the next row is scored");
+        var warnings = Warnings(logger);
+        Assert.AreEqual(1, warnings.Count, string.Join("\n", warnings));
+        StringAssert.Contains(warnings[0], "features are NaN");
+        StringAssert.Contains(warnings[0], "Unable to allocate pixels", "LoadImages's own reason: the bitmap could not be allocated");
+        Assert.IsTrue(grown < 1_000_000_000, $"the working set grew by {grown:N0} bytes");
+    }
+
+    [TestMethod]
+    public void ACmykJpegDecodesToItsAdobeInvertedColoursOnEveryPath()
+    {
+        using var dir = new TemporaryDirectory();
+        // 48×32: under the featurizer's 36 px resize at 32 px, so the path column decodes it at full size as LoadImages does.
+        const int BlocksX = 6, BlocksY = 4;
+        string cmyk = Path.Combine(dir.Path, "cmyk.jpg");
+        File.WriteAllBytes(cmyk, TestImages.CmykJpeg(BlocksX, BlocksY, TestImages.CmykBlock));
+
+        // The decoder: Adobe-inverted CMYK, as Photoshop stores it, R = C·K/255 (and G from M, B from Y); equal to LoadImages.
+        var rgb = ImageDecoder.Default.DecodeRgb(cmyk);
+        Assert.AreEqual((8 * BlocksX, 8 * BlocksY), (rgb.Width, rgb.Height));
+        int worst = 0;
+        for (int y = 0; y < rgb.Height; y++)
+            for (int x = 0; x < rgb.Width; x++)
+            {
+                var (c, m, yellow, k) = TestImages.CmykBlock(x / 8, y / 8);
+                int at = 3 * (y * rgb.Width + x);
+                worst = Math.Max(worst, new[] { c, m, yellow }.Select((ink, i) => Math.Abs(rgb.Pixels[at + i] - ink * k / 255.0)).Select(d => (int)Math.Ceiling(d - 0.5)).Max());
+            }
+        TestContext.WriteLine($"largest difference from C·K/255: {worst}");
+        Assert.IsTrue(worst <= 1, $"pixels differ from the Adobe-inverted colours by up to {worst}");
+        using (var ours = ImageDecoder.Default.DecodeMLImage(cmyk))
+        using (var theirs = MLImage.CreateFromFile(cmyk))
+            CollectionAssert.AreEqual(theirs.Pixels.ToArray(), ours.Pixels.ToArray(), "the same pixels as LoadImages");
+
+        // The same pixels, saved losslessly as RGB: every path must see the CMYK file as this PNG.
+        var bitmap = new SKBitmap(new SKImageInfo(rgb.Width, rgb.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var rgba = rgb.Pixels.Chunk(3).SelectMany(p => new[] { p[0], p[1], p[2], (byte)255 }).ToArray();
+        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
+        string png = Path.Combine(dir.Path, "same-pixels.png");
+        File.WriteAllBytes(png, TestImages.Png(bitmap));
+        CollectionAssert.AreEqual(RgbImage.Decode(png).Pixels, rgb.Pixels, "the PNG holds the decoded pixels");
+
+        // Featurizer: the path column and an MLImage column (LoadImages) give the PNG's features, bit for bit, and no warning.
+        var ml = new MLContext(seed: 1);
+        var logger = new ListLogger();
+        var data = PathRows(ml, [cmyk, png]);
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: Options(logger)).Fit(data);
+        var byPath = ImageData.Column(featurizer.Transform(data), "Features");
+        Assert.IsTrue(byPath[0].All(float.IsFinite));
+        CollectionAssert.AreEqual(byPath[1], byPath[0], "path column: CMYK JPEG = its pixels as PNG");
+        var images = ml.Transforms.LoadImages("Image", null, "Path").Fit(data).Transform(data);
+        using var imageFeaturizer = ml.Transforms.EfficientNetFeaturizer("b0", options: Options(logger)).Fit(images);
+        var byImage = ImageData.Column(imageFeaturizer.Transform(images), "Features");
+        CollectionAssert.AreEqual(byImage[1], byImage[0], "MLImage column: CMYK JPEG = its pixels as PNG");
+        Assert.IsTrue(Parity.MaxAbsDiff(byPath[0], byImage[0]) <= 1e-5, "path column = LoadImages");
+        Assert.AreEqual(0, Warnings(logger).Count, string.Join("\n", Warnings(logger)));
+
+        // The trainer's loader: both decode, nothing is skipped.
+        var augmentation = new TrainAugmentation { OutputSize = 32, Mean = PreprocessingRecipe.ImageNetMean, Std = PreprocessingRecipe.ImageNetStd };
+        var batches = new TrainingBatches(new FileImageSet([cmyk, png], [0, 1], ["cmyk", "png"]), augmentation, batchSize: 2, seed: 3, workers: 1, logger: logger,
+            decoder: new ImageDecoder(logger: logger));
+        Assert.AreEqual(2, batches.Epoch(0).Single().Count, "the batch holds both images");
+        Assert.AreEqual(0, Warnings(logger).Count, string.Join("\n", Warnings(logger)));
+
+        // predict (EfficientNetPredictor): scored, with the PNG's logits.
+        var (model, _, _) = Explain.ClassActivationMapTests.TinyModel(dir.Path);
+        using var predictor = EfficientNetPredictor.Load(model);
+        var predictions = predictor.Predict([cmyk, png]).ToList();
+        Assert.IsTrue(predictions[0].Succeeded, predictions[0].Error);
+        CollectionAssert.AreEqual(predictions[1].Logits!.ToArray(), predictions[0].Logits!.ToArray(), "predict: CMYK JPEG = its pixels as PNG");
+    }
+
     [TestMethod]
     public void ExifOrientationIsAppliedWhenAskedAndWarnedOnceWhenNot()
     {

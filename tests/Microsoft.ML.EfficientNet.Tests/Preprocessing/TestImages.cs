@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 
@@ -23,11 +22,12 @@ public sealed record ImageCase(string Name, Outcome Ours, Outcome? LoadImages, s
 
 /// <summary>
 /// Damaged and unusual image files, built in code: SkiaSharp encodes JPEG and PNG; 16-bit, grayscale and palette PNGs,
-/// GIFs (SkiaSharp has no GIF encoder), BMPs and EXIF segments are written byte by byte. Nothing is committed.
+/// GIFs (SkiaSharp has no GIF encoder), BMPs, EXIF segments and CMYK JPEGs (no encoder at hand writes one) are written
+/// byte by byte. Nothing is committed.
 /// </summary>
 public static class TestImages
 {
-    /// <summary>Every case with its expected outcomes. CMYK JPEG is missing: neither SkiaSharp nor .NET can write one.</summary>
+    /// <summary>Every case with its expected outcomes.</summary>
     public static IReadOnlyList<ImageCase> Cases { get; } =
     [
         new("truncated.jpg", Outcome.Refused, Outcome.Decodes, "is truncated"),
@@ -49,6 +49,7 @@ public static class TestImages
         new("picture.bmp", Outcome.Decodes, Outcome.Decodes),
         new("jpeg-named.png", Outcome.Decodes, Outcome.Decodes),
         new("exif-6.jpg", Outcome.Decodes, Outcome.Decodes),
+        new("cmyk.jpg", Outcome.Decodes, Outcome.Decodes),
     ];
 
     /// <summary>Colour of the animated GIF's first frame (its second frame is another colour).</summary>
@@ -67,9 +68,9 @@ public static class TestImages
             ["empty.jpg"] = [],
             ["text.jpg"] = Encoding.UTF8.GetBytes("this is not a JPEG, only text\n"),
             ["random.jpg"] = RandomBytes(3000, seed: 7),
-            ["huge-header.png"] = HandPng(100000, 100000, colourType: 2, bitDepth: 8, rows: new byte[1000]),
+            ["huge-header.png"] = HandPng.Write(100000, 100000, colourType: 2, bitDepth: 8, rows: new byte[1000]),
             ["rgb16.png"] = Rgb16Png(20, 12),
-            ["gray.png"] = HandPng(20, 12, colourType: 0, bitDepth: 8, rows: Rows(20, 12, 1, (x, y, c) => (byte)(x * 12 + y))),
+            ["gray.png"] = HandPng.Write(20, 12, colourType: 0, bitDepth: 8, rows: Rows(20, 12, 1, (x, y, c) => (byte)(x * 12 + y))),
             ["gray.jpg"] = GrayJpeg(32, 24),
             ["palette-transparent.png"] = PalettePng(16, 16),
             ["rgba.png"] = Png(Pattern(24, 20, alpha: true)),
@@ -79,6 +80,7 @@ public static class TestImages
             ["picture.bmp"] = Bmp(Pattern(30, 20)),
             ["jpeg-named.png"] = jpeg,
             ["exif-6.jpg"] = WithExifOrientation(jpeg, 6),
+            ["cmyk.jpg"] = CmykJpeg(12, 10, CmykBlock),
         };
         return Cases.Select(c =>
         {
@@ -198,57 +200,13 @@ public static class TestImages
 
     private static byte[] Rgb16Png(int width, int height) =>
         // Big-endian 16-bit samples; the high byte carries the visible value.
-        HandPng(width, height, colourType: 2, bitDepth: 16, rows: Rows(width, height, 6, (x, y, c) => (c % 2) == 0 ? (byte)((x * 11 + y * 5 + c * 40) % 256) : (byte)(x * 3)));
+        HandPng.Write(width, height, colourType: 2, bitDepth: 16, rows: Rows(width, height, 6, (x, y, c) => (c % 2) == 0 ? (byte)((x * 11 + y * 5 + c * 40) % 256) : (byte)(x * 3)));
 
     private static byte[] PalettePng(int width, int height)
     {
         byte[] palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250];
         byte[] alpha = [255, 128, 0]; // entry 3 is opaque (tRNS may be shorter than the palette)
-        return HandPng(width, height, colourType: 3, bitDepth: 8, rows: Rows(width, height, 1, (x, y, c) => (byte)((x / 4 + y / 4) % 4)), palette, alpha);
-    }
-
-    /// <summary>A PNG from unfiltered scanlines (each row starts with filter byte 0), written chunk by chunk.</summary>
-    public static byte[] HandPng(int width, int height, byte colourType, byte bitDepth, byte[] rows, byte[]? palette = null, byte[]? transparency = null)
-    {
-        using var file = new MemoryStream();
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = bitDepth;
-        header[9] = colourType;
-        Chunk(file, "IHDR", header);
-        if (palette is not null) Chunk(file, "PLTE", palette);
-        if (transparency is not null) Chunk(file, "tRNS", transparency);
-        using (var compressed = new MemoryStream())
-        {
-            using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true)) zlib.Write(rows);
-            Chunk(file, "IDAT", compressed.ToArray());
-        }
-        Chunk(file, "IEND", []);
-        return file.ToArray();
-    }
-
-    private static void Chunk(Stream file, string type, byte[] data)
-    {
-        Span<byte> number = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        file.Write(number);
-        byte[] typeAndData = [.. Encoding.ASCII.GetBytes(type), .. data];
-        file.Write(typeAndData);
-        BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typeAndData));
-        file.Write(number);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in bytes)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-        }
-        return ~crc;
+        return HandPng.Write(width, height, colourType: 3, bitDepth: 8, rows: Rows(width, height, 1, (x, y, c) => (byte)((x / 4 + y / 4) % 4)), palette, alpha);
     }
 
     /// <summary>
@@ -293,6 +251,71 @@ public static class TestImages
             file.WriteByte(0);
         }
         file.WriteByte(0x3B);
+        return file.ToArray();
+    }
+
+    /// <summary>
+    /// The stored (Adobe-inverted) C, M, Y, K samples of block (<paramref name="bx"/>, <paramref name="by"/>) of the
+    /// <c>cmyk.jpg</c> case: C and M vary across the image, Y alternates, K darkens downwards.
+    /// </summary>
+    public static (byte C, byte M, byte Y, byte K) CmykBlock(int bx, int by) =>
+        ((byte)(40 + bx * 18), (byte)(250 - by * 20), (byte)((bx + by) % 2 == 0 ? 255 : 60), (byte)(255 - by * 12));
+
+    /// <summary>
+    /// A baseline four-component (CMYK) JPEG of <paramref name="blocksX"/> × <paramref name="blocksY"/> blocks of 8×8
+    /// pixels, each block one colour (<paramref name="block"/>: the stored samples), with an Adobe APP14 segment
+    /// (transform 0: CMYK, not YCCK), as Photoshop writes them. Every block has only a DC coefficient and the quantisation
+    /// table is all ones, so each decodes to exactly its samples. Huffman tables: DC categories 0–11 as 4-bit codes, and
+    /// one 1-bit AC code, end of block.
+    /// </summary>
+    public static byte[] CmykJpeg(int blocksX, int blocksY, Func<int, int, (byte C, byte M, byte Y, byte K)> block)
+    {
+        using var file = new MemoryStream();
+        void Segment(byte marker, params byte[] body)
+        {
+            file.Write([0xFF, marker, (byte)((body.Length + 2) >> 8), (byte)(body.Length + 2)]);
+            file.Write(body);
+        }
+        int width = 8 * blocksX, height = 8 * blocksY;
+        file.Write([0xFF, 0xD8]);
+        Segment(0xEE, [.. Encoding.ASCII.GetBytes("Adobe"), 0, 100, 0, 0, 0, 0, 0]); // version 100, flags 0, transform 0
+        Segment(0xDB, [0, .. Enumerable.Repeat((byte)1, 64)]);
+        Segment(0xC0, [8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0]);
+        Segment(0xC4, [0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        Segment(0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
+        Segment(0xDA, [4, 1, 0x00, 2, 0x00, 3, 0x00, 4, 0x00, 0, 63, 0]);
+
+        int bits = 0, count = 0;
+        void Put(int value, int length)
+        {
+            for (int i = length - 1; i >= 0; i--)
+            {
+                bits = (bits << 1) | ((value >> i) & 1);
+                if (++count < 8) continue;
+                file.WriteByte((byte)bits);
+                if (bits == 0xFF) file.WriteByte(0); // byte stuffing
+                bits = count = 0;
+            }
+        }
+        var previous = new int[4];
+        for (int by = 0; by < blocksY; by++)
+            for (int bx = 0; bx < blocksX; bx++)
+            {
+                var (c, m, y, k) = block(bx, by);
+                byte[] samples = [c, m, y, k];
+                for (int component = 0; component < 4; component++)
+                {
+                    int dc = 8 * (samples[component] - 128); // the DCT's DC term of a uniform block
+                    int diff = dc - previous[component];
+                    previous[component] = dc;
+                    int category = diff == 0 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Abs(diff));
+                    Put(category, 4);
+                    if (category > 0) Put(diff >= 0 ? diff : diff + (1 << category) - 1, category);
+                    Put(0, 1); // end of block: every AC coefficient is zero
+                }
+            }
+        if (count > 0) Put(0x7F, 8 - count); // pad the last byte with ones
+        file.Write([0xFF, 0xD9]);
         return file.ToArray();
     }
 
