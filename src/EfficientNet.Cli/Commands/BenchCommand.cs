@@ -264,8 +264,9 @@ internal static class BenchCommand
                 var torch = TorchPeer.Run(variant.Name.Replace('-', '_'), metadata.Resolution, Path.Combine(work, "torch.onnx"), files.Length, out string? noTorch);
                 if (torch is { } peer)
                 {
-                    var withHead = WeightsResolver.Resolve(new WeightsRequest(variant) { UseRandomWeights = true });
-                    byte[] bare = EfficientNetOnnxExporter.Export(withHead, new OnnxExportOptions { Bare = true, Resolution = resolution });
+                    // torchvision's weights as PyTorch saved them: both files hold the same numbers.
+                    var same = EfficientNetCheckpoint.Load(Path.Combine(work, "torch.onnx.pth"), variant);
+                    byte[] bare = EfficientNetOnnxExporter.Export(same, new OnnxExportOptions { Bare = true, Resolution = metadata.Resolution });
                     int rawLength = 3 * recipe.ResizeSize * recipe.ResizeSize, cropLength = 3 * recipe.CropSize * recipe.CropSize;
                     var normalized = new float[files.Length * cropLength];
                     for (int i = 0; i < files.Length; i++) recipe.Normalize(pixels.AsSpan(i * rawLength, rawLength), normalized.AsSpan(i * cropLength, cropLength));
@@ -280,7 +281,7 @@ internal static class BenchCommand
                         }
                     }
                     eager.AddRange(peer.Eager.Select(e => new Row(EagerGroup, $"batch {e.BatchSize}, torch.set_num_threads({e.Threads}), inference_mode", e.ImagesPerSecond, false)));
-                    notes.Add($"{peer.Versions} (Debian's python3-torch): torch.onnx.export of torchvision's model with seeded random weights, opset 17, constant folding; eager timed in its own process beforehand.");
+                    notes.Add($"{peer.Versions} (Debian's python3-torch): torch.onnx.export of torchvision's model with seeded random weights (our --bare file is exported from the same state dict), opset 17, constant folding; eager timed in its own process beforehand.");
                 }
                 else notes.Add($"torch.onnx.export and PyTorch eager rows left out: PyTorch is not available ({noTorch}).");
 

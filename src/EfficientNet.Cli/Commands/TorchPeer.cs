@@ -8,7 +8,7 @@ namespace EfficientNet.Cli.Commands;
 /// The PyTorch side of <c>efficientnet bench</c>, when Debian's <c>python3-torch</c> and <c>python3-torchvision</c> are
 /// present: torchvision's model of the variant, exported by <c>torch.onnx.export</c> (opset 17, batch norm folded by
 /// constant folding, dynamic batch, normalised input: a <c>--bare</c>-style file), and PyTorch eager throughput with
-/// <c>torch.set_num_threads(cores)</c>. Run as a child process: this project has no Python binding, and the peer must be
+/// <c>torch.set_num_threads(cores)</c>; the state dict is saved too, for our export of the same weights. Run as a child process: this project has no Python binding, and the peer must be
 /// PyTorch itself.
 /// </summary>
 internal static class TorchPeer
@@ -16,12 +16,15 @@ internal static class TorchPeer
     /// <summary>PyTorch eager, one setting.</summary>
     public sealed record EagerRow(int BatchSize, int Threads, double ImagesPerSecond);
 
-    // The weights are torchvision's seeded initialisation: speed does not depend on their values.
+    // The weights are torchvision's seeded initialisation, saved beside the ONNX file (ONNX path + ".pth") so that our
+    // export scores the very same weights: random weights can drive activations into denormal floats, which slows every
+    // kernel, so two graphs are only compared on one set of weights.
     private const string Script = """
         import json, sys, time, torch, torchvision
         variant, resolution, out, cores, images = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
         torch.manual_seed(0)
         model = getattr(torchvision.models, "efficientnet_" + variant)().eval()
+        torch.save(model.state_dict(), out + ".pth")
         torch.onnx.export(model, torch.randn(2, 3, resolution, resolution), out, input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=True)
         torch.set_num_threads(cores)

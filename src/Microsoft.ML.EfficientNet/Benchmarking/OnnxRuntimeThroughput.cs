@@ -148,7 +148,8 @@ internal static class OnnxRuntimeThroughput
     /// <summary>
     /// Kernel time per operator type in milliseconds per batch, from ONNX Runtime's own profiler (one intra-op thread,
     /// <paramref name="passes"/> runs of <paramref name="count"/> images after one untimed): where the time of a model goes
-    /// after ONNX Runtime's fusions, for example fp32 <c>Conv</c> against int8 <c>QLinearConv</c>.
+    /// after ONNX Runtime's fusions, for example fp32 <c>Conv</c> against int8 <c>QLinearConv</c>. The first run (first
+    /// touch of every buffer, weight prepacking) is left out.
     /// </summary>
     public static IReadOnlyList<(string Operator, double MillisecondsPerBatch)> KernelTimes(byte[] model, float[] pixels, int count, int passes = 4)
     {
@@ -163,15 +164,20 @@ internal static class OnnxRuntimeThroughput
                 int[] dims = input.Value.Dimensions;
                 var shape = new[] { count, dims[1], dims[2], dims[3] };
                 var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels.AsMemory(0, count * dims[1] * dims[2] * dims[3]), shape);
-                for (int i = 0; i < passes; i++)
+                for (int i = 0; i <= passes; i++)
                     using (session.Run([NamedOnnxValue.CreateFromTensor(input.Key, tensor)])) { }
                 file = session.EndProfiling();
             }
             var totals = new Dictionary<string, double>(StringComparer.Ordinal);
             using var trace = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
-            foreach (var e in trace.RootElement.EnumerateArray())
+            var events = trace.RootElement.EnumerateArray().ToList();
+            // The end of the first run: its "model_run" event, which the profiler writes for every Run.
+            long firstRunEnd = events.Where(e => e.GetProperty("name").GetString() == "model_run")
+                .Select(e => e.GetProperty("ts").GetInt64() + e.GetProperty("dur").GetInt64()).DefaultIfEmpty(0).Min();
+            foreach (var e in events)
             {
                 if (e.GetProperty("cat").GetString() != "Node" || !e.GetProperty("name").GetString()!.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
+                if (e.GetProperty("ts").GetInt64() < firstRunEnd) continue;
                 string op = e.GetProperty("args").GetProperty("op_name").GetString()!;
                 totals[op] = totals.GetValueOrDefault(op) + e.GetProperty("dur").GetInt64() / 1000.0;
             }
