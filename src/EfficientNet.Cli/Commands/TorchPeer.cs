@@ -24,6 +24,14 @@ internal static class TorchPeer
         variant, resolution, out, cores, images = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
         torch.manual_seed(0)
         model = getattr(torchvision.models, "efficientnet_" + variant)().eval()
+        # Batch-norm statistics, affine parameters and biases spread as a trained model's are: at torchvision's
+        # initialisation they are zeros and ones, and torch.onnx.export would share the identical tensors between layers.
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.weight.uniform_(0.5, 1.5); m.bias.normal_(0, 0.1); m.running_mean.normal_(0, 0.1); m.running_var.uniform_(0.5, 1.5)
+                elif isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is not None:
+                    m.bias.normal_(0, 0.1)
         torch.save(model.state_dict(), out + ".pth")
         torch.onnx.export(model, torch.randn(2, 3, resolution, resolution), out, input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=True)
