@@ -41,7 +41,7 @@ public sealed class BenchCommandTests
         foreach (string group in (string[])["featurizer fp32", "featurizer int8", "plain ML.NET chain", "raw ONNX Runtime, prepared pixels", "raw ONNX Runtime int8, prepared pixels", "DnnFeaturizeImage ResNet18"])
             Assert.AreEqual(1, rows.Count(r => r.GetProperty("group").GetString() == group && r.GetProperty("best").GetBoolean()), group);
         // Debian's python3-torch is installed by scripts/setup.sh, so the graph-against-graph rows and PyTorch eager are there.
-        foreach (string group in (string[])["our --bare ONNX, normalised pixels", "torch.onnx.export's ONNX, normalised pixels", "PyTorch eager, random input"])
+        foreach (string group in (string[])["our --bare ONNX, normalised pixels", "torch.onnx.export's ONNX, normalised pixels", "PyTorch eager, random input", "TorchSharp eager, random input"])
             Assert.AreEqual(1, rows.Count(r => r.GetProperty("group").GetString() == group && r.GetProperty("best").GetBoolean()), group);
         Assert.IsTrue(root.GetProperty("ratios").EnumerateArray().Any(r => r.GetProperty("against").GetString() == "torch.onnx.export's ONNX, normalised pixels (best)"));
         foreach (var row in rows) AssertPositive(row.GetProperty("imagesPerSecond"), "imagesPerSecond");

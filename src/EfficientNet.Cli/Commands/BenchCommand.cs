@@ -262,10 +262,14 @@ internal static class BenchCommand
                 // (c') Graph against graph: our --bare file and torch.onnx.export's of torchvision's model, both taking
                 // normalised pixels, under the same session settings, so only what is in the file counts.
                 var torch = TorchPeer.Run(variant.Name.Replace('-', '_'), metadata.Resolution, Path.Combine(work, "torch.onnx"), files.Length, out string? noTorch);
+                // torchvision's weights as PyTorch saved them (both files and TorchSharp hold the same numbers), else seeded random ones.
+                var same = torch is null ? WeightsResolver.Resolve(new WeightsRequest(variant) { UseRandomWeights = true })
+                    : EfficientNetCheckpoint.Load(Path.Combine(work, "torch.onnx.pth"), variant);
+                Status("TorchSharp eager");
+                eager.AddRange(TorchSharpEager.Measure(same, metadata.Resolution, files.Length)
+                    .Select(e => new Row(TorchSharpGroup, $"batch {e.BatchSize}, libtorch threads {e.Threads}, eval + no_grad", e.ImagesPerSecond, false)));
                 if (torch is { } peer)
                 {
-                    // torchvision's weights as PyTorch saved them: both files hold the same numbers.
-                    var same = EfficientNetCheckpoint.Load(Path.Combine(work, "torch.onnx.pth"), variant);
                     byte[] bare = EfficientNetOnnxExporter.Export(same, new OnnxExportOptions { Bare = true, Resolution = metadata.Resolution });
                     int rawLength = 3 * recipe.ResizeSize * recipe.ResizeSize, cropLength = 3 * recipe.CropSize * recipe.CropSize;
                     var normalized = new float[files.Length * cropLength];
@@ -339,6 +343,8 @@ internal static class BenchCommand
             ratios.Add(new("raw ONNX Runtime fp32, prepared pixels (best)", best[Int8OrtGroup].ImagesPerSecond / best[OrtGroup].ImagesPerSecond, 1.8, "raw ONNX Runtime int8, prepared pixels (best)"));
             if (best.TryGetValue(TorchOnnxGroup, out var torchOnnx) && best.TryGetValue(BareGroup, out var ours))
                 ratios.Add(new($"{TorchOnnxGroup} (best)", ours.ImagesPerSecond / torchOnnx.ImagesPerSecond, 1.1, $"{BareGroup} (best)"));
+            if (best.TryGetValue(TorchSharpGroup, out var torchSharpBest))
+                ratios.Add(new($"{TorchSharpGroup} (best)", featurizerBest / torchSharpBest.ImagesPerSecond, null));
             if (best.TryGetValue(EagerGroup, out var eagerBest))
                 ratios.Add(new($"{EagerGroup} (best)", featurizerBest / eagerBest.ImagesPerSecond, null));
             ratios.Add(new("plain ML.NET chain, reloaded, ORT default threads", featurizerBest / rows.First(x => x.Setting == ReloadedSetting).ImagesPerSecond, null));
@@ -373,6 +379,7 @@ internal static class BenchCommand
     private const string BareGroup = "our --bare ONNX, normalised pixels";
     private const string TorchOnnxGroup = "torch.onnx.export's ONNX, normalised pixels";
     private const string EagerGroup = "PyTorch eager, random input";
+    private const string TorchSharpGroup = "TorchSharp eager, random input";
     private const int Int8CalibrationImages = 64;
     private const int KernelBatch = 8;
     private const string ChainGroup = "plain ML.NET chain";
