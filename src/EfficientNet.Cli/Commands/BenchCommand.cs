@@ -49,7 +49,7 @@ internal static class BenchCommand
         var images = new Option<string?>("--images") { Description = "A folder of JPEGs. Default: 500×375 JPEGs generated with SkiaSharp (seeded gradients and noise, quality 90) into --generated-images." };
         var count = new Option<int>("--count") { DefaultValueFactory = _ => 160, Description = "Images per pass." };
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 3, Description = "Timed passes per row (after one untimed); the best counts." };
-        var variants = new Option<string?>("--variants") { Description = "Variants of the per-variant table, comma-separated (b0,b1,…,b7). Default: b0,b1,b2 at 128 px." };
+        var variants = new Option<string?>("--variants") { Description = "Variants of the per-variant table, comma-separated (b0,b1,…,b7, v2-s, …). Default: b0 … b7 at 128 px (at their published sizes when --variants is given without --resolution)." };
         var resolution = new Option<int?>("--resolution") { Description = "Network input side for every row. Default: the variant's published crop (224 for B0); 128 px for the per-variant table when --variants is not given." };
         var output = new Option<string?>("--output") { Description = "A markdown file (e.g. docs/BENCHMARKS.md) whose bench section is written or replaced." };
         var json = new Option<string?>("--json") { Description = "A JSON file with every figure." };
@@ -67,7 +67,7 @@ internal static class BenchCommand
             if (result.GetValue(resolution) is < 32) throw new ArgumentException("--resolution must be at least 32.");
             var main = EfficientNetVariant.Parse(result.GetValue(variant)!);
             string? variantList = result.GetValue(variants);
-            var table = (variantList ?? "b0,b1,b2").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EfficientNetVariant.Parse).ToList();
+            var table = (variantList ?? "b0,b1,b2,b3,b4,b5,b6,b7").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EfficientNetVariant.Parse).ToList();
             int? variantResolution = result.GetValue(resolution) ?? (variantList is null ? 128 : null);
             var files = ImageFiles(result.GetValue(images), result.GetValue(generatedImages)!, n);
             var report = Run(main, files, r, result.GetValue(resolution), table, variantResolution, !result.GetValue(skipDnn), CommandLine(args: Environment.GetCommandLineArgs()));
