@@ -47,6 +47,9 @@ public sealed class BenchCommandTests
         foreach (var row in rows) AssertPositive(row.GetProperty("imagesPerSecond"), "imagesPerSecond");
         foreach (var ratio in root.GetProperty("ratios").EnumerateArray()) AssertPositive(ratio.GetProperty("value"), "ratio");
         foreach (string field in (string[])["preprocessingMs", "inferenceMs", "ceilingImagesPerSecond"]) AssertPositive(root.GetProperty("split").GetProperty(field), field);
+        // The steps of the preprocessing are differences of timed prefixes: finite, and decode (timed alone) positive.
+        AssertPositive(root.GetProperty("split").GetProperty("decodeMs"), "decodeMs");
+        foreach (string field in (string[])["resizeMs", "extractMs"]) Assert.IsTrue(double.IsFinite(root.GetProperty("split").GetProperty(field).GetDouble()), field);
         foreach (string field in (string[])["firstFitMs", "firstFeatureMs", "secondFitMs", "secondFeatureMs"]) AssertPositive(root.GetProperty("startup").GetProperty(field), field);
         var kernels = root.GetProperty("kernels").EnumerateArray().ToList();
         Assert.IsTrue(kernels.Any(k => k.GetProperty("model").GetString() == "fp32" && k.GetProperty("operator").GetString() == "Conv"), "fp32 Conv kernel time");

@@ -112,7 +112,13 @@ internal static class BenchCommand
     public sealed record Startup(double FirstFitMs, double FirstFeatureMs, double SecondFitMs, double SecondFeatureMs);
 
     /// <summary>Where the CPU time of one image goes, each on one thread.</summary>
-    public sealed record TimeSplit(double PreprocessingMs, double InferenceMs, int Cores)
+    /// <param name="PreprocessingMs">Decode + resize + pixel extraction per image, one thread.</param>
+    /// <param name="InferenceMs">Inference per image, one intra-op thread, batch 8.</param>
+    /// <param name="Cores">Cores the ceiling assumes.</param>
+    /// <param name="DecodeMs">Of the preprocessing: <c>LoadImages</c> alone.</param>
+    /// <param name="ResizeMs">Of the preprocessing: what <c>ResizeImages</c> adds.</param>
+    /// <param name="ExtractMs">Of the preprocessing: what <c>ExtractPixels</c> and the copy into the batch add.</param>
+    public sealed record TimeSplit(double PreprocessingMs, double InferenceMs, int Cores, double DecodeMs = 0, double ResizeMs = 0, double ExtractMs = 0)
     {
         /// <summary>Images per second if preprocessing and inference shared the cores with no loss.</summary>
         public double CeilingImagesPerSecond => Cores * 1000 / (PreprocessingMs + InferenceMs);
@@ -316,7 +322,9 @@ internal static class BenchCommand
                 // The time split: preprocessing (measured above) and inference, each on one thread.
                 Status("time split: inference on one thread");
                 double inferenceMs = 1000 / OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, new OnnxRuntimeSetting(1, 1, 8), 1);
-                split = new TimeSplit(prepSeconds * 1000 / files.Length, inferenceMs, cores);
+                var (decodeMs, resizedMs) = PreprocessingPrefixes(ml, paths, recipe, files.Length);
+                double preprocessingMs = prepSeconds * 1000 / files.Length;
+                split = new TimeSplit(preprocessingMs, inferenceMs, cores, decodeMs, resizedMs - decodeMs, preprocessingMs - resizedMs);
 
                 // Where inference time goes, by operator type, after ONNX Runtime's fusions: fp32 against int8.
                 Status("kernel times: ONNX Runtime's profiler, fp32 and int8");
@@ -425,6 +433,24 @@ internal static class BenchCommand
         int row = 0;
         foreach (var v in prep.Transform(paths).GetColumn<VBuffer<float>>("Pixels")) v.GetValues().CopyTo(pixels.AsSpan(row++ * length, length));
         return (pixels, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Milliseconds per image, one thread, of the first one and two steps of the preprocessing chain: <c>LoadImages</c>
+    /// alone, then with <c>ResizeImages</c> (each after an untimed pass over a few images).
+    /// </summary>
+    private static (double DecodeMs, double ResizedMs) PreprocessingPrefixes(MLContext ml, IDataView paths, PreprocessingRecipe recipe, int count)
+    {
+        var decode = ml.Transforms.LoadImages("Image", null, PathColumn).Fit(paths);
+        var resize = ml.Transforms.LoadImages("Image", null, PathColumn).Append(RecipeTransforms.Resize(ml.Transforms, recipe, "Image", "Resized")).Fit(paths);
+        double Time(ITransformer chain, string column)
+        {
+            foreach (var image in chain.Transform(paths).GetColumn<MLImage>(column).Take(Math.Min(count, 8))) image.Dispose();
+            var watch = Stopwatch.StartNew();
+            foreach (var image in chain.Transform(paths).GetColumn<MLImage>(column)) image.Dispose();
+            return watch.Elapsed.TotalMilliseconds / count;
+        }
+        return (Time(decode, "Image"), Time(resize, "Resized"));
     }
 
     private static TransformerChain<TransformerChain<ColumnCopyingTransformer>> DnnFeaturizer(MLContext ml, IDataView paths)
@@ -563,7 +589,7 @@ internal static class BenchCommand
         foreach (var r in report.Ratios)
             ratios.AddRow(Markup.Escape(r.Of), Markup.Escape(r.Against), $"{F(r.Value, 2)}×", r.Target is { } t ? $"≥ {F(t, 1)}×" : "", r.Met switch { true => "yes", false => "no", null => "" });
         AnsiConsole.Write(ratios);
-        AnsiConsole.WriteLine($"Per image, one thread each: preprocessing {F(report.Split.PreprocessingMs, 2)} ms, inference {F(report.Split.InferenceMs, 2)} ms; ceiling on {report.Split.Cores} cores {F(report.Split.CeilingImagesPerSecond)} images/s.");
+        AnsiConsole.WriteLine($"Per image, one thread each: preprocessing {F(report.Split.PreprocessingMs, 2)} ms (decode {F(report.Split.DecodeMs, 2)}, resize {F(report.Split.ResizeMs, 2)}, extract {F(report.Split.ExtractMs, 2)}), inference {F(report.Split.InferenceMs, 2)} ms; ceiling on {report.Split.Cores} cores {F(report.Split.CeilingImagesPerSecond)} images/s.");
         var kernelTable = new Table().Title($"kernel time per batch of {report.KernelBatch}, one thread (ms)");
         kernelTable.AddColumns("operator", "fp32", "int8");
         foreach (var (op, fp32, int8) in KernelComparison(report)) kernelTable.AddRow(Markup.Escape(op), fp32, int8);
@@ -602,7 +628,7 @@ internal static class BenchCommand
         foreach (var r in report.Ratios)
             s.AppendLine($"| {r.Of} | {r.Against} | {F(r.Value, 2)}× | {(r.Target is { } t ? $"≥ {F(t, 1)}×" : "—")} | {r.Met switch { true => "yes", false => "**no**", null => "—" }} |");
         s.AppendLine().AppendLine($"Time split per image, each on one thread: decode + resize + pixel extraction (`LoadImages → ResizeImages → ExtractPixels`) " +
-            $"{F(report.Split.PreprocessingMs, 2)} ms, inference (1 intra-op thread, batch 8) {F(report.Split.InferenceMs, 2)} ms. With both on {report.Split.Cores} cores " +
+            $"{F(report.Split.PreprocessingMs, 2)} ms (decode {F(report.Split.DecodeMs, 2)}, resize {F(report.Split.ResizeMs, 2)}, pixel extraction and copy {F(report.Split.ExtractMs, 2)}), inference (1 intra-op thread, batch 8) {F(report.Split.InferenceMs, 2)} ms. With both on {report.Split.Cores} cores " +
             $"and no loss, the end-to-end ceiling is {F(report.Split.CeilingImagesPerSecond)} images/s.").AppendLine();
         s.AppendLine($"Kernel time per batch of {report.KernelBatch} on prepared pixels, one intra-op thread, by operator type after ONNX Runtime's fusions (its profiler), fp32 and int8 models of the same weights:").AppendLine();
         s.AppendLine("| operator | fp32 ms | int8 ms |").AppendLine("|---|---|---|");
