@@ -73,11 +73,14 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
             writing = Path.Combine(temporary, RunFolder.CheckpointStateFileName);
             AtomicFile.WriteAllBytes(writing, JsonSerializer.SerializeToUtf8Bytes(state with { OptimizerSteps = steps }, Json));
             writing = final;
-            if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
+            // A checkpoint of the same name is moved aside, not deleted in place, so the name is without a whole folder
+            // only between two renames.
+            string? replaced = System.IO.Directory.Exists(final) ? MoveAside(final) : null;
             System.IO.Directory.Move(temporary, final);
             AtomicFile.FlushDirectory(Directory); // the folder's new name is durable before latest names it
             writing = LatestFile;
             AtomicFile.WriteAllBytes(LatestFile, System.Text.Encoding.UTF8.GetBytes(name));
+            if (replaced is not null) TryDelete(replaced);
         }
         catch (IOException e)
         {
@@ -172,11 +175,11 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
         var epochs = System.IO.Directory.GetDirectories(Directory, RunFolder.EpochCheckpointPattern).Order(StringComparer.Ordinal).ToList();
         foreach (string old in epochs.Take(Math.Max(0, epochs.Count - keep)))
         {
-            if (Path.GetFileName(old) != keepName) System.IO.Directory.Delete(old, recursive: true);
+            if (Path.GetFileName(old) != keepName) RemoveCheckpointFolder(old);
         }
         foreach (string interrupted in System.IO.Directory.GetDirectories(Directory, RunFolder.InterruptedCheckpointPattern))
         {
-            if (Path.GetFileName(interrupted) != keepName) System.IO.Directory.Delete(interrupted, recursive: true);
+            if (Path.GetFileName(interrupted) != keepName) RemoveCheckpointFolder(interrupted);
         }
     }
 
@@ -191,6 +194,21 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
     {
         foreach (string folder in System.IO.Directory.GetDirectories(Directory, TemporaryPrefix + "*")) TryDelete(folder);
         foreach (string file in System.IO.Directory.GetFiles(Directory, RunFolder.LatestFileName + ".tmp-*")) File.Delete(file);
+    }
+
+    /// <summary>
+    /// Removes a checkpoint folder so that a kill at any moment leaves it whole or gone: it is first renamed (atomic) to a
+    /// temporary name, which never counts as a checkpoint, and only then deleted file by file. A recursive delete in
+    /// place, killed half-way, would leave a folder with a checkpoint's name and some of its files (seen in the SIGKILL test).
+    /// </summary>
+    private void RemoveCheckpointFolder(string folder) => TryDelete(MoveAside(folder));
+
+    /// <summary>Renames a checkpoint folder to a temporary name (which never counts as a checkpoint) and returns it.</summary>
+    private string MoveAside(string folder)
+    {
+        string aside = Path.Combine(Directory, $"{TemporaryPrefix}removed-{Path.GetFileName(folder)}-{Guid.NewGuid():N}");
+        System.IO.Directory.Move(folder, aside);
+        return aside;
     }
 
     private static void TryDelete(string folder)
