@@ -35,12 +35,21 @@ internal static class DataArguments
         Description = "Largest width × height an image file may claim in its header; a larger one is skipped, with a warning, before it is decoded.",
     };
 
+    /// <summary>
+    /// Opens images that need no labels (calibration): Fashion-MNIST as <see cref="Open"/> does, or a folder that is flat
+    /// or has one sub-folder per class (<see cref="FileImageSet.FromFolderOrFlat"/>).
+    /// </summary>
+    public static LabeledImageSet OpenUnlabelled(string data) =>
+        IsFashionMnist(data) ? Open(data, null, null) : FileImageSet.FromFolderOrFlat(data);
+
+    private static bool IsFashionMnist(string data) => data.Trim().ToLowerInvariant() is FashionMnist or FashionMnistTest;
+
     /// <summary>Opens a data argument as a labelled image set.</summary>
     public static LabeledImageSet Open(string data, string? classes, int? perClass)
     {
         LabeledImageSet set;
         string key = data.Trim().ToLowerInvariant();
-        if (key is FashionMnist or FashionMnistTest)
+        if (IsFashionMnist(data))
         {
             var kept = string.IsNullOrWhiteSpace(classes) ? null
                 : classes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();

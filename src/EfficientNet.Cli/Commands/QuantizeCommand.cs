@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Quantization;
 using Spectre.Console;
@@ -46,9 +45,7 @@ internal static class QuantizeCommand
         {
             string path = RunFolder.ModelPathOf(result.GetValue(model)!);
             string data = result.GetValue(calibration)!;
-            LabeledImageSet images = data.Trim().ToLowerInvariant() is DataArguments.FashionMnist or DataArguments.FashionMnistTest
-                ? DataArguments.Open(data, null, null)
-                : FileImageSet.FromFolderOrFlat(data);
+            var images = DataArguments.OpenUnlabelled(data);
             // Warnings (skipped images) go to stderr, so --json output stays one JSON document.
             using var loggerFactory = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
                 .AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));

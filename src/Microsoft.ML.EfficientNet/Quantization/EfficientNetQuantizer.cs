@@ -48,14 +48,18 @@ public static class EfficientNetQuantizer
     /// taken in turn from each class. Labels, when they are the model's classes, give the accuracies of the report.</param>
     /// <param name="options">Calibration method and layers; default <see cref="QuantizationOptions"/>.</param>
     /// <exception cref="InvalidDataException">The model is not one this library wrote, is already quantised, or no calibration image can be read.</exception>
-    public static QuantizationResult Quantize(byte[] model, LabeledImageSet calibration, QuantizationOptions? options = null)
+    public static QuantizationResult Quantize(byte[] model, LabeledImageSet calibration, QuantizationOptions? options = null) =>
+        Quantize(model, "the model", calibration, options);
+
+    /// <summary>As the public overload; errors about the model name <paramref name="source"/> (its file, when there is one).</summary>
+    private static QuantizationResult Quantize(byte[] model, string source, LabeledImageSet calibration, QuantizationOptions? options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(calibration);
         options ??= new QuantizationOptions();
         options.Check();
         var clock = Stopwatch.StartNew();
-        var metadata = OnnxModelValidation.Check(model, "the model");
+        var metadata = OnnxModelValidation.Check(model, source);
         var proto = ModelProto.Parser.ParseFrom(model);
         if (proto.MetadataProps.Any(p => p.Key == MetadataKey))
             throw new InvalidDataException("The model is already quantised (its metadata has 'quantization'); quantise the float model it came from.");
@@ -95,10 +99,7 @@ public static class EfficientNetQuantizer
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         string path = RunFolder.ModelPathOf(modelPath);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-        byte[] model = File.ReadAllBytes(path);
-        // Checked here too, so an error names the file rather than "the model".
-        OnnxModelValidation.Check(model, path);
-        var result = Quantize(model, calibration, options);
+        var result = Quantize(File.ReadAllBytes(path), path, calibration, options);
         AtomicFile.WriteAllBytes(outputPath, result.Model);
         return result.Report;
     }
