@@ -27,7 +27,7 @@ And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which t
 images/: JPEG and PNG test images (smooth random scenes with shapes, various sizes and aspect ratios) in two class
 folders, hostile files (empty, random bytes, text named .jpg, truncated JPEG), and images.io.safetensors with
 torchvision's Resize(256, bicubic) + CenterCrop(224) of each good image as 0-255 planar RGB, to measure how closely
-ML.NET's resize follows torchvision's. images-large/: three photo-sized JPEGs (4032x3024, 1536x2048, 2000x1500) with
+ML.NET's resize follows torchvision's. images-large/: five photo-sized JPEGs (4032x3024, 1536x2048, 2000x1500, 500x375, 1024x768) with
 texture at several scales and images-large.io.safetensors (the same torchvision crop), for reduced-scale JPEG decoding.
 
 Usage: make_parity_fixtures.py OUTPUT_DIR
@@ -290,7 +290,7 @@ def make_large_images():
     os.makedirs(root, exist_ok=True)
     rng = np.random.default_rng(7)
     reference = {}
-    for i, (w, h) in enumerate([(4032, 3024), (1536, 2048), (2000, 1500)]):
+    for i, (w, h) in enumerate([(4032, 3024), (1536, 2048), (2000, 1500), (500, 375), (1024, 768)]):
         x = torch.zeros(3, h, w)
         for cells, amplitude in ((6, 45.0), (40, 20.0), (300, 10.0)):
             field = torch.from_numpy(rng.normal(size=(1, 3, cells, cells * w // h)).astype("float32"))

@@ -86,8 +86,9 @@ public sealed class EfficientNetFeaturizerOptions
 
     /// <summary>
     /// With a text input column (image paths), decode JPEGs on the batched path at the smallest of libjpeg's DCT scales
-    /// (1/2, 1/4, 1/8) whose shorter side still covers the recipe's resize size (256 for B0): a 4000×3000 photo is decoded
-    /// at 500×375, which costs a fraction of a full decode. The resize that follows then starts from an image already
+    /// (1/4, 1/8) whose shorter side still covers the recipe's resize size (256 for B0): a 4000×3000 photo is decoded
+    /// at 500×375, which costs a fraction of a full decode. Scales above 1/4 are not used: they moved features further
+    /// from torchvision's preprocessing than the full decode (docs/BENCHMARKS.md). The resize that follows then starts from an image already
     /// averaged down by the JPEG decoder, so features differ slightly from the saved chain's, which decodes at full size
     /// with <c>LoadImages</c> (measured in docs/BENCHMARKS.md). Other formats, smaller JPEGs and <see cref="MLImage"/>
     /// input columns (already decoded) are unaffected. Default <see cref="Defaults.ReducedScaleJpegDecoding"/>.
