@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
 /// <summary>
 /// The featurizer's output on the batched path: the input's columns plus the features column. A leading cursor pulls
-/// pixels (decode, resize, extract: the standard chain's preprocessing steps) and ONNX Runtime scores them
+/// resized images (decode and resize: the standard chain's steps before <c>ExtractPixels</c>), writes their pixels
+/// straight into the batch (<see cref="PlanarPixels"/>: the values <c>ExtractPixels</c> gives) and ONNX Runtime scores them
 /// <see cref="EfficientNetFeaturizerOptions.BatchSize"/> at a time, preparing the next batch on another thread while the
 /// current one is scored. A trailing cursor over the input serves every other column, so pass-through columns are never
 /// copied; the two cursors visit the same rows in the same order, which is checked by row id.
@@ -16,7 +18,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
     private readonly IDataView _input;
     private readonly Func<IDataView, IDataView> _pixels;
     private readonly EfficientNetOnnxSession _scorer;
-    private readonly string _pixelsColumn;
+    private readonly string _resizedColumn;
     private readonly string _inputColumn;
     private readonly string _imageColumn;
     private readonly EfficientNetFeaturizerOptions _options;
@@ -24,22 +26,22 @@ internal sealed class BatchedFeaturizerDataView : IDataView
 
     /// <param name="input">Data with the input column.</param>
     /// <param name="schema">The input's columns and the features column (<see cref="OutputSchema"/>).</param>
-    /// <param name="pixels">Adds the pixels column (and the decoded image column) to a view of the input.</param>
+    /// <param name="resized">Adds the resized image column (and the decoded image column) to a view of the input.</param>
     /// <param name="scorer">Scores batches of pixels.</param>
     /// <param name="inputColumn">The featurizer's input column (images or paths), named in errors.</param>
-    /// <param name="imageColumn">The decoded image column of <paramref name="pixels"/>'s output.</param>
+    /// <param name="imageColumn">The decoded image column of <paramref name="resized"/>'s output.</param>
     /// <param name="outputColumn">The features column, last in <paramref name="schema"/>.</param>
-    /// <param name="pixelsColumn">The pixels column of <paramref name="pixels"/>'s output.</param>
+    /// <param name="resizedColumn">The resized image column of <paramref name="resized"/>'s output.</param>
     /// <param name="options">Batch size, error handling, logging.</param>
-    public BatchedFeaturizerDataView(IDataView input, DataViewSchema schema, Func<IDataView, IDataView> pixels, EfficientNetOnnxSession scorer, string inputColumn, string imageColumn,
-        string outputColumn, string pixelsColumn, EfficientNetFeaturizerOptions options)
+    public BatchedFeaturizerDataView(IDataView input, DataViewSchema schema, Func<IDataView, IDataView> resized, EfficientNetOnnxSession scorer, string inputColumn, string imageColumn,
+        string outputColumn, string resizedColumn, EfficientNetFeaturizerOptions options)
     {
         _inputColumn = inputColumn;
         _imageColumn = imageColumn;
         _input = input;
-        _pixels = pixels;
+        _pixels = resized;
         _scorer = scorer;
-        _pixelsColumn = pixelsColumn;
+        _resizedColumn = resizedColumn;
         _options = options;
         Schema = schema;
         _featuresIndex = schema[outputColumn].Index;
@@ -71,7 +73,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         // Asking for the image column too keeps ML.NET from splitting this cursor over worker threads (it does so only
         // when every requested column is cachable): a worker's decode error would end the whole cursor, while on this
         // thread it reaches the getter and costs one row. Decoding still overlaps scoring: see Cursor.NextBatch.
-        var pixelCursor = pixels.GetRowCursor([pixels.Schema[_pixelsColumn], pixels.Schema[_imageColumn]]);
+        var pixelCursor = pixels.GetRowCursor([pixels.Schema[_resizedColumn], pixels.Schema[_imageColumn]]);
         return new Cursor(this, rows, pixelCursor);
     }
 
@@ -97,7 +99,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         private readonly BatchedFeaturizerDataView _parent;
         private readonly DataViewRowCursor _rows;
         private readonly DataViewRowCursor? _pixels;
-        private readonly ValueGetter<VBuffer<float>>? _pixelGetter;
+        private readonly ValueGetter<MLImage>? _resizedGetter;
         private readonly ValueGetter<DataViewRowId>? _pixelIds;
         private readonly ValueGetter<DataViewRowId> _rowIds;
         private readonly Queue<Task<Batch>> _inFlight = new();
@@ -108,7 +110,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
         private volatile bool _pixelsDone;
         private Batch? _current;
         private int _index = -1;
-        private VBuffer<float> _pixelBuffer;
+        private MLImage? _resized;
         private bool _disposed;
 
         public Cursor(BatchedFeaturizerDataView parent, DataViewRowCursor rows, DataViewRowCursor? pixels)
@@ -122,7 +124,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
             _maxInFlight = parent._scorer.Parallelism + 1;
             if (pixels is not null)
             {
-                _pixelGetter = pixels.GetGetter<VBuffer<float>>(pixels.Schema[parent._pixelsColumn]);
+                _resizedGetter = pixels.GetGetter<MLImage>(pixels.Schema[parent._resizedColumn]);
                 _pixelIds = pixels.GetIdGetter();
             }
         }
@@ -234,10 +236,8 @@ internal sealed class BatchedFeaturizerDataView : IDataView
                 var target = batch.Input.AsSpan(k * length, length);
                 try
                 {
-                    _pixelGetter!(ref _pixelBuffer);
-                    if (_pixelBuffer.Length != length)
-                        throw new InvalidDataException(_pixelBuffer.Length == 0 ? "the image is missing" : $"expected {length} pixel values, got {_pixelBuffer.Length}");
-                    _pixelBuffer.CopyTo(target);
+                    _resizedGetter!(ref _resized!); // the getter disposes the image it handed out last time
+                    PlanarPixels.Write(_resized ?? throw new InvalidDataException("the image is missing"), target);
                 }
                 catch (Exception e) when (_parent._options.UnreadableImages == UnreadableImageHandling.Throw && e is not OutOfMemoryException)
                 {
@@ -273,6 +273,7 @@ internal sealed class BatchedFeaturizerDataView : IDataView
                     try { task.Wait(); } catch (AggregateException) { }
                 }
                 _pixels?.Dispose();
+                _resized?.Dispose();
                 _rows.Dispose();
             }
             base.Dispose(disposing);

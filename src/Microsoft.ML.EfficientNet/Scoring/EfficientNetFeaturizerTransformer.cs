@@ -79,18 +79,19 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        return new BatchedFeaturizerDataView(input, GetOutputSchema(input.Schema), Pixels, _scorer, InputColumnName, _columns.ImageColumn, OutputColumnName, _model.InputName, _options);
+        return new BatchedFeaturizerDataView(input, GetOutputSchema(input.Schema), Resized, _scorer, InputColumnName, _columns.ImageColumn, OutputColumnName, _columns.ResizedColumn, _options);
     }
 
     /// <summary>
-    /// The standard chain's preprocessing steps over <paramref name="input"/>, which add the pixels column. For a path
+    /// The standard chain's preprocessing steps before <c>ExtractPixels</c> over <paramref name="input"/>, which add the
+    /// resized image column (the batched view writes its pixels into the batch itself). For a path
     /// column, <see cref="PrefetchingImageLoadingView"/> stands in for <c>LoadImages</c> (same folder, same columns, same
     /// images unless <see cref="EfficientNetFeaturizerOptions.ReducedScaleJpegDecoding"/> is on) and decodes ahead on
     /// other threads.
     /// </summary>
-    private IDataView Pixels(IDataView input)
+    private IDataView Resized(IDataView input)
     {
-        var steps = _chain.Take(_columns.PreprocessingSteps);
+        var steps = _chain.Take(_columns.StepsThroughResize);
         if (_columns.InputIsPath)
         {
             var loader = (ImageLoadingTransformer)steps.First();

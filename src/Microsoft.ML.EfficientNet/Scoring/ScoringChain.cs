@@ -55,8 +55,8 @@ internal sealed class ScoringChain(string inputColumn, bool inputIsPath, string 
     /// <summary>The image column ResizeImages reads: the input itself, or the one LoadImages fills from a path.</summary>
     public string ImageColumn => InputIsPath ? LoadedColumn : InputColumn;
 
-    /// <summary>The transforms before the ONNX model: LoadImages (path input only), ResizeImages, ExtractPixels.</summary>
-    public int PreprocessingSteps => InputIsPath ? 3 : 2;
+    /// <summary>The transforms up to <see cref="ResizedColumn"/>: LoadImages (path input only) and ResizeImages; ExtractPixels follows.</summary>
+    public int StepsThroughResize => InputIsPath ? 2 : 1;
 
     /// <summary>The chain around <paramref name="onnx"/>, whose input is <see cref="PixelsColumn"/>.</summary>
     /// <param name="catalog">The transforms catalog.</param>
