@@ -5,6 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Tests keep what they cache (exported ONNX models among it) in the build's own folder, not in the user's cache.
+export EFFICIENTNETML_CACHE="${EFFICIENTNETML_CACHE:-$PWD/artifacts/cache}"
+
 bash scripts/make-fixtures.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 results=artifacts/test-results

@@ -1,31 +1,57 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Weights;
 
 namespace Microsoft.ML.EfficientNet.Onnx;
 
 /// <summary>
-/// The ONNX models a process has exported for featurizers, keyed by what determines the file: the SHA-256 of the weights'
-/// canonical keys and float32 values, the network (variant, class count, parameters), the weights' conventions and
-/// origin (both recorded in the metadata), whether the head was replaced, the outputs and the resolution. A second
-/// <c>Fit</c> of the same weights then reuses the export instead of writing the graph again. The few most recently used
-/// models are kept, at most <see cref="Capacity"/> of them and at most <see cref="MaxBytes"/> in all (about 21 MB each for
-/// B0, 267 MB for B7), so a process that fits large variants does not hold a gigabyte of models it no longer uses.
+/// The ONNX models exported for featurizers, keyed by what determines the file: the SHA-256 of the weights' canonical
+/// keys and float32 values, the network (variant, class count, parameters), the weights' conventions and origin (both
+/// recorded in the metadata), whether the head was replaced, the outputs, the resolution, and the build of this library
+/// that wrote it (its module version id, which changes with any change to the exporter). A second <c>Fit</c> of the same
+/// weights then reuses the export instead of writing the graph again.
+/// <para>
+/// Two tiers. In memory: the few most recently used models, at most <see cref="Capacity"/> of them and at most
+/// <see cref="MaxBytes"/> in all (about 21 MB each for B0, 267 MB for B7), so a process that fits large variants does not
+/// hold a gigabyte of models it no longer uses. On disk, when a folder is given: one file per key, so a later process (a
+/// one-shot <c>efficientnet featurize</c>, a restarted service) loads the file instead of exporting. Each file's name
+/// carries the SHA-256 of its bytes, checked on every read; files are written atomically (<see cref="AtomicFile"/>), so
+/// concurrent processes may write the same key, and a file that is gone, short or altered is exported again. The folder
+/// is kept under <see cref="MaxDiskBytes"/>, least recently used first out. A failure to write the folder (full disk,
+/// no permission) is logged and costs only the caching.
+/// </para>
 /// </summary>
 internal static class OnnxExportCache
 {
-    /// <summary>Models kept; the least recently used goes first.</summary>
+    /// <summary>Models kept in memory; the least recently used goes first.</summary>
     public const int Capacity = 4;
 
-    /// <summary>Bytes kept in all; a model larger than this is not cached. 320 MB: one B7, or several small models.</summary>
+    /// <summary>Bytes kept in memory in all; a model larger than this is not kept in memory. 320 MB: one B7, or several small models.</summary>
     public const long MaxBytes = 320L * 1024 * 1024;
+
+    /// <summary>Bytes of exported models kept in a disk folder: 2 GB, about seven B7 models or a hundred B0 ones.</summary>
+    public const long MaxDiskBytes = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>The sub-folder of the weights cache that holds exported models.</summary>
+    public const string FolderName = "exports";
 
     private static readonly LinkedList<(string Key, byte[] Model)> Entries = new();
     private static readonly Lock Gate = new();
 
     /// <summary>
-    /// The exported model of <paramref name="checkpoint"/> with <paramref name="outputs"/> and <paramref name="resolution"/>,
-    /// from the cache or exported now. The array is shared: callers must not change it.
+    /// The exported model of <paramref name="checkpoint"/> with <paramref name="outputs"/> and <paramref name="resolution"/>:
+    /// from memory, else from <paramref name="folder"/>, else exported now (and then kept in both). The array is shared:
+    /// callers must not change it.
     /// </summary>
-    public static byte[] GetOrExport(EfficientNetCheckpoint checkpoint, OnnxOutputs outputs, int? resolution)
+    /// <param name="checkpoint">The weights.</param>
+    /// <param name="outputs">The outputs of the exported graph.</param>
+    /// <param name="resolution">Network input side; null: the weights' published crop.</param>
+    /// <param name="folder">Folder of exported models on disk; null: memory only.</param>
+    /// <param name="logger">Receives a warning when the folder cannot be written; optional.</param>
+    public static byte[] GetOrExport(EfficientNetCheckpoint checkpoint, OnnxOutputs outputs, int? resolution, string? folder = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         string key = Key(checkpoint, outputs, resolution);
@@ -39,7 +65,12 @@ internal static class OnnxExportCache
                 return node.Value.Model;
             }
         }
-        byte[] model = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = outputs, Resolution = resolution });
+        byte[]? model = folder is null ? null : ReadFile(folder, key);
+        if (model is null)
+        {
+            model = EfficientNetOnnxExporter.Export(checkpoint, new OnnxExportOptions { Outputs = outputs, Resolution = resolution });
+            if (folder is not null) WriteFile(folder, key, model, logger);
+        }
         lock (Gate)
         {
             if (model.Length <= MaxBytes && !Entries.Any(e => e.Key == key)) Entries.AddFirst((key, model));
@@ -48,13 +79,16 @@ internal static class OnnxExportCache
         return model;
     }
 
-    /// <summary>Drops every cached model (tests; memory).</summary>
+    /// <summary>The folder of exported models under a weights cache folder (null: the default weights cache).</summary>
+    public static string Folder(string? cacheDirectory) => Path.Combine(Path.GetFullPath(cacheDirectory ?? WeightCache.DefaultDirectory()), FolderName);
+
+    /// <summary>Drops every model kept in memory (tests; memory). Files on disk stay.</summary>
     public static void Clear()
     {
         lock (Gate) Entries.Clear();
     }
 
-    /// <summary>How many models are cached now.</summary>
+    /// <summary>How many models are kept in memory now.</summary>
     public static int Count
     {
         get
@@ -67,6 +101,78 @@ internal static class OnnxExportCache
     {
         var spec = checkpoint.Spec;
         return string.Join('|', checkpoint.Weights.Sha256(), spec.Variant.Name, spec.Variant.Resolution, spec.NumClasses, spec.ParameterCount,
-            checkpoint.Source, checkpoint.Origin, checkpoint.HeadReplaced, outputs, resolution?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            checkpoint.Source, checkpoint.Origin, checkpoint.HeadReplaced, outputs, resolution?.ToString(CultureInfo.InvariantCulture) ?? "",
+            typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId);
+    }
+
+    /// <summary>File names are <c>{key digest}-{content digest}.onnx</c>, 16 hex digits each.</summary>
+    private static string KeyDigest(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16];
+
+    private static string ContentDigest(byte[] model) => Convert.ToHexStringLower(SHA256.HashData(model))[..16];
+
+    /// <summary>The model stored for <paramref name="key"/>, or null when there is none or it does not match its name's digest (then it is deleted).</summary>
+    private static byte[]? ReadFile(string folder, string key)
+    {
+        string prefix = KeyDigest(key) + "-";
+        string[] candidates;
+        try
+        {
+            candidates = Directory.Exists(folder) ? Directory.GetFiles(folder, prefix + "*.onnx") : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        foreach (string file in candidates)
+        {
+            try
+            {
+                byte[] model = File.ReadAllBytes(file);
+                if (Path.GetFileNameWithoutExtension(file) == prefix + ContentDigest(model))
+                {
+                    File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // recently used: evicted last
+                    return model;
+                }
+                File.Delete(file); // altered or damaged: export again
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Removed by another process's eviction meanwhile, or unreadable: export again.
+            }
+        }
+        return null;
+    }
+
+    private static void WriteFile(string folder, string key, byte[] model, ILogger? logger)
+    {
+        try
+        {
+            AtomicFile.Write(Path.Combine(folder, $"{KeyDigest(key)}-{ContentDigest(model)}.onnx"), stream => stream.Write(model));
+            Evict(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger?.LogWarning("Could not keep the exported model in {Folder} ({Error}); the next process will export it again.", folder, e.Message);
+        }
+    }
+
+    /// <summary>Deletes the least recently used models until the folder holds at most <see cref="MaxDiskBytes"/>.</summary>
+    private static void Evict(string folder)
+    {
+        var files = new DirectoryInfo(folder).GetFiles("*.onnx").OrderByDescending(f => f.LastWriteTimeUtc).ToList();
+        long total = 0;
+        foreach (var file in files)
+        {
+            total += file.Length;
+            if (total <= MaxDiskBytes) continue;
+            try
+            {
+                file.Delete();
+            }
+            catch (IOException)
+            {
+                // Another process evicts the same file; either way it is gone.
+            }
+        }
     }
 }

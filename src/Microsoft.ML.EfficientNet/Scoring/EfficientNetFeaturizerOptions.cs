@@ -33,6 +33,9 @@ public sealed class EfficientNetFeaturizerOptions
         /// <summary>Whether EXIF orientation is applied to files of a path column (off: results equal the saved chain's).</summary>
         public const bool ApplyExifOrientation = false;
 
+        /// <summary>Whether exported models are kept on disk under <see cref="CacheDirectory"/> for later processes.</summary>
+        public const bool CacheExports = true;
+
         /// <summary>Largest width × height a file of a path column may claim: <see cref="ImageDecoder.DefaultMaxPixels"/> (100 million).</summary>
         public const long MaxImagePixels = ImageDecoder.DefaultMaxPixels;
     }
@@ -48,10 +51,21 @@ public sealed class EfficientNetFeaturizerOptions
     public WeightFormat? WeightFormat { get; set; }
 
     /// <summary>
-    /// Folder of downloaded weights. Default null: the <c>EFFICIENTNETML_CACHE</c> environment variable, else a per-user
+    /// Folder of downloaded weights, and (in its <c>exports</c> sub-folder, when <see cref="CacheExports"/> is on) of the
+    /// ONNX models exported from them. Default null: the <c>EFFICIENTNETML_CACHE</c> environment variable, else a per-user
     /// folder (<c>~/.cache/efficientnetml</c> on Linux).
     /// </summary>
     public string? CacheDirectory { get; set; }
+
+    /// <summary>
+    /// Keep the ONNX model exported from checkpoint weights in <see cref="CacheDirectory"/>'s <c>exports</c> sub-folder,
+    /// keyed by the weights' SHA-256, the resolution and this library's build, so that a later process fitting the same
+    /// weights loads it instead of exporting again (the export is most of <c>Fit</c>'s time: docs/BENCHMARKS.md). The
+    /// folder is kept under 2 GB, least recently used first out; each file is checked against the digest in its name
+    /// when read. Within one process the last few exports are reused from memory either way. Not used when
+    /// <see cref="WeightsPath"/> is already an ONNX file. Default <see cref="Defaults.CacheExports"/>.
+    /// </summary>
+    public bool CacheExports { get; set; } = Defaults.CacheExports;
 
     /// <summary>Whether a pretrained file missing from the cache may be downloaded. Default <see cref="Defaults.AllowDownload"/>.</summary>
     public bool AllowDownload { get; set; } = Defaults.AllowDownload;

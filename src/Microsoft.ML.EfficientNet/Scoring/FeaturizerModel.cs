@@ -68,8 +68,10 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
                 ReplaceHead = true,
                 Logger = options.Logger,
             });
-            // A second Fit of the same weights reuses the first one's export (the graph is not written again).
-            onnx = OnnxExportCache.GetOrExport(checkpoint, OnnxOutputs.Features, options.Resolution);
+            // A second Fit of the same weights reuses the first one's export (the graph is not written again), from
+            // memory in the same process, from the cache folder in a later one.
+            onnx = OnnxExportCache.GetOrExport(checkpoint, OnnxOutputs.Features, options.Resolution,
+                options.CacheExports ? OnnxExportCache.Folder(options.CacheDirectory) : null, options.Logger);
             description = checkpoint.Origin;
         }
 
