@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.EfficientNet.Benchmarking;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transforms.Image;
@@ -48,7 +49,6 @@ public class FeaturizerBenchmarks
         _ml = new MLContext(seed: 1);
         var files = BenchmarkImages.Files(Images);
         _paths = _ml.Data.LoadFromEnumerable(files.Select(f => new PathRow { Path = f }).ToList());
-        var images = _ml.Transforms.LoadImages("Image", "", "Path").Fit(_paths).Transform(_paths);
         _featurizer = _ml.Transforms.EfficientNetFeaturizer("b0", inputColumnName: "Path", options: new EfficientNetFeaturizerOptions { UseRandomWeights = true }).Fit(_paths);
         _size = _featurizer.Metadata.InputSize;
 
@@ -58,20 +58,17 @@ public class FeaturizerBenchmarks
         _ml.Model.Save(_featurizer, _paths.Schema, _savedModel);
         _plainChain = new MLContext(seed: 1).Model.Load(_savedModel, out _);
 
-        // Prepared pixels for the inference-only comparison.
-        _pixels = new float[Images * 3 * _size * _size];
-        var extracted = _ml.Transforms.ResizeImages("Resized", _size, _size, "Image").Append(_ml.Transforms.ExtractPixels("P", "Resized")).Fit(images).Transform(images);
-        int row = 0;
-        foreach (var v in extracted.GetColumn<VBuffer<float>>("P")) v.DenseValues().ToArray().CopyTo(_pixels, row++ * 3 * _size * _size);
+        // Prepared pixels for the inference-only comparison: the featurizer's own preprocessing, done beforehand.
+        (_pixels, _) = FeaturizerMeasurements.PreparedPixels(_ml, _paths, "Path", _featurizer.Metadata.Preprocessing, Images);
         _features = new float[Images * _featurizer.Metadata.FeatureWidth];
         _raw = new InferenceSession(_featurizer.OnnxModel.ToArray());
     }
 
     [Benchmark(Baseline = true, Description = "saved ML.NET chain reloaded, row at a time (JPEG path → features)")]
-    public int PlainMlNetChain() => Consume(_plainChain.Transform(_paths));
+    public int PlainMlNetChain() => FeaturizerMeasurements.Consume(_plainChain.Transform(_paths), "Features", Images);
 
     [Benchmark(Description = "EfficientNetFeaturizer, batched (JPEG path → features)")]
-    public int BatchedFeaturizer() => Consume(_featurizer.Transform(_paths));
+    public int BatchedFeaturizer() => FeaturizerMeasurements.Consume(_featurizer.Transform(_paths), "Features", Images);
 
     [Benchmark(Description = "raw ONNX Runtime, batch 32 (prepared pixels)")]
     public float RawOnnxRuntime()
@@ -99,13 +96,6 @@ public class FeaturizerBenchmarks
     {
         _featurizer.Scorer.ScoreAll(_pixels, Images, _features, EfficientNetFeaturizerOptions.Defaults.BatchSize);
         return _features[0];
-    }
-
-    private static int Consume(IDataView view)
-    {
-        int rows = 0;
-        foreach (var _ in view.GetColumn<VBuffer<float>>("Features")) rows++;
-        return rows == Images ? rows : throw new InvalidOperationException($"{rows} rows scored, {Images} expected.");
     }
 
     [GlobalCleanup]

@@ -108,9 +108,6 @@ internal static class BenchCommand
         public bool? Met => Target is { } t ? Value >= t : null;
     }
 
-    /// <summary>Start-up from <c>Fit</c> to the first feature.</summary>
-    public sealed record Startup(double FirstFitMs, double FirstFeatureMs, double SecondFitMs, double SecondFeatureMs);
-
     /// <summary>Where the CPU time of one image goes, each on one thread.</summary>
     /// <param name="PreprocessingMs">Decode + resize + pixel extraction per image, one thread.</param>
     /// <param name="InferenceMs">Inference per image, one intra-op thread, batch 8.</param>
@@ -129,13 +126,13 @@ internal static class BenchCommand
 
     /// <summary>Everything one run measured.</summary>
     public sealed record Report(string Command, Dictionary<string, string> Machine, string Variant, int Resolution, int Images, string ImageSource, int Runs,
-        List<Row> Rows, List<Ratio> Ratios, TimeSplit Split, Startup Startup, List<VariantRow> Variants, List<string> Notes, List<KernelRow> Kernels, int KernelBatch);
+        List<Row> Rows, List<Ratio> Ratios, TimeSplit Split, FeaturizerStartup Startup, List<VariantRow> Variants, List<string> Notes, List<KernelRow> Kernels, int KernelBatch);
 
     private static Report Run(EfficientNetVariant variant, string[] files, int runs, int? resolution, List<EfficientNetVariant> tableVariants,
         int? variantResolution, bool dnn, string command)
     {
         int cores = Environment.ProcessorCount;
-        string loadBefore = LoadAverage();
+        string loadBefore = MachineDescription.LoadAverage();
         var rows = new List<Row>();
         var notes = new List<string>();
         void Status(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
@@ -145,8 +142,8 @@ internal static class BenchCommand
         var warmPaths = ml.Data.LoadFromEnumerable(files.Take(Math.Min(files.Length, 2 * cores * EfficientNetFeaturizerOptions.Defaults.BatchSize)).Select(f => new PathRow { Path = f }).ToList());
 
         // Start-up first, in a process that has not scored yet: Fit (weights, export, sessions) and the first feature.
-        Status("start-up: Fit → first feature, twice");
-        var startup = MeasureStartup(variant, resolution, warmPaths);
+        Status("start-up: Fit → first feature, with nothing cached, with the export on disk, with it in memory");
+        var startup = FeaturizerMeasurements.Startup(variant.Name, resolution, warmPaths, PathColumn);
 
         // One exported model for every row, so that all score the same network.
         string work = Directory.CreateTempSubdirectory("efficientnet-bench-").FullName;
@@ -250,7 +247,7 @@ internal static class BenchCommand
                 }
 
                 // (c) Raw ONNX Runtime on prepared pixels (the featurizer's own preprocessing, done beforehand).
-                var (pixels, prepSeconds) = PreparedPixels(ml, paths, recipe, files.Length);
+                var (pixels, prepSeconds) = FeaturizerMeasurements.PreparedPixels(ml, paths, PathColumn, recipe, files.Length);
                 var ortPasses = new List<(Action Pass, Action? WarmUp)>();
                 var grid = OnnxRuntimeSetting.Grid(cores).Distinct().ToList();
                 var ortRows = new List<(string Group, OnnxRuntimeSetting Setting)>();
@@ -306,7 +303,7 @@ internal static class BenchCommand
 
                 Status($"timing {candidates.Count + ortPasses.Count} rows in {runs} round(s) of {files.Length} images each");
                 var passes = new List<(Action Pass, Action? WarmUp)>();
-                foreach (var c in candidates) passes.Add((() => Consume(c.Transformer.Transform(paths), files.Length), () => Consume(c.Transformer.Transform(warmPaths), -1)));
+                foreach (var c in candidates) passes.Add((() => FeaturizerMeasurements.Consume(c.Transformer.Transform(paths), FeaturesColumn, files.Length), () => FeaturizerMeasurements.Consume(c.Transformer.Transform(warmPaths), FeaturesColumn, -1)));
                 passes.AddRange(ortPasses);
                 double[] measured = Throughput.BestImagesPerSecond(passes, files.Length, runs);
                 var timed = candidates.Select((c, i) => new Row(c.Group, c.Setting, measured[i], false)).ToList();
@@ -322,7 +319,7 @@ internal static class BenchCommand
                 // The time split: preprocessing (measured above) and inference, each on one thread.
                 Status("time split: inference on one thread");
                 double inferenceMs = 1000 / OnnxRuntimeThroughput.Measure(onnx, OnnxExportOptions.FeaturesOutputName, pixels, files.Length, new OnnxRuntimeSetting(1, 1, 8), 1);
-                var (decodeMs, resizedMs) = PreprocessingPrefixes(ml, paths, recipe, files.Length);
+                var (decodeMs, resizedMs) = FeaturizerMeasurements.PreprocessingPrefixes(ml, paths, PathColumn, recipe, files.Length);
                 double preprocessingMs = prepSeconds * 1000 / files.Length;
                 split = new TimeSplit(preprocessingMs, inferenceMs, cores, decodeMs, resizedMs - decodeMs, preprocessingMs - resizedMs);
 
@@ -368,7 +365,7 @@ internal static class BenchCommand
                 ["onnxRuntime"] = OnnxRuntimeThroughput.Version(),
                 ["mlnet"] = InformationalVersion(typeof(MLContext).Assembly),
                 // Load from other processes on a shared machine moves every figure; ratios from one run hold better.
-                ["loadAverage"] = $"{loadBefore} at the start, {LoadAverage()} at the end",
+                ["loadAverage"] = $"{loadBefore} at the start, {MachineDescription.LoadAverage()} at the end",
             };
             string source = files.Length > 0 && Path.GetDirectoryName(files[0]) is { } dir && File.Exists(Path.Combine(dir, GeneratedMarker))
                 ? "generated: 500×375 JPEGs, seeded smooth gradients + noise, quality 90 (SkiaSharp)" : $"{Path.GetDirectoryName(files[0])}";
@@ -398,61 +395,6 @@ internal static class BenchCommand
     /// <summary>A transformer to time, and whether it may be its group's best (the unsaved chain is a reference only).</summary>
     private sealed record Candidate(string Group, string Setting, ITransformer Transformer, bool Eligible);
 
-    private static Startup MeasureStartup(EfficientNetVariant variant, int? resolution, IDataView paths)
-    {
-        (double Fit, double First) Once()
-        {
-            var ml = new MLContext(seed: 1);
-            var watch = Stopwatch.StartNew();
-            using var featurizer = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn,
-                new EfficientNetFeaturizerOptions { UseRandomWeights = true, Resolution = resolution }).Fit(paths);
-            double fit = watch.Elapsed.TotalMilliseconds;
-            using (var cursor = featurizer.Transform(paths).GetRowCursor(featurizer.GetOutputSchema(paths.Schema).Where(c => c.Name == FeaturesColumn)))
-            {
-                var getter = cursor.GetGetter<VBuffer<float>>(cursor.Schema[FeaturesColumn]);
-                VBuffer<float> value = default;
-                if (cursor.MoveNext()) getter(ref value);
-            }
-            return (fit, watch.Elapsed.TotalMilliseconds);
-        }
-        var first = Once();
-        var second = Once();
-        return new Startup(first.Fit, first.First, second.Fit, second.First);
-    }
-
-    private static (float[] Pixels, double Seconds) PreparedPixels(MLContext ml, IDataView paths, PreprocessingRecipe recipe, int count)
-    {
-        var prep = ml.Transforms.LoadImages("Image", null, PathColumn)
-            .Append(RecipeTransforms.Resize(ml.Transforms, recipe, "Image", "Resized"))
-            .Append(RecipeTransforms.Extract(ml.Transforms, "Resized", "Pixels")).Fit(paths);
-        int length = 3 * recipe.ResizeSize * recipe.ResizeSize;
-        var pixels = new float[count * length];
-        // One untimed pass, then one timed one: decode, resize and pixel extraction on one thread.
-        _ = prep.Transform(paths).GetColumn<VBuffer<float>>("Pixels").Take(Math.Min(count, 8)).Count();
-        var watch = Stopwatch.StartNew();
-        int row = 0;
-        foreach (var v in prep.Transform(paths).GetColumn<VBuffer<float>>("Pixels")) v.GetValues().CopyTo(pixels.AsSpan(row++ * length, length));
-        return (pixels, watch.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>
-    /// Milliseconds per image, one thread, of the first one and two steps of the preprocessing chain: <c>LoadImages</c>
-    /// alone, then with <c>ResizeImages</c> (each after an untimed pass over a few images).
-    /// </summary>
-    private static (double DecodeMs, double ResizedMs) PreprocessingPrefixes(MLContext ml, IDataView paths, PreprocessingRecipe recipe, int count)
-    {
-        var decode = ml.Transforms.LoadImages("Image", null, PathColumn).Fit(paths);
-        var resize = ml.Transforms.LoadImages("Image", null, PathColumn).Append(RecipeTransforms.Resize(ml.Transforms, recipe, "Image", "Resized")).Fit(paths);
-        double Time(ITransformer chain, string column)
-        {
-            foreach (var image in chain.Transform(paths).GetColumn<MLImage>(column).Take(Math.Min(count, 8))) image.Dispose();
-            var watch = Stopwatch.StartNew();
-            foreach (var image in chain.Transform(paths).GetColumn<MLImage>(column)) image.Dispose();
-            return watch.Elapsed.TotalMilliseconds / count;
-        }
-        return (Time(decode, "Image"), Time(resize, "Resized"));
-    }
-
     private static TransformerChain<TransformerChain<ColumnCopyingTransformer>> DnnFeaturizer(MLContext ml, IDataView paths)
     {
         var pipeline = ml.Transforms.LoadImages("Image", null, PathColumn)
@@ -475,27 +417,12 @@ internal static class BenchCommand
         var metadata = OnnxModelMetadata.Read(onnx);
         double ips;
         using (var featurizer = ml.Transforms.EfficientNetFeaturizer(variant.Name, FeaturesColumn, PathColumn, new EfficientNetFeaturizerOptions { WeightsPath = path }).Fit(paths))
-            ips = Throughput.BestImagesPerSecond(() => Consume(featurizer.Transform(paths), count), count, runs, () => Consume(featurizer.Transform(warmPaths), -1));
+            ips = Throughput.BestImagesPerSecond(() => FeaturizerMeasurements.Consume(featurizer.Transform(paths), FeaturesColumn, count), count, runs, () => FeaturizerMeasurements.Consume(featurizer.Transform(warmPaths), FeaturesColumn, -1));
         double peak = MachineDescription.PeakResidentMegabytes();
         // Batch-1 latency on prepared pixels of a few images.
-        var (pixels, _) = PreparedPixels(ml, ml.Data.TakeRows(paths, 4), metadata.Preprocessing, Math.Min(count, 4));
+        var (pixels, _) = FeaturizerMeasurements.PreparedPixels(ml, ml.Data.TakeRows(paths, 4), PathColumn, metadata.Preprocessing, Math.Min(count, 4));
         var latencies = OnnxRuntimeThroughput.Latencies(onnx, OnnxExportOptions.FeaturesOutputName, pixels, Math.Clamp(count, 10, 40));
         return new VariantRow(variant.Name, metadata.Resolution, ips, Throughput.Percentile(latencies, 0.5), Throughput.Percentile(latencies, 0.95), onnx.Length / 1e6, peak);
-    }
-
-    /// <summary>Reads every row's features; checks the row count unless <paramref name="expected"/> is negative.</summary>
-    private static void Consume(IDataView view, int expected)
-    {
-        using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == FeaturesColumn));
-        var getter = cursor.GetGetter<VBuffer<float>>(cursor.Schema[FeaturesColumn]);
-        VBuffer<float> value = default;
-        int rows = 0;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            rows++;
-        }
-        if (expected >= 0 && rows != expected) throw new InvalidOperationException($"{rows} rows featurized, {expected} expected.");
     }
 
     private sealed class PathRow
@@ -556,19 +483,6 @@ internal static class BenchCommand
         data.SaveTo(stream);
     }
 
-    /// <summary>The 1-minute load average (Linux <c>/proc/loadavg</c>), or "unknown".</summary>
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
     private static string InformationalVersion(System.Reflection.Assembly assembly) =>
         (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(assembly)?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "").Split('+')[0];
 
@@ -594,7 +508,7 @@ internal static class BenchCommand
         kernelTable.AddColumns("operator", "fp32", "int8");
         foreach (var (op, fp32, int8) in KernelComparison(report)) kernelTable.AddRow(Markup.Escape(op), fp32, int8);
         AnsiConsole.Write(kernelTable);
-        AnsiConsole.WriteLine($"Start-up, Fit → first feature: first {F(report.Startup.FirstFitMs, 0)} → {F(report.Startup.FirstFeatureMs, 0)} ms, second {F(report.Startup.SecondFitMs, 0)} → {F(report.Startup.SecondFeatureMs, 0)} ms.");
+        AnsiConsole.WriteLine($"Start-up, Fit → first feature: nothing cached {F(report.Startup.FirstFitMs, 0)} → {F(report.Startup.FirstFeatureMs, 0)} ms, export on disk {F(report.Startup.DiskFitMs, 0)} → {F(report.Startup.DiskFeatureMs, 0)} ms, in memory {F(report.Startup.SecondFitMs, 0)} → {F(report.Startup.SecondFeatureMs, 0)} ms.");
         var variants = new Table().Title("per variant");
         variants.AddColumns("variant", "px", "images/s", "p50 ms", "p95 ms", "model MB", "peak RSS MB");
         foreach (var v in report.Variants)
@@ -634,8 +548,10 @@ internal static class BenchCommand
         s.AppendLine("| operator | fp32 ms | int8 ms |").AppendLine("|---|---|---|");
         foreach (var (op, fp32, int8) in KernelComparison(report)) s.AppendLine($"| {op} | {fp32} | {int8} |");
         s.AppendLine();
-        s.AppendLine($"Start-up, `Fit` (random weights: make them, export ONNX, open the sessions) → first feature: first fit in the process {F(report.Startup.FirstFitMs, 0)} ms → " +
-            $"{F(report.Startup.FirstFeatureMs, 0)} ms; a second fit of the same weights {F(report.Startup.SecondFitMs, 0)} ms → {F(report.Startup.SecondFeatureMs, 0)} ms.").AppendLine();
+        s.AppendLine($"Start-up, `Fit` (random weights: make and hash them, export ONNX or find the export, open the sessions) → first feature: " +
+            $"first fit in the process with an empty cache folder {F(report.Startup.FirstFitMs, 0)} ms → {F(report.Startup.FirstFeatureMs, 0)} ms; " +
+            $"the export only in the cache folder (what a later process finds; this process's JIT already warm) {F(report.Startup.DiskFitMs, 0)} ms → {F(report.Startup.DiskFeatureMs, 0)} ms; " +
+            $"the export in memory (a second fit in the process) {F(report.Startup.SecondFitMs, 0)} ms → {F(report.Startup.SecondFeatureMs, 0)} ms.").AppendLine();
         s.AppendLine("Per variant (featurizer at its defaults on the same images; latency: one image at a time on prepared pixels, ONNX Runtime's default threads; peak RSS of the process while that variant ran):").AppendLine();
         s.AppendLine("| variant | px | images/s | latency p50 ms | latency p95 ms | model MB | peak RSS MB |").AppendLine("|---|---|---|---|---|---|---|");
         foreach (var v in report.Variants)
