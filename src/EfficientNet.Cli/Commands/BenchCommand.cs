@@ -327,7 +327,7 @@ internal static class BenchCommand
                 Status("kernel times: ONNX Runtime's profiler, fp32 and int8");
                 kernelBatch = Math.Min(files.Length, KernelBatch);
                 foreach (var (name, model) in new[] { ("fp32", onnx), ("int8", int8) })
-                    kernels.AddRange(OnnxRuntimeThroughput.KernelTimes(model, pixels, kernelBatch).Select(k => new KernelRow(name, k.Operator, k.MillisecondsPerBatch)));
+                    kernels.AddRange(OnnxRuntimeThroughput.KernelTimes(model, OnnxExportOptions.FeaturesOutputName, pixels, kernelBatch).Select(k => new KernelRow(name, k.Operator, k.MillisecondsPerBatch)));
             }
             finally
             {

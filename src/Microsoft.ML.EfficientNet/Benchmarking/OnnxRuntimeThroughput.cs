@@ -93,21 +93,16 @@ internal static class OnnxRuntimeThroughput
     /// after ONNX Runtime's fusions, for example fp32 <c>Conv</c> against int8 <c>QLinearConv</c>. The first run (first
     /// touch of every buffer, weight prepacking) is left out.
     /// </summary>
-    public static IReadOnlyList<(string Operator, double MillisecondsPerBatch)> KernelTimes(byte[] model, float[] pixels, int count, int passes = 4)
+    public static IReadOnlyList<(string Operator, double MillisecondsPerBatch)> KernelTimes(byte[] model, string outputName, float[] pixels, int count, int passes = 4)
     {
         string prefix = Path.Combine(Path.GetTempPath(), $"efficientnet-profile-{Guid.NewGuid():N}");
         string? file = null;
         try
         {
-            using (var options = new SessionOptions { IntraOpNumThreads = 1, EnableProfiling = true, ProfileOutputPathPrefix = prefix })
-            using (var session = new InferenceSession(model, options))
+            using (var session = new EfficientNetOnnxSession(model, outputName, featureMapOutputName: null, intraOpThreads: 1, parallelism: 1, profilePrefix: prefix))
             {
-                var input = session.InputMetadata.Single();
-                int[] dims = input.Value.Dimensions;
-                var shape = new[] { count, dims[1], dims[2], dims[3] };
-                var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels.AsMemory(0, count * dims[1] * dims[2] * dims[3]), shape);
-                for (int i = 0; i <= passes; i++)
-                    using (session.Run([NamedOnnxValue.CreateFromTensor(input.Key, tensor)])) { }
+                var output = new float[count * session.OutputWidth];
+                for (int i = 0; i <= passes; i++) session.Score(pixels, count, output);
                 file = session.EndProfiling();
             }
             var totals = new Dictionary<string, double>(StringComparer.Ordinal);

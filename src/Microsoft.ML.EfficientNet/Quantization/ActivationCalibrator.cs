@@ -1,6 +1,5 @@
 using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.EfficientNet.Scoring;
 using Onnx;
 
 namespace Microsoft.ML.EfficientNet.Quantization;
@@ -15,7 +14,8 @@ internal sealed record ActivationRange(float Low, float High, double[]? ChannelM
 /// </summary>
 /// <remarks>
 /// Written here because no .NET library calibrates ONNX models (ONNX Runtime's calibrators are Python). The calibration
-/// session is opened and disposed inside <see cref="Calibrate"/>: it is that method's own resource.
+/// session is an <see cref="EfficientNetOnnxSession"/>, the one session owner, opened and disposed inside
+/// <see cref="Calibrate"/>.
 /// </remarks>
 internal static class ActivationCalibrator
 {
@@ -48,25 +48,17 @@ internal static class ActivationCalibrator
             });
         }
 
-        using var options = new SessionOptions();
-        using var session = new InferenceSession(observed.ToByteArray(), options);
-        string input = session.InputMetadata.Keys.Single();
-        int[] inputShape = session.InputMetadata[input].Dimensions;
-        int imageLength = inputShape[1] * inputShape[2] * inputShape[3];
+        // The first declared output ([N, width]: features or logits) is the one the session owner checks; the observed
+        // activations are read beside it.
+        using var session = new EfficientNetOnnxSession(observed.ToByteArray(), model.Graph.Output[0].Name, featureMapOutputName: null, parallelism: 1);
 
         var stats = activations.ToDictionary(a => a, _ => new Statistics(), StringComparer.Ordinal);
-        void Pass(Action<Statistics, ReadOnlySpan<float>, int> observe)
+        void Pass(Observation observe)
         {
             int images = 0;
             foreach (var (pixels, count) in batches())
             {
-                var tensor = new DenseTensor<float>(pixels.AsMemory(0, count * imageLength), [count, inputShape[1], inputShape[2], inputShape[3]]);
-                using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)], activations);
-                foreach (var result in results)
-                {
-                    var values = (DenseTensor<float>)result.AsTensor<float>();
-                    observe(stats[result.Name], values.Buffer.Span, values.Dimensions.Length >= 2 ? values.Dimensions[1] : 1);
-                }
+                session.Observe(pixels, count, activations, (name, values, dimensions) => observe(stats[name], values, dimensions.Length >= 2 ? (int)dimensions[1] : 1));
                 images += count;
             }
             if (images == 0) throw new InvalidDataException("None of the calibration images could be read.");
@@ -80,6 +72,8 @@ internal static class ActivationCalibrator
             return new ActivationRange(low, high, p.Value.ChannelMeans());
         }, StringComparer.Ordinal);
     }
+
+    private delegate void Observation(Statistics statistics, ReadOnlySpan<float> values, int channels);
 
     private sealed class Statistics
     {

@@ -56,10 +56,11 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <summary>
     /// As the public constructor, and also <paramref name="featureMapOutputName"/>, a [N, C, h, w] output that
     /// <see cref="ScoreWithFeatureMap"/> returns beside the main one (the class activation maps of
-    /// <see cref="EfficientNetPredictor"/>).
+    /// <see cref="EfficientNetPredictor"/>), and, with <paramref name="profilePrefix"/>, ONNX Runtime's profiler on every
+    /// run (its trace file is written by <see cref="EndProfiling"/>; kernel times in <c>efficientnet bench</c>).
     /// </summary>
     internal EfficientNetOnnxSession(byte[] model, string outputName, string? featureMapOutputName, int? gpuDeviceId = null, bool fallbackToCpu = false,
-        int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null)
+        int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null, string? profilePrefix = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(outputName);
@@ -73,6 +74,11 @@ public sealed class EfficientNetOnnxSession : IDisposable
             bool onCpu = provider == "CPU";
             int runs = parallelism ?? (onCpu ? Environment.ProcessorCount : 1);
             if ((intraOpThreads ?? (onCpu && runs > 1 ? 1 : null)) is { } threads) options.IntraOpNumThreads = threads;
+            if (profilePrefix is not null)
+            {
+                options.EnableProfiling = true;
+                options.ProfileOutputPathPrefix = profilePrefix;
+            }
             session = new InferenceSession(model, options);
             (string input, InputSize) = ImageInput(session);
             OutputWidth = OutputOf(session, outputName);
@@ -182,6 +188,45 @@ public sealed class EfficientNetOnnxSession : IDisposable
         {
             _runs.Release();
         }
+    }
+
+    /// <summary>
+    /// Runs one batch for <paramref name="outputs"/> (any of the model's outputs, which ONNX Runtime allocates) and hands
+    /// each to <paramref name="observe"/> with its name, values and dimensions, before they are freed: how the int8
+    /// calibrator reads activations it has made outputs of a copy of the model.
+    /// </summary>
+    /// <param name="input">As for <see cref="Score"/>.</param>
+    /// <param name="count">Images in the batch, at least 1.</param>
+    /// <param name="outputs">Output names to compute.</param>
+    /// <param name="observe">Receives each output; the span is valid only during the call.</param>
+    internal void Observe(Memory<float> input, int count, IReadOnlyList<string> outputs, ObserveOutput observe)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (input.Length < count * InputLength)
+            throw new ArgumentException($"{count} images need {count * InputLength} input floats; {input.Length} were given.", nameof(input));
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input[..(count * InputLength)], [count, 3, InputSize, InputSize]);
+        _runs.Wait();
+        try
+        {
+            using var results = _session.Run(_runOptions, _inputNames, [inputValue], outputs.ToArray());
+            for (int i = 0; i < outputs.Count; i++)
+                observe(outputs[i], results[i].GetTensorDataAsSpan<float>(), results[i].GetTensorTypeAndShape().Shape);
+        }
+        finally
+        {
+            _runs.Release();
+        }
+    }
+
+    /// <summary>Receives one output of <see cref="Observe"/>.</summary>
+    internal delegate void ObserveOutput(string name, ReadOnlySpan<float> values, long[] dimensions);
+
+    /// <summary>Ends ONNX Runtime's profiling of a session opened with a profile prefix; the trace file's path.</summary>
+    internal string EndProfiling()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _session.EndProfiling();
     }
 
     /// <summary>Scores <paramref name="count"/> images in batches of <paramref name="batchSize"/>, <see cref="Parallelism"/> batches at a time.</summary>
