@@ -19,9 +19,11 @@ namespace Microsoft.ML.EfficientNet.Onnx;
 /// hold a gigabyte of models it no longer uses. On disk, when a folder is given: one file per key, so a later process (a
 /// one-shot <c>efficientnet featurize</c>, a restarted service) loads the file instead of exporting. Each file's name
 /// carries the SHA-256 of its bytes, checked on every read; files are written atomically (<see cref="AtomicFile"/>), so
-/// concurrent processes may write the same key, and a file that is gone, short or altered is exported again. The folder
-/// is kept under <see cref="MaxDiskBytes"/>, least recently used first out. A failure to write the folder (full disk,
-/// no permission) is logged and costs only the caching.
+/// concurrent processes may write the same key, and a file that is gone, short or damaged is exported again. The digest
+/// guards against damage, not against someone who may write the folder: like the downloaded weights beside it, the
+/// folder is trusted (anyone who can write it could also replace the weights). The folder is kept under
+/// <see cref="MaxDiskBytes"/>, least recently used first out. A failure to write the folder (full disk, no permission)
+/// is logged and costs only the caching.
 /// </para>
 /// </summary>
 internal static class OnnxExportCache
@@ -100,9 +102,12 @@ internal static class OnnxExportCache
     private static string Key(EfficientNetCheckpoint checkpoint, OnnxOutputs outputs, int? resolution)
     {
         var spec = checkpoint.Spec;
-        return string.Join('|', checkpoint.Weights.Sha256(), spec.Variant.Name, spec.Variant.Resolution, spec.NumClasses, spec.ParameterCount,
-            checkpoint.Source, checkpoint.Origin, checkpoint.HeadReplaced, outputs, resolution?.ToString(CultureInfo.InvariantCulture) ?? "",
-            typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId);
+        // Invariant culture throughout, so processes of any culture share files (the weight source is spelled out: a
+        // record's ToString prints its numbers in the current culture). The checkpoint file's own SHA-256 is part of it
+        // because the metadata records it.
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{checkpoint.Weights.Sha256()}|{checkpoint.Sha256}|{spec.Variant.Name}|{spec.Variant.Resolution}|{spec.NumClasses}|{spec.ParameterCount}|" +
+            $"{checkpoint.Source.Format}|{checkpoint.Source.Padding}|{checkpoint.Source.BatchNormEpsilon:R}|{checkpoint.Source.BatchNormMomentum:R}|{checkpoint.Origin}|{checkpoint.HeadReplaced}|{outputs}|{resolution}|{typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId}");
     }
 
     /// <summary>File names are <c>{key digest}-{content digest}.onnx</c>, 16 hex digits each.</summary>
@@ -130,10 +135,10 @@ internal static class OnnxExportCache
                 byte[] model = File.ReadAllBytes(file);
                 if (Path.GetFileNameWithoutExtension(file) == prefix + ContentDigest(model))
                 {
-                    File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // recently used: evicted last
+                    Touch(file);
                     return model;
                 }
-                File.Delete(file); // altered or damaged: export again
+                File.Delete(file); // damaged: export again
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -143,35 +148,62 @@ internal static class OnnxExportCache
         return null;
     }
 
+    /// <summary>Marks a file recently used (evicted last); a file this process may read but not touch (another user's) stays usable.</summary>
+    private static void Touch(string file)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     private static void WriteFile(string folder, string key, byte[] model, ILogger? logger)
     {
         try
         {
             AtomicFile.Write(Path.Combine(folder, $"{KeyDigest(key)}-{ContentDigest(model)}.onnx"), stream => stream.Write(model));
-            Evict(folder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger?.LogWarning("Could not keep the exported model in {Folder} ({Error}); the next process will export it again.", folder, e.Message);
+            return;
         }
+        Evict(folder, MaxDiskBytes);
     }
 
-    /// <summary>Deletes the least recently used models until the folder holds at most <see cref="MaxDiskBytes"/>.</summary>
-    private static void Evict(string folder)
+    /// <summary>
+    /// Deletes the least recently used models until the folder holds at most <paramref name="limit"/> bytes of them
+    /// (<see cref="MaxDiskBytes"/> after each write), and temporary
+    /// files of writes that were killed (older than an hour, so none still being written). A file another process removes
+    /// meanwhile, or one this process may not delete, is skipped.
+    /// </summary>
+    internal static void Evict(string folder, long limit)
     {
-        var files = new DirectoryInfo(folder).GetFiles("*.onnx").OrderByDescending(f => f.LastWriteTimeUtc).ToList();
-        long total = 0;
-        foreach (var file in files)
+        FileInfo[] files;
+        try
         {
-            total += file.Length;
-            if (total <= MaxDiskBytes) continue;
+            files = new DirectoryInfo(folder).GetFiles("*.onnx*");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        long total = 0;
+        var staleBefore = DateTime.UtcNow - TimeSpan.FromHours(1);
+        foreach (var file in files.OrderByDescending(f => f.LastWriteTimeUtc))
+        {
             try
             {
+                bool temporary = !file.Name.EndsWith(".onnx", StringComparison.Ordinal);
+                if (temporary ? file.LastWriteTimeUtc >= staleBefore : (total += file.Length) <= limit) continue;
                 file.Delete();
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Another process evicts the same file; either way it is gone.
+                // Gone already (another process evicted it) or not ours to delete.
             }
         }
     }

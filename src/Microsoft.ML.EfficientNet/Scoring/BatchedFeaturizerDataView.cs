@@ -236,8 +236,16 @@ internal sealed class BatchedFeaturizerDataView : IDataView
                 var target = batch.Input.AsSpan(k * length, length);
                 try
                 {
-                    _resizedGetter!(ref _resized!); // the getter disposes the image it handed out last time
-                    PlanarPixels.Write(_resized ?? throw new InvalidDataException("the image is missing"), target);
+                    // The getter disposes the image it handed out last time; for a row without an image it then
+                    // leaves that disposed image in place rather than null, so "unchanged" means missing too.
+                    var previous = _resized;
+                    _resizedGetter!(ref _resized!);
+                    if (_resized is null || ReferenceEquals(_resized, previous))
+                    {
+                        _resized = null;
+                        throw new InvalidDataException("the image is missing");
+                    }
+                    PlanarPixels.Write(_resized, target);
                 }
                 catch (Exception e) when (_parent._options.UnreadableImages == UnreadableImageHandling.Throw && e is not OutOfMemoryException)
                 {

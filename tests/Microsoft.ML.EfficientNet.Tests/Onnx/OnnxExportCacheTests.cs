@@ -85,5 +85,29 @@ public sealed class OnnxExportCacheTests
         OnnxExportCache.Clear();
     }
 
+    [TestMethod]
+    public void EvictionKeepsTheMostRecentlyUsedModelsUnderTheLimitAndRemovesStaleTemporaryFiles()
+    {
+        using var folder = new TemporaryDirectory();
+        var now = DateTime.UtcNow;
+        string File(string name, int bytes, TimeSpan age)
+        {
+            string path = Path.Combine(folder.Path, name);
+            System.IO.File.WriteAllBytes(path, new byte[bytes]);
+            System.IO.File.SetLastWriteTimeUtc(path, now - age);
+            return path;
+        }
+        string newest = File("a-1.onnx", 400, TimeSpan.FromMinutes(1));
+        string middle = File("b-2.onnx", 400, TimeSpan.FromMinutes(5));
+        string oldest = File("c-3.onnx", 400, TimeSpan.FromMinutes(9));
+        string staleTemporary = File("d-4.onnx.tmp-0badf00d", 400, TimeSpan.FromHours(2)); // a write killed long ago
+        string liveTemporary = File("e-5.onnx.tmp-12345678", 400, TimeSpan.Zero);           // a write in progress
+        OnnxExportCache.Evict(folder.Path, limit: 1000);
+        Assert.IsTrue(System.IO.File.Exists(newest) && System.IO.File.Exists(middle), "the two most recent models fit under 1,000 bytes");
+        Assert.IsFalse(System.IO.File.Exists(oldest), "the least recently used model goes");
+        Assert.IsFalse(System.IO.File.Exists(staleTemporary), "a killed write's temporary file goes");
+        Assert.IsTrue(System.IO.File.Exists(liveTemporary), "a write in progress is left alone");
+    }
+
     private static string Digest(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
 }

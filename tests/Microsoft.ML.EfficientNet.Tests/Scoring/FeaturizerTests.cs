@@ -175,6 +175,25 @@ public sealed class FeaturizerTests
     }
 
     [TestMethod]
+    public void AMissingImageAfterAGoodOneIsReportedAsMissing()
+    {
+        // LoadImages gives no image for an empty path; ML.NET's resize getter then leaves the caller's previous
+        // (already disposed) image in place, which must not pass for this row's.
+        var good = ImageData.GoodRows();
+        var rows = new[] { good[0], new ImageData.Row { Path = "", Label = "missing" }, good[1] };
+        var (ml, images) = LoadedImages(rows);
+        var logger = new ListLogger();
+        var options = FixtureWeights();
+        options.Logger = logger;
+        using var featurizer = ml.Transforms.EfficientNetFeaturizer("b0", options: options).Fit(images);
+        var features = ImageData.Column(featurizer.Transform(images), "Features");
+        Assert.IsTrue(features[1].All(float.IsNaN), "the missing row gives NaN features");
+        Assert.IsFalse(features[0].Any(float.IsNaN) || features[2].Any(float.IsNaN), "the good rows are scored");
+        var warning = logger.Entries.Single(e => e.Level == LogLevel.Warning).Message;
+        StringAssert.Contains(warning, "Row 1: the image in column 'Image' could not be read (the image is missing)");
+    }
+
+    [TestMethod]
     public void UnknownVariantListsTheValidOnes()
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.EfficientNetFeaturizer("b8"));
