@@ -104,12 +104,7 @@ internal static class FeaturizerMeasurements
                 using var featurizer = ml.Transforms.EfficientNetFeaturizer(variant, features, pathColumn,
                     new EfficientNetFeaturizerOptions { UseRandomWeights = true, Resolution = resolution, CacheDirectory = folder }).Fit(paths);
                 double fit = watch.Elapsed.TotalMilliseconds;
-                using (var cursor = featurizer.Transform(paths).GetRowCursor(featurizer.GetOutputSchema(paths.Schema).Where(c => c.Name == features)))
-                {
-                    var getter = cursor.GetGetter<VBuffer<float>>(cursor.Schema[features]);
-                    VBuffer<float> value = default;
-                    if (cursor.MoveNext()) getter(ref value);
-                }
+                Consume(ml.Data.TakeRows(featurizer.Transform(paths), 1), features, expected: 1);
                 return (fit, watch.Elapsed.TotalMilliseconds);
             }
             OnnxExportCache.Clear();

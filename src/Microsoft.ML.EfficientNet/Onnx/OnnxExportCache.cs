@@ -103,12 +103,17 @@ internal static class OnnxExportCache
     {
         var spec = checkpoint.Spec;
         // Invariant culture throughout, so processes of any culture share files (the weight source is spelled out: a
-        // record's ToString prints its numbers in the current culture). The checkpoint file's own SHA-256 is part of it
-        // because the metadata records it.
+        // record's ToString prints its numbers in the current culture). The metadata also records the checkpoint file's
+        // SHA-256; hashing the file here would cost a B7 fit about a second on every hit, so its size and time stamp stand
+        // for it: a file rewritten with the same tensors but other bytes then gets a fresh export and the right digest.
         return string.Create(CultureInfo.InvariantCulture,
-            $"{checkpoint.Weights.Sha256()}|{checkpoint.Sha256}|{spec.Variant.Name}|{spec.Variant.Resolution}|{spec.NumClasses}|{spec.ParameterCount}|" +
+            $"{checkpoint.Weights.Sha256()}|{FileStamp(checkpoint.Origin)}|{spec.Variant.Name}|{spec.Variant.Resolution}|{spec.NumClasses}|{spec.ParameterCount}|" +
             $"{checkpoint.Source.Format}|{checkpoint.Source.Padding}|{checkpoint.Source.BatchNormEpsilon:R}|{checkpoint.Source.BatchNormMomentum:R}|{checkpoint.Origin}|{checkpoint.HeadReplaced}|{outputs}|{resolution}|{typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId}");
     }
+
+    /// <summary>The size and last write time of the weights file <paramref name="origin"/>, or "" when it is not a file (random weights).</summary>
+    private static string FileStamp(string origin) =>
+        File.Exists(origin) ? string.Create(CultureInfo.InvariantCulture, $"{new FileInfo(origin).Length}@{File.GetLastWriteTimeUtc(origin).Ticks}") : "";
 
     /// <summary>File names are <c>{key digest}-{content digest}.onnx</c>, 16 hex digits each.</summary>
     private static string KeyDigest(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16];
