@@ -38,6 +38,9 @@ public sealed class ClassificationMetrics
     /// <summary>Counts of [true class, predicted class].</summary>
     public long[,] Confusion => (long[,])_confusion.Clone();
 
+    /// <summary>The accuracy against chance: its 95 % interval, the majority-class rate, and whether one class took the predictions.</summary>
+    public ChanceAssessment Chance() => ChanceAssessment.FromConfusion(_confusion);
+
     /// <summary>Adds a batch.</summary>
     /// <param name="logits">Count × classes scores, row-major.</param>
     /// <param name="labels">True class of each row.</param>
