@@ -6,6 +6,7 @@ using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
 
 namespace EfficientNet.Cli.Commands;
@@ -35,7 +36,8 @@ internal static partial class CompareCommand
         var metric = new Option<string>("--metric") { DefaultValueFactory = _ => "accuracy", Description = "Ranking metric: accuracy or macro-f1." };
         var scaling = new Option<string?>("--scaling") { Description = "Scaling study from B0: width, depth, resolution, compound (comma list), each at the MAC budgets of --scaling-factors." };
         var scalingFactors = new Option<string>("--scaling-factors") { DefaultValueFactory = _ => "2,4", Description = "MAC budgets of the scaling study as multiples of B0's." };
-        var weights = new Option<string?>("--weights") { Description = "Starting weights: one checkpoint for every candidate, or b0=FILE,b1=FILE. Default: from scratch (fine-tune), torchvision's published weights (features)." };
+        var weights = new Option<string?>("--weights") { Description = "Starting weights: one checkpoint for every candidate, or b0=FILE,b1=FILE. Default: each variant's published ImageNet weights (cache, then download)." };
+        var fromScratch = new Option<bool>("--from-scratch") { Description = "Fine-tune: train candidates without --weights from random initialisation instead of their published weights (needed for custom variants and --scaling; on small data expect accuracy near chance)." };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Features strategy: seeded random weights instead of published ones (demonstrations only)." };
         var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step (fine-tune)." };
@@ -53,7 +55,7 @@ internal static partial class CompareCommand
         var command = new Command("compare", "Train several variants on your images and compare accuracy, size and speed; recommends one.")
         {
             data, classes, perClass, variants, strategy, epochs, timePerVariant, totalTime, imageSize, maxLatency, maxParams, maxModelMb, minAccuracy, metric,
-            scaling, scalingFactors, weights, randomWeights, holdOut, batchSize, lr, schedule, warmup, augment, mean, std, cropFraction, seed, threads, noResume, output,
+            scaling, scalingFactors, weights, fromScratch, randomWeights, holdOut, batchSize, lr, schedule, warmup, augment, mean, std, cropFraction, seed, threads, noResume, output,
         };
         command.SetAction(result =>
         {
@@ -66,6 +68,9 @@ internal static partial class CompareCommand
                 "features" => ComparisonStrategy.Features,
                 var other => throw new ArgumentException($"Unknown --strategy '{other}'. Valid: fine-tune, features."),
             };
+            bool scratch = result.GetValue(fromScratch);
+            if (scratch && strategyValue != ComparisonStrategy.FineTune)
+                throw new ArgumentException("--from-scratch applies to --strategy fine-tune; the features strategy takes --random-weights.");
             bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
                 .SetMinimumLevel(interactive ? LogLevel.Warning : LogLevel.Information));
@@ -103,6 +108,7 @@ internal static partial class CompareCommand
                 HoldOutFraction = result.GetValue(holdOut),
                 OutputDirectory = result.GetValue(output),
                 Resume = !result.GetValue(noResume),
+                FromScratch = scratch,
                 UseRandomWeights = result.GetValue(randomWeights),
                 Threads = result.GetValue(threads),
                 Logger = loggerFactory.CreateLogger("efficientnet"),
@@ -127,12 +133,14 @@ internal static partial class CompareCommand
             Console.CancelKeyPress += onCancel;
             try
             {
+                if (strategyValue == ComparisonStrategy.FineTune && !scratch) FetchPublishedWeights(candidates, settings.Logger);
                 AnsiConsole.MarkupLine(Markup.Escape($"Comparing {candidates.Count} candidates ({string.Join(", ", candidates.Select(c => c.Name))}) on {images.Count:N0} images, " +
-                    $"{images.Classes.Count} classes; strategy {(strategyValue == ComparisonStrategy.FineTune ? "fine-tune" : "features")}."));
+                    $"{images.Classes.Count} classes; strategy {(strategyValue == ComparisonStrategy.FineTune ? (scratch ? "fine-tune from scratch" : "fine-tune from published weights") : "features")}."));
                 var outcome = RunWithProgress(settings, images, interactive, cancel.Token);
                 var files = ComparisonReport.Write(outcome, outcome.OutputDirectory);
                 PrintTable(outcome);
-                AnsiConsole.WriteLine(ComparisonReport.RecommendedLine(outcome));
+                // Plain output: the line is one line even when redirected, for people and for scripts that grep it.
+                Console.WriteLine(ComparisonReport.RecommendedLine(outcome));
                 AnsiConsole.WriteLine($"Report: {files.Html} (plots {string.Join(", ", files.Plots.Select(Path.GetFileName))}; {Path.GetFileName(files.Json)}, {Path.GetFileName(files.Csv)})");
                 if (cancel.IsCancellationRequested) return 130;
                 return outcome.Candidates.Any(c => c.Status == CandidateStatus.Succeeded) ? 0 : 2;
@@ -155,7 +163,7 @@ internal static partial class CompareCommand
             {
                 if (p.Phase is ComparisonPhase.Finished or ComparisonPhase.Reused && p.Result is { } r)
                     Console.WriteLine(FormattableString.Invariant($"[{p.Index + 1}/{p.Count}] {r.Name}: {ComparisonReport.StatusName(r.Status)}") +
-                        (r.Status == CandidateStatus.Succeeded ? FormattableString.Invariant($", accuracy {r.Accuracy:F2} %, {r.LatencyMilliseconds:F2} ms p50, trained {r.TrainSeconds:F1} s") : $" — {r.Error}") +
+                        (r.Status == CandidateStatus.Succeeded ? FormattableString.Invariant($", accuracy {r.Accuracy:F2} % (95 % interval {ComparisonReport.IntervalText(r)}), {r.LatencyMilliseconds:F2} ms p50, trained {r.TrainSeconds:F1} s") : $" — {r.Error}") +
                         (p.Phase == ComparisonPhase.Reused ? " (reused: same settings and data)" : ""));
             };
             return experiment.Execute(images, token);
@@ -200,20 +208,49 @@ internal static partial class CompareCommand
     {
         var c = CultureInfo.InvariantCulture;
         string N(double v, string format) => double.IsFinite(v) ? v.ToString(format, c) : "–";
-        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 160) AnsiConsole.Profile.Width = 160;
-        var table = new Table().Border(TableBorder.Simple).AddColumns("variant", "status", "px", "acc %", "macro-F1", "top-5 %", "params M", "MACs M",
-            "ONNX MB", "p50 ms", "p95 ms", "img/s", "train s", "peak MB", "meets");
+        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 170) AnsiConsole.Profile.Width = 170;
+        bool top5 = ComparisonReport.HasTop5(outcome);
+        var table = new Table().Border(TableBorder.Simple).AddColumns(["variant", "status", "px", "acc %", "95 % CI", "macro-F1", .. top5 ? ["top-5 %"] : Array.Empty<string>(),
+            "params M", "MACs M", "ONNX MB", "p50 ms", "p95 ms", "img/s", "train s", "peak MB", "meets"]);
         foreach (var r in outcome.Candidates)
         {
             string name = Markup.Escape(r.Name) + (ReferenceEquals(r, outcome.Recommended) ? " *" : "");
-            table.AddRow(name, ComparisonReport.StatusName(r.Status), r.ImageSize.ToString(c), N(r.Accuracy, "F2"), N(r.MacroF1, "F3"), N(r.Top5, "F2"),
+            table.AddRow([name, ComparisonReport.StatusName(r.Status), r.ImageSize.ToString(c), N(r.Accuracy, "F2"), ComparisonReport.IntervalText(r), N(r.MacroF1, "F3"),
+                .. top5 ? [N(r.Top5, "F2")] : Array.Empty<string>(),
                 (r.Parameters / 1e6).ToString("F2", c), (r.Macs / 1e6).ToString("F1", c), r.OnnxBytes > 0 ? (r.OnnxBytes / 1e6).ToString("F2", c) : "–",
                 N(r.LatencyMilliseconds, "F2"), N(r.LatencyP95Milliseconds, "F2"), N(r.Throughput, "F0"), N(r.TrainSeconds, "F1"), N(r.PeakMemoryMegabytes, "F0"),
-                outcome.MeetsConstraints(r) ? "yes" : "no");
+                outcome.MeetsConstraints(r) ? "yes" : "no"]);
         }
         AnsiConsole.Write(table);
+        double chance = ComparisonReport.ChanceAccuracy(outcome);
+        if (double.IsFinite(chance))
+            Console.WriteLine(string.Create(c, $"Chance (always the most frequent class of the {outcome.HeldOutImages:N0} held-out images): {chance:F2} %; 95 % CI: Wilson interval of the accuracy."));
         foreach (var r in outcome.Candidates.Where(r => r.Status != CandidateStatus.Succeeded))
             AnsiConsole.WriteLine($"{r.Name}: {ComparisonReport.StatusName(r.Status)} — {r.Error}");
+    }
+
+    /// <summary>
+    /// Fine-tuning from published weights needs them before the first candidate trains: each is fetched through the
+    /// weights resolver (cache, then download) now, so a missing file stops the command at once with the address, the
+    /// path to put it at and the way to do without.
+    /// </summary>
+    private static void FetchPublishedWeights(IReadOnlyList<ComparisonCandidate> candidates, ILogger? logger)
+    {
+        var unpublished = candidates.Where(c => c.WeightsPath is null && PretrainedWeights.Find(WeightFormat.TorchVision, c.Variant) is null).Select(c => c.Name).ToList();
+        if (unpublished.Count > 0)
+            throw new ArgumentException($"No weights are published for {string.Join(", ", unpublished)} to fine-tune from; add --from-scratch to train every candidate " +
+                $"from scratch, or give --weights {unpublished[0]}=FILE.");
+        foreach (var candidate in candidates.Where(c => c.WeightsPath is null))
+        {
+            try
+            {
+                WeightsResolver.FetchPublished(PretrainedWeights.Torchvision(candidate.Variant), new WeightsRequest(candidate.Variant) { Logger = logger });
+            }
+            catch (FileNotFoundException e)
+            {
+                throw new FileNotFoundException(e.Message + " Or add --from-scratch to train every candidate from scratch (on small data expect accuracy near chance).", e.FileName, e);
+            }
+        }
     }
 
     /// <summary>The candidates: the listed variants, then the scaling study's (B0 and the scaled variants), without duplicates.</summary>

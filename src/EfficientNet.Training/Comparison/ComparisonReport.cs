@@ -23,12 +23,15 @@ public sealed record ComparisonReportFiles(string Json, string Csv, IReadOnlyLis
 public static class ComparisonReport
 {
     /// <summary>
-    /// The column names of <c>results.csv</c> and the keys of each <c>results.json</c> object, in order. Numbers that
-    /// could not be measured are <c>null</c> in JSON and empty in CSV.
+    /// The column names of <c>results.csv</c> and the keys of each <c>results.json</c> object, in order. Accuracies, their
+    /// 95 % interval (<c>accuracy_ci_low</c>, <c>accuracy_ci_high</c>) and the held-out majority-class rate
+    /// (<c>chance_accuracy</c>) are in percent. Numbers that could not be measured are <c>null</c> in JSON and empty in
+    /// CSV; <c>top5</c> is measured only with more than five classes.
     /// </summary>
     public static IReadOnlyList<string> Fields { get; } =
     [
-        "variant", "status", "error", "strategy", "image_size", "width", "depth", "resolution", "dropout", "classes", "accuracy", "macro_f1", "top5", "params", "macs",
+        "variant", "status", "error", "strategy", "image_size", "width", "depth", "resolution", "dropout", "classes", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
+        "chance_accuracy", "macro_f1", "top5", "params", "macs",
         "onnx_bytes", "latency_ms", "latency_p95_ms", "throughput", "train_seconds", "peak_memory_mb", "epochs", "time_limited", "meets_constraints",
         "violations", "recommended", "reused", "scaling", "scaling_factor", "finished_utc", "model",
     ];
@@ -56,12 +59,43 @@ public static class ComparisonReport
         return new ComparisonReportFiles(json, csv, plots, html);
     }
 
-    /// <summary>The line a person reads first: <c>Recommended: b1 (accuracy 91.2 %, …): …</c>, or <c>Recommended: none — …</c>.</summary>
+    /// <summary>
+    /// The line a person reads first: <c>Recommended: b1 (accuracy 91.2 %, 95 % interval …): …</c>, or
+    /// <c>Recommended: none — …</c> (for example <c>Recommended: none — no candidate learned beyond chance (33.33 %): …</c>).
+    /// </summary>
     /// <param name="result">The comparison.</param>
     public static string RecommendedLine(ComparisonResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return result.Recommended is null ? $"Recommended: none — {result.Recommendation}." : $"Recommended: {result.Recommendation}.";
+        string sentence = result.Recommendation.EndsWith('.') ? result.Recommendation : result.Recommendation + ".";
+        return result.Recommended is null ? $"Recommended: none — {sentence}" : $"Recommended: {sentence}";
+    }
+
+    /// <summary>A 95 % interval as the table and report print it: <c>19.5–50.6</c> (percent), or – when not measured.</summary>
+    /// <param name="candidate">A candidate's result.</param>
+    public static string IntervalText(CandidateResult candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        return double.IsFinite(candidate.AccuracyLow) ? string.Create(CultureInfo.InvariantCulture, $"{candidate.AccuracyLow:F1}–{candidate.AccuracyHigh:F1}") : "–";
+    }
+
+    /// <summary>
+    /// The held-out majority-class rate in percent (the same for every candidate: they share the held-out split), or NaN
+    /// when no candidate was measured.
+    /// </summary>
+    /// <param name="result">The comparison.</param>
+    public static double ChanceAccuracy(ComparisonResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Candidates.Select(r => r.ChanceAccuracy).FirstOrDefault(double.IsFinite, double.NaN);
+    }
+
+    /// <summary>True when some candidate has a top-5 accuracy (the data has more than five classes); tables show the column only then.</summary>
+    /// <param name="result">The comparison.</param>
+    public static bool HasTop5(ComparisonResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Candidates.Any(r => double.IsFinite(r.Top5));
     }
 
     internal static void WriteRow(Utf8JsonWriter w, CandidateResult c, bool? meetsConstraints, IReadOnlyList<string>? violations, bool recommended)
@@ -78,6 +112,9 @@ public static class ComparisonReport
         w.WriteNumber("dropout", c.Variant.Dropout);
         w.WriteNumber("classes", c.Classes);
         Number(w, "accuracy", c.Accuracy);
+        Number(w, "accuracy_ci_low", c.AccuracyLow);
+        Number(w, "accuracy_ci_high", c.AccuracyHigh);
+        Number(w, "chance_accuracy", c.ChanceAccuracy);
         Number(w, "macro_f1", c.MacroF1);
         Number(w, "top5", c.Top5);
         w.WriteNumber("params", c.Parameters);
@@ -167,7 +204,7 @@ public static class ComparisonReport
             var cells = new[]
             {
                 r.Name, StatusName(r.Status), r.Error ?? "", StrategyName(r.Strategy), r.ImageSize.ToString(c), r.Variant.WidthMultiplier.ToString("R", c),
-                r.Variant.DepthMultiplier.ToString("R", c), r.Variant.Resolution.ToString(c), r.Variant.Dropout.ToString("R", c), r.Classes.ToString(c), N(r.Accuracy), N(r.MacroF1), N(r.Top5), r.Parameters.ToString(c),
+                r.Variant.DepthMultiplier.ToString("R", c), r.Variant.Resolution.ToString(c), r.Variant.Dropout.ToString("R", c), r.Classes.ToString(c), N(r.Accuracy), N(r.AccuracyLow), N(r.AccuracyHigh), N(r.ChanceAccuracy), N(r.MacroF1), N(r.Top5), r.Parameters.ToString(c),
                 r.Macs.ToString(c), r.OnnxBytes.ToString(c), N(r.LatencyMilliseconds), N(r.LatencyP95Milliseconds), N(r.Throughput), N(r.TrainSeconds),
                 N(r.PeakMemoryMegabytes), r.Epochs.ToString(c), r.TimeLimited ? "true" : "false", result.MeetsConstraints(r) ? "true" : "false",
                 string.Join("; ", result.Violations[r.Name]), ReferenceEquals(r, result.Recommended) ? "true" : "false", r.Reused ? "true" : "false",
@@ -203,20 +240,34 @@ public static class ComparisonReport
             $"({E(string.Join(", ", result.ClassNames))}). Ranked by {(result.Metric == ComparisonMetric.MacroF1 ? "macro-F1" : "accuracy")}. " +
             $"Constraints: {(limits.Count == 0 ? "none" : E(string.Join(", ", limits)))}. Latency and throughput were measured on this machine " +
             $"({Environment.ProcessorCount} logical processors) through the featurizer's batched path.</p>");
-        html.AppendLine("<table><tr><th>candidate</th><th>status</th><th>px</th><th>accuracy %</th><th>macro-F1</th><th>top-5 %</th><th>params (M)</th><th>MACs (M)</th>" +
-            "<th>ONNX (MB)</th><th>p50 ms</th><th>p95 ms</th><th>img/s</th><th>train s</th><th>peak MB</th><th>meets</th><th>notes</th></tr>");
+        double chance = ChanceAccuracy(result);
+        if (double.IsFinite(chance))
+        {
+            string overlap = result.Metric == ComparisonMetric.Accuracy
+                ? string.Create(c, $"; candidates whose intervals overlap the best one's are indistinguishable on these {result.HeldOutImages:N0} images, and the cheapest of them is recommended")
+                : "";
+            html.AppendLine(string.Create(c, $"<p>Chance: always answering the held-out split's most frequent class scores {chance:F2} %. A candidate is recommended only " +
+                $"when the lower end of its accuracy's 95 % interval lies above that{overlap}.</p>"));
+        }
+        bool top5 = HasTop5(result);
+        html.AppendLine("<table><tr><th>candidate</th><th>status</th><th>px</th><th>accuracy %</th><th>95 % interval</th><th>macro-F1</th>" + (top5 ? "<th>top-5 %</th>" : "") +
+            "<th>params (M)</th><th>MACs (M)</th><th>ONNX (MB)</th><th>p50 ms</th><th>p95 ms</th><th>img/s</th><th>train s</th><th>peak MB</th><th>meets</th><th>notes</th></tr>");
         foreach (var r in result.Candidates)
         {
             bool ok = r.Status == CandidateStatus.Succeeded;
             string cls = ReferenceEquals(r, result.Recommended) ? " class=\"rec\"" : ok ? "" : " class=\"bad\"";
-            string notes = string.Join("; ", result.Violations[r.Name].Concat(r.Reused ? ["reused"] : []).Concat(r.TimeLimited ? [$"time-limited after {r.Epochs} epochs"] : []));
-            html.AppendLine(string.Create(c, $"<tr{cls}><td>{E(r.Name)}</td><td>{StatusName(r.Status)}</td><td>{r.ImageSize}</td><td>{N(r.Accuracy, "F2")}</td><td>{N(r.MacroF1, "F4")}</td>" +
-                $"<td>{N(r.Top5, "F2")}</td><td>{r.Parameters / 1e6:F2}</td><td>{r.Macs / 1e6:F1}</td><td>{(r.OnnxBytes > 0 ? (r.OnnxBytes / 1e6).ToString("F2", c) : "–")}</td>" +
+            var noteList = result.Violations[r.Name].Concat(r.Reused ? ["reused"] : []).Concat(r.TimeLimited ? [$"time-limited after {r.Epochs} epochs"] : []).ToList();
+            if (r.Chance is { Count: > 0 } judged && !judged.AboveChance) noteList.Insert(0, "at chance");
+            string notes = string.Join("; ", noteList);
+            html.AppendLine(string.Create(c, $"<tr{cls}><td>{E(r.Name)}</td><td>{StatusName(r.Status)}</td><td>{r.ImageSize}</td><td>{N(r.Accuracy, "F2")}</td><td>{IntervalText(r)}</td>" +
+                $"<td>{N(r.MacroF1, "F4")}</td>{(top5 ? $"<td>{N(r.Top5, "F2")}</td>" : "")}<td>{r.Parameters / 1e6:F2}</td><td>{r.Macs / 1e6:F1}</td>" +
+                $"<td>{(r.OnnxBytes > 0 ? (r.OnnxBytes / 1e6).ToString("F2", c) : "–")}</td>" +
                 $"<td>{N(r.LatencyMilliseconds, "F2")}</td><td>{N(r.LatencyP95Milliseconds, "F2")}</td><td>{N(r.Throughput, "F0")}</td><td>{N(r.TrainSeconds, "F1")}</td>" +
                 $"<td>{N(r.PeakMemoryMegabytes, "F0")}</td><td>{(result.MeetsConstraints(r) ? "yes" : "no")}</td><td>{E(notes)}</td></tr>"));
         }
         html.AppendLine("</table>");
-        html.AppendLine("<h2>Plots</h2><p>Orange points joined by a line are the Pareto front: no other candidate is both cheaper and more accurate.</p>");
+        html.AppendLine("<h2>Plots</h2><p>Orange points joined by a line are the Pareto front: no other candidate is both cheaper and more accurate. " +
+            (result.Metric == ComparisonMetric.Accuracy ? "Bars are 95 % intervals; the dashed line is chance (the majority-class rate).</p>" : "Ranked by macro-F1, which has no interval here: the plots have no bars and no chance line.</p>"));
         foreach (string plot in plots) html.AppendLine($"<p><img src=\"{E(plot)}\" alt=\"{E(Path.GetFileNameWithoutExtension(plot).Replace('_', ' '))}\"></p>");
         html.AppendLine("<p>Files: <a href=\"results.json\">results.json</a>, <a href=\"results.csv\">results.csv</a>; each candidate's model is in its own folder.</p>");
         html.AppendLine("</body></html>");

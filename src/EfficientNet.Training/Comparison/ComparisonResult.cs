@@ -1,4 +1,5 @@
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Evaluation;
 
 namespace EfficientNet.Training.Comparison;
 
@@ -51,8 +52,39 @@ public sealed record CandidateResult
     /// <summary>Held-out macro-averaged F1, in [0, 1].</summary>
     public double MacroF1 { get; init; } = double.NaN;
 
-    /// <summary>Held-out top-5 accuracy in percent; NaN with fewer than five classes (where it is always 100).</summary>
+    /// <summary>Held-out top-5 accuracy in percent; NaN with five classes or fewer (where it is always 100).</summary>
     public double Top5 { get; init; } = double.NaN;
+
+    /// <summary>
+    /// Counts of [true class, predicted class] on the held-out split; null when the candidate was not measured. Setting
+    /// it sets <see cref="Chance"/>.
+    /// </summary>
+    public long[,]? Confusion
+    {
+        get => _confusion;
+        init
+        {
+            _confusion = value;
+            Chance = value is null ? null : ChanceAssessment.FromConfusion(value);
+        }
+    }
+
+    private readonly long[,]? _confusion;
+
+    /// <summary>
+    /// The held-out accuracy judged against chance: its 95 % Wilson interval, the majority-class rate of the held-out
+    /// split, and the images it was measured on. Null when the candidate was not measured.
+    /// </summary>
+    public ChanceAssessment? Chance { get; private init; }
+
+    /// <summary>Lower end of the 95 % interval of <see cref="Accuracy"/>, in percent; NaN when not measured.</summary>
+    public double AccuracyLow => Chance is { Count: > 0 } a ? a.Low * 100 : double.NaN;
+
+    /// <summary>Upper end of the 95 % interval of <see cref="Accuracy"/>, in percent; NaN when not measured.</summary>
+    public double AccuracyHigh => Chance is { Count: > 0 } a ? a.High * 100 : double.NaN;
+
+    /// <summary>The held-out split's majority-class rate (the accuracy of always answering its most frequent class), in percent; NaN when not measured.</summary>
+    public double ChanceAccuracy => Chance is { Count: > 0 } a ? a.ChanceAccuracy * 100 : double.NaN;
 
     /// <summary>Learnable parameters of the model as trained (classifier for <see cref="Classes"/> outputs).</summary>
     public required long Parameters { get; init; }
@@ -114,7 +146,10 @@ public sealed record ComparisonResult
     /// <summary>Every candidate, in the order they were given.</summary>
     public required IReadOnlyList<CandidateResult> Candidates { get; init; }
 
-    /// <summary>The most accurate (by <see cref="Metric"/>) candidate meeting the constraints, or null when none does.</summary>
+    /// <summary>
+    /// The recommended candidate (<see cref="ComparisonRecommendation.Choose"/>), or null when none finished, none learned
+    /// beyond chance or none meets the constraints.
+    /// </summary>
     public CandidateResult? Recommended { get; init; }
 
     /// <summary>A sentence saying why <see cref="Recommended"/> was chosen, or why no candidate was.</summary>

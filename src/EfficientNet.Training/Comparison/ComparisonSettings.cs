@@ -14,7 +14,11 @@ public enum ComparisonStrategy
     /// </summary>
     Features,
 
-    /// <summary>The TorchSharp trainer (<see cref="EfficientNetTrainer"/>), one run per candidate, from scratch unless weights are given.</summary>
+    /// <summary>
+    /// The TorchSharp trainer (<see cref="EfficientNetTrainer"/>), one run per candidate, starting from the variant's
+    /// published ImageNet weights (cache, then download) unless <see cref="EfficientNetComparisonSettings.FromScratch"/> is
+    /// set or the candidate has its own weights.
+    /// </summary>
     FineTune,
 }
 
@@ -52,9 +56,10 @@ public sealed record ComparisonCandidate(EfficientNetVariant Variant)
     public int? ImageSize { get; init; }
 
     /// <summary>
-    /// Starting weights: a checkpoint (<c>.pth</c>, <c>.safetensors</c>) in any supported format. Default null: for
-    /// <see cref="ComparisonStrategy.FineTune"/> from scratch; for <see cref="ComparisonStrategy.Features"/> torchvision's
-    /// published weights through the cache (or random ones when <see cref="EfficientNetComparisonSettings.UseRandomWeights"/>).
+    /// Starting weights: a checkpoint (<c>.pth</c>, <c>.safetensors</c>) in any supported format. Default null:
+    /// torchvision's published weights through the cache; for <see cref="ComparisonStrategy.FineTune"/> none when
+    /// <see cref="EfficientNetComparisonSettings.FromScratch"/> is set, for <see cref="ComparisonStrategy.Features"/> random
+    /// ones when <see cref="EfficientNetComparisonSettings.UseRandomWeights"/> is set.
     /// </summary>
     public string? WeightsPath { get; init; }
 
@@ -165,7 +170,15 @@ public sealed class EfficientNetComparisonSettings
     /// <summary>Features strategy: the classifier fitted on the features. Default <see cref="FeatureClassifier.LbfgsMaximumEntropy"/>.</summary>
     public FeatureClassifier FeatureClassifier { get; set; } = FeatureClassifier.LbfgsMaximumEntropy;
 
-    /// <summary>Features strategy: the weights cache folder. Default null: the featurizer's default cache.</summary>
+    /// <summary>
+    /// Fine-tune strategy: train candidates without their own <see cref="ComparisonCandidate.WeightsPath"/> from their
+    /// random initialisation instead of their published ImageNet weights. On a few hundred images this usually leaves a
+    /// model at chance, which the recommendation then says. Needed for variants without published weights (custom,
+    /// φ, the scaling study's). Default false.
+    /// </summary>
+    public bool FromScratch { get; set; }
+
+    /// <summary>The folder of published weights (both strategies). Default null: <see cref="Microsoft.ML.EfficientNet.Weights.WeightCache.DefaultDirectory"/>.</summary>
     public string? CacheDirectory { get; set; }
 
     /// <summary>Features strategy: whether published weights missing from the cache may be downloaded. Default true.</summary>
@@ -176,7 +189,7 @@ public sealed class EfficientNetComparisonSettings
 
     /// <summary>
     /// Fine-tune strategy: adjusts each candidate's training options (learning rate, batch size, augmentation, recipe …)
-    /// after the comparison has set variant, image size, epochs, seed, output folder and starting weights. Default null.
+    /// after the comparison has set variant, image size, epochs, seed, output folder, starting weights and cache folder. Default null.
     /// </summary>
     public Action<ComparisonCandidate, EfficientNetTrainingOptions>? ConfigureTraining { get; set; }
 

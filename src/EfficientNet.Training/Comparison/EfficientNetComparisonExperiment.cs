@@ -154,7 +154,20 @@ public sealed class EfficientNetComparisonExperiment
                 s.Progress?.Invoke(new ComparisonProgress(i, s.Candidates.Count, r.Name, ComparisonPhase.Finished, 1, TimeSpan.Zero, r));
             }
         }
-        return ComparisonRecommendation.Build(results, s.Constraints, s.Metric, train, heldOut, output);
+        return ComparisonRecommendation.Build(results, s.Constraints, s.Metric, train, heldOut, output, ChanceCause(train.Count));
+    }
+
+    /// <summary>Why candidates trained with these settings would stay at chance, for the recommendation's sentence.</summary>
+    private string ChanceCause(int trainImages)
+    {
+        var s = Settings;
+        string images = string.Create(CultureInfo.InvariantCulture, $"{trainImages:N0} training images");
+        if (s.Strategy == ComparisonStrategy.Features)
+            return s.UseRandomWeights ? "features of random weights do not tell these classes apart" : $"the pretrained features do not tell these classes apart on {images}";
+        string epochs = string.Create(CultureInfo.InvariantCulture, $"{s.Epochs} epoch{(s.Epochs == 1 ? "" : "s")}");
+        return s.FromScratch
+            ? $"trained from scratch on {images} for {epochs}, too little to learn these classes without pretrained weights"
+            : $"{epochs} on {images} were too few, or the learning rate too high";
     }
 
     private CandidateResult FineTune(ComparisonCandidate candidate, CandidateResult blank, string folder, LabeledImageSet train, LabeledImageSet heldOut,
@@ -181,7 +194,20 @@ public sealed class EfficientNetComparisonExperiment
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (limit is { } timeLimit) stop.CancelAfter(timeLimit);
-        var trained = EfficientNetTrainer.Train(options, train, validation: null, stop.Token);
+        bool pretrained = IsPretrained(options);
+        if (pretrained && PretrainedWeights.Find(WeightFormat.TorchVision, candidate.Variant) is null)
+            throw new InvalidOperationException($"No weights are published for '{candidate.Name}' to fine-tune from; set FromScratch to train every candidate " +
+                "from scratch, or give this candidate a WeightsPath.");
+        TrainingResult trained;
+        try
+        {
+            trained = EfficientNetTrainer.Train(options, train, validation: null, stop.Token);
+        }
+        catch (FileNotFoundException e) when (pretrained)
+        {
+            // The resolver names the address and the path to put the file at; the other way out is the comparison's.
+            throw new FileNotFoundException(e.Message + " Or set FromScratch to train every candidate from scratch.", e.FileName, e);
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         if (cancellationToken.IsCancellationRequested)
             return blank with { Status = CandidateStatus.Cancelled, Error = trained.Message, TrainSeconds = seconds, Epochs = trained.History.Count };
@@ -201,6 +227,11 @@ public sealed class EfficientNetComparisonExperiment
         };
     }
 
+    /// <summary>The trainer's name for a variant's published weights (<see cref="EfficientNetTrainingOptions.InitialWeights"/>).</summary>
+    private const string Pretrained = "pretrained";
+
+    private static bool IsPretrained(EfficientNetTrainingOptions options) => string.Equals(options.InitialWeights, Pretrained, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A fine-tune candidate's training options: what the comparison sets, then the caller's adjustments.</summary>
     private EfficientNetTrainingOptions TrainingOptions(ComparisonCandidate candidate, int size, string folder)
     {
@@ -213,7 +244,9 @@ public sealed class EfficientNetComparisonExperiment
             Seed = s.Seed,
             // The held-out split measures the candidates, so it never chooses an epoch: the last finished epoch is exported.
             ValidationFraction = 0,
-            InitialWeights = candidate.WeightsPath,
+            // Set either way: the trainer's own default is not what a comparison means by default.
+            InitialWeights = candidate.WeightsPath ?? (s.FromScratch ? null : Pretrained),
+            CacheDirectory = s.CacheDirectory,
             OutputDirectory = Path.Combine(folder, "run"),
             Resume = s.Resume,
             Threads = s.Threads,
@@ -315,7 +348,9 @@ public sealed class EfficientNetComparisonExperiment
             Status = CandidateStatus.Succeeded,
             Accuracy = metrics.Accuracy * 100,
             MacroF1 = CandidateMeasurements.MacroF1(metrics.Confusion),
-            Top5 = metrics.Classes >= 5 ? metrics.Top5Accuracy * 100 : double.NaN,
+            // With five classes or fewer every answer is in the top five: the number says nothing.
+            Top5 = metrics.Classes > 5 ? metrics.Top5Accuracy * 100 : double.NaN,
+            Confusion = metrics.Confusion,
             OnnxBytes = new FileInfo(model).Length,
             LatencyMilliseconds = p50,
             LatencyP95Milliseconds = p95,
@@ -335,6 +370,8 @@ public sealed class EfficientNetComparisonExperiment
             strategy = s.Strategy.ToString(),
             size,
             weights = candidate.WeightsPath is { } w ? Path.GetFullPath(w) : null,
+            initialWeights = s.Strategy != ComparisonStrategy.FineTune ? null
+                : probe.InitialWeights is { } iw && !IsPretrained(probe) ? Path.GetFullPath(iw) : probe.InitialWeights,
             epochs = s.Strategy == ComparisonStrategy.FineTune ? s.Epochs : 0,
             timePerCandidate = s.TimePerCandidate?.TotalSeconds,
             totalTime = s.TotalTime?.TotalSeconds,
@@ -377,7 +414,7 @@ public sealed class EfficientNetComparisonExperiment
         {
             using var document = JsonDocument.Parse(File.ReadAllText(path));
             if (document.RootElement.GetProperty("fingerprint").GetString() != fingerprint) return null;
-            var saved = ComparisonReport.ReadRow(document.RootElement.GetProperty("result"));
+            var saved = ComparisonReport.ReadRow(document.RootElement.GetProperty("result")) with { Confusion = ReadConfusion(document.RootElement.GetProperty("confusion")) };
             return saved.Status == CandidateStatus.Succeeded && saved.ModelPath is { } m && File.Exists(m) ? saved : null;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -394,8 +431,33 @@ public sealed class EfficientNetComparisonExperiment
             json.WriteString("fingerprint", fingerprint);
             json.WritePropertyName("result");
             ComparisonReport.WriteRow(json, result, meetsConstraints: null, violations: null, recommended: false);
+            // The held-out confusion matrix: a reused result is judged against chance exactly as a fresh one.
+            json.WriteStartArray("confusion");
+            var confusion = result.Confusion!;
+            for (int t = 0; t < confusion.GetLength(0); t++)
+            {
+                json.WriteStartArray();
+                for (int p = 0; p < confusion.GetLength(1); p++) json.WriteNumberValue(confusion[t, p]);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
             json.WriteEndObject();
         });
+
+    private static long[,] ReadConfusion(JsonElement rows)
+    {
+        int classes = rows.GetArrayLength();
+        var confusion = new long[classes, classes];
+        int t = 0;
+        foreach (var row in rows.EnumerateArray())
+        {
+            if (row.GetArrayLength() != classes) throw new FormatException($"Row {t} of the saved confusion matrix has {row.GetArrayLength()} counts, not {classes}.");
+            int p = 0;
+            foreach (var count in row.EnumerateArray()) confusion[t, p++] = count.GetInt64();
+            t++;
+        }
+        return confusion;
+    }
 
     /// <summary>A file-system-safe folder name for a candidate.</summary>
     internal static string FolderName(string name)
