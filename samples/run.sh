@@ -9,6 +9,6 @@ weights=artifacts/sample/source
 if [ ! -f "$weights/model.onnx" ]; then
   dotnet run -c Release --project src/EfficientNet.Cli -- train --data fashion-mnist --classes 0,1,2,3,4 --validation-fraction 0 \
     --epochs 2 --batch-size 128 --image-size 32 --augment shift --mean 0.286 --std 0.353 --crop-fraction 1 \
-    --lr 3e-3 --schedule one-cycle --warmup 0.15 --output "$weights"
+    --lr 3e-3 --schedule one-cycle --warmup 0.15 --from-scratch --output "$weights"
 fi
 dotnet run -c Release --project samples/FeaturizerSample -- --weights "$weights/model.onnx" --classes 5,6,7,8,9 --per-class 200 "$@"

@@ -49,6 +49,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.
     .Append(ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetMulticlassTrainerOptions
     {
         Variant = "b0",
+        InitialWeights = null, // from scratch: ImageNet weights would need 224 px colour photographs, not 32 px Fashion-MNIST
         Epochs = epochs,
         BatchSize = 32,
         ImageSize = size,

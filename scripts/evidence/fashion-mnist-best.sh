@@ -13,7 +13,7 @@ fresh_results "$out"
 start=$(date +%s)
 $cli train --data fashion-mnist --validation fashion-mnist-test --epochs "$epochs" --batch-size 128 --image-size "$size" \
   --augment shift --shift $(( size / 14 )) --mean 0.286 --std 0.353 --crop-fraction 1 --optimizer adamw --lr 3e-3 \
-  --weight-decay 0.05 --schedule one-cycle --warmup 0.15 --label-smoothing 0.1 --ema 0.999 --seed 0 \
+  --weight-decay 0.05 --schedule one-cycle --warmup 0.15 --label-smoothing 0.1 --ema 0.999 --seed 0 --from-scratch \
   --output "$out/run" > "$out/train.log" 2>&1
 seconds=$(( $(date +%s) - start ))
 /usr/bin/python3 -c "

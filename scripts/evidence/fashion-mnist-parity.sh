@@ -26,7 +26,7 @@ start=$(date +%s)
 for attempt in 1 2 3; do
   $cli train --data fashion-mnist --validation fashion-mnist-test --epochs "$epochs" --batch-size 128 --image-size 32 \
     --augment shift --shift 2 --mean 0.286 --std 0.353 --crop-fraction 1 --optimizer adamw --lr 3e-3 --weight-decay 0.05 \
-    --decay-norm-and-bias --schedule one-cycle --warmup 0.15 --label-smoothing 0.1 --seed 0 --output "$out/run" >> "$out/efficientnetml.log" 2>&1 && break
+    --decay-norm-and-bias --schedule one-cycle --warmup 0.15 --label-smoothing 0.1 --seed 0 --from-scratch --output "$out/run" >> "$out/efficientnetml.log" 2>&1 && break
   echo "attempt $attempt failed; resuming" >> "$out/efficientnetml.log"
 done
 ours_seconds=$(( $(date +%s) - start ))

@@ -14,13 +14,13 @@ common=(--image-size 32 --augment shift --mean 0.286 --std 0.353 --crop-fraction
 
 # 1. Source task: classes 0–4, all 30,000 training images.
 [[ -f "$out/source/model.safetensors" ]] || $cli train --data fashion-mnist --classes 0,1,2,3,4 --validation fashion-mnist-test --epochs 6 --batch-size 128 \
-  --lr 3e-3 --schedule one-cycle --warmup 0.15 "${common[@]}" --output "$out/source" > "$out/source.log" 2>&1
+  --lr 3e-3 --schedule one-cycle --warmup 0.15 "${common[@]}" --from-scratch --output "$out/source" > "$out/source.log" 2>&1
 
 # 2. Target task: classes 5–9, 50 images per class; the same schedule for both arms.
 target=(--data fashion-mnist --classes 5,6,7,8,9 --per-class 50 --validation fashion-mnist-test --validation-fraction 0
         --epochs 30 --batch-size 25 --schedule cosine --warmup 0.1 "${common[@]}")
 $cli train "${target[@]}" --weights "$out/source/model.safetensors" --freeze-bn --lr 3e-3 --backbone-lr 3e-4 --output "$out/transfer" > "$out/transfer.log" 2>&1
-$cli train "${target[@]}" --lr 3e-3 --output "$out/scratch" > "$out/scratch.log" 2>&1
+$cli train "${target[@]}" --lr 3e-3 --from-scratch --output "$out/scratch" > "$out/scratch.log" 2>&1
 
 {
   echo "| run | training images | test accuracy, last epoch | best test accuracy (epoch) |"

@@ -11,7 +11,7 @@ source scripts/evidence/common.sh
 mkdir -p "$out"
 model=${MODEL:-$out/run}
 [[ -f "$model/model.onnx" ]] || $cli train --data fashion-mnist --per-class 3000 --validation fashion-mnist-test --image-size 32 --epochs 8 \
-  --batch-size 64 --lr 0.003 --crop-fraction 1 --augment light --output "$model" > "$out/train.log" 2>&1
+  --batch-size 64 --lr 0.003 --crop-fraction 1 --augment light --from-scratch --output "$model" > "$out/train.log" 2>&1
 
 accuracy() { $cli evaluate --model "$1" --data fashion-mnist-test --json | /usr/bin/python3 -c "import json, sys; print('%.2f' % (100 * json.load(sys.stdin)['accuracy']))"; }
 fp32=$(accuracy "$model")

@@ -30,6 +30,8 @@ public sealed class EvaluateCommandTests
         Assert.AreEqual(0, evaluated.ExitCode, evaluated.Error);
         using var metrics = JsonDocument.Parse(evaluated.Output);
         Assert.AreEqual(6, metrics.RootElement.GetProperty("images").GetInt32());
+        // A 1000-class model: top-5 measures something and is reported.
+        Assert.AreEqual(JsonValueKind.Number, metrics.RootElement.GetProperty("top5").ValueKind);
 
         var names = File.ReadAllLines(loaded);
         // The hook saw the scoring itself, so an absent name means not loaded rather than not recorded.

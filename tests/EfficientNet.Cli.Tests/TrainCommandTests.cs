@@ -24,7 +24,7 @@ public sealed class TrainCommandTests
     [
         "train", "--data", Folders.Value.Train, "--validation", Folders.Value.Validation, "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--batch-size", "16", "--image-size", "32", "--augment", "shift", "--mean", "0.286", "--std", "0.353", "--crop-fraction", "1",
-        "--lr", "3e-3", "--seed", "3", "--output", output,
+        "--lr", "3e-3", "--seed", "3", "--from-scratch", "--output", output,
     ];
 
     private static float[] Weights(string run) => SafeTensorsFile.Read(Path.Combine(run, "model.safetensors")).Entries.SelectMany(e => e.Value.Values).ToArray();
@@ -60,11 +60,102 @@ public sealed class TrainCommandTests
         Assert.AreEqual(best, metrics.RootElement.GetProperty("accuracy").GetDouble(), 1e-9);
         Assert.AreEqual(120, metrics.RootElement.GetProperty("images").GetInt32());
 
+        // 60 images of each class: the majority-class rate is 50 %; top-5 of two classes is no measurement, so it is absent.
+        Assert.AreEqual(0.5, metrics.RootElement.GetProperty("chance_accuracy").GetDouble(), 1e-12);
+        Assert.IsTrue(metrics.RootElement.GetProperty("above_chance").GetBoolean());
+        Assert.AreEqual(JsonValueKind.Null, metrics.RootElement.GetProperty("top5").ValueKind);
+        Assert.AreEqual(0.5, summary.RootElement.GetProperty("chance_accuracy").GetDouble(), 1e-12);
+        Assert.IsTrue(summary.RootElement.GetProperty("above_chance").GetBoolean());
+
         var table = CliRunner.Run("evaluate", "--model", Path.Combine(run, "model.onnx"), "--data", Folders.Value.Validation);
         StringAssert.Contains(table.Output, "accuracy");
-        StringAssert.Contains(table.Output, "top-5");
+        StringAssert.Contains(table.Output, "majority-class rate 50.00 %");
+        Assert.IsFalse(table.Output.Contains("top-5", StringComparison.Ordinal), table.Output);
+        Assert.IsFalse(trained.Output.Contains("top-5", StringComparison.Ordinal), trained.Output);
         StringAssert.Contains(table.Output, "Trouser");
         StringAssert.Contains(table.Output, "recall");
+    }
+
+    [TestMethod]
+    public void FromScratchOnThreeClassesOfFortyImagesTheRunSaysItIsAtChance()
+    {
+        // The small-data case: 40 images of T-shirt, Trouser and Sneaker, the default 10 % held out (4 per class), two
+        // epochs from random weights. Eight steps leave batch-norm statistics and weights near their start, so the
+        // evaluation-mode network is no better than guessing, and the run must say so with the numbers.
+        using var dir = new TemporaryDirectory();
+        string run = Path.Combine(dir.Path, "run");
+        var result = CliRunner.Run("train", "--data", "fashion-mnist", "--classes", "0,1,7", "--per-class", "40", "--epochs", "2", "--image-size", "32",
+            "--from-scratch", "--seed", "0", "--output", run);
+        string log = result.Output + result.Error;
+        Assert.AreEqual(0, result.ExitCode, log);
+        TestContext.WriteLine(log);
+        StringAssert.Contains(log, "Training b0 from scratch on 120 images, 3 classes");
+        // The last line of the output, whole: the numbers, the cause and what to do.
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string warning = lines[^1];
+        StringAssert.StartsWith(warning, "Warning: At chance: accuracy ");
+        StringAssert.Contains(warning, "12 images) is not above the majority-class rate 33.33 %");
+        StringAssert.Contains(warning, "Likely cause: training from scratch on 108 images");
+        StringAssert.Contains(warning, "2 epochs, learning rate 0.001");
+        StringAssert.Contains(warning, "What to do: start from pretrained weights");
+        StringAssert.Contains(lines[^2], "majority-class rate 33.33 %.");
+        // After each validation as well as at the end.
+        Assert.IsTrue(log.Split('\n').Count(l => l.Contains("epoch 1/2: At chance: ", StringComparison.Ordinal)) == 1, log);
+        Assert.IsFalse(log.Contains("top-5", StringComparison.Ordinal), "three classes: no top-5");
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "training.json")));
+        var root = summary.RootElement;
+        Assert.AreEqual(12, root.GetProperty("validationImages").GetInt32());
+        Assert.AreEqual(1 / 3.0, root.GetProperty("chance_accuracy").GetDouble(), 1e-12);
+        Assert.IsFalse(root.GetProperty("above_chance").GetBoolean());
+        Assert.AreEqual(JsonValueKind.Null, root.GetProperty("initialWeights").ValueKind);
+    }
+
+    [TestMethod]
+    public void KeepLastExportsTheLastEpochsWeights()
+    {
+        using var dir = new TemporaryDirectory();
+        string run = Path.Combine(dir.Path, "run");
+        var trained = CliRunner.Run([.. TrainArgs(run, 2), "--per-class", "48", "--keep", "last"]);
+        Assert.AreEqual(0, trained.ExitCode, trained.Output + trained.Error);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "training.json")));
+        Assert.AreEqual("last", summary.RootElement.GetProperty("keep").GetString());
+        Assert.AreEqual(2, summary.RootElement.GetProperty("keptEpoch").GetInt32());
+        var last = SafeTensorsFile.Read(Path.Combine(run, "checkpoints", "epoch-0002", "model.safetensors")).Entries.SelectMany(e => e.Value.Values).ToArray();
+        CollectionAssert.AreEqual(last, Weights(run));
+
+        var wrong = CliRunner.Run([.. TrainArgs(Path.Combine(dir.Path, "other"), 1), "--keep", "first"]);
+        Assert.AreEqual(1, wrong.ExitCode);
+        StringAssert.Contains(wrong.Error, "Unknown --keep 'first'. Valid: best, last.");
+    }
+
+    [TestMethod]
+    public void WithoutNetworkOrCachedWeightsTrainSaysWhereToPutThemOrToTrainFromScratch()
+    {
+        using var dir = new TemporaryDirectory();
+        string cache = Path.Combine(dir.Path, "empty-cache"), run = Path.Combine(dir.Path, "run");
+        // Downloads go through a proxy that refuses connections: offline, as on a machine without network access.
+        var result = ProcessRunner.RunDotnet(CliRunner.Assembly, ["train", "--data", Folders.Value.Validation, "--epochs", "1", "--image-size", "32", "--output", run],
+            environment: new Dictionary<string, string>
+            {
+                [WeightCache.DirectoryVariable] = cache,
+                ["HTTPS_PROXY"] = "http://127.0.0.1:9",
+                ["HTTP_PROXY"] = "http://127.0.0.1:9",
+                ["NO_PROXY"] = "",
+            });
+        TestContext.WriteLine(result.Error);
+        Assert.AreEqual(1, result.ExitCode, result.Output + result.Error);
+        var published = PretrainedWeights.Torchvision(Microsoft.ML.EfficientNet.Architecture.EfficientNetVariant.B0);
+        StringAssert.StartsWith(result.Error, "error: ");
+        StringAssert.Contains(result.Error, published.Url.ToString());
+        StringAssert.Contains(result.Error, Path.Combine(cache, published.FileName));
+        StringAssert.Contains(result.Error, "--from-scratch on the command line");
+        StringAssert.Contains(result.Error, "InitialWeights = null in C#");
+        Assert.IsFalse(result.Error.Contains("   at ", StringComparison.Ordinal), "no stack trace");
+        Assert.IsFalse(File.Exists(Path.Combine(run, "model.onnx")));
+
+        var both = CliRunner.Run("train", "--data", Folders.Value.Validation, "--from-scratch", "--weights", "start.pth", "--output", run);
+        Assert.AreEqual(1, both.ExitCode);
+        StringAssert.Contains(both.Error, "--from-scratch and --weights 'start.pth' contradict each other");
     }
 
     [TestMethod]
@@ -159,7 +250,7 @@ public sealed class TrainCommandTests
         foreach (var (name, bytes, _) in bad) File.WriteAllBytes(Path.Combine(folder, name), bytes);
 
         var result = CliRunner.Run("train", "--data", data, "--epochs", "2", "--batch-size", "16", "--image-size", "32", "--augment", "shift", "--mean", "0.286",
-            "--std", "0.353", "--crop-fraction", "1", "--seed", "3", "--max-image-pixels", "1000", "--output", run);
+            "--std", "0.353", "--crop-fraction", "1", "--seed", "3", "--max-image-pixels", "1000", "--from-scratch", "--output", run);
         string log = result.Output + result.Error;
         Assert.AreEqual(0, result.ExitCode, log);
         Assert.IsTrue(File.Exists(Path.Combine(run, "model.onnx")), "the run finished and exported");

@@ -12,7 +12,8 @@ using Spectre.Console;
 namespace EfficientNet.Cli.Commands;
 
 /// <summary>
-/// <c>efficientnet evaluate</c>: accuracy, top-5 and the confusion matrix of an exported model on labelled images,
+/// <c>efficientnet evaluate</c>: accuracy beside the majority-class rate, top-5 (more than five classes) and the
+/// confusion matrix of an exported model on labelled images,
 /// computed exactly as the model is deployed: ML.NET's resize and pixel extraction, then the ONNX model (preprocessing
 /// inside) run by ONNX Runtime.
 /// </summary>
@@ -26,7 +27,7 @@ internal static class EvaluateCommand
         var perClass = DataArguments.PerClass();
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 64, Description = "Images per ONNX Runtime call." };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON." };
-        var command = new Command("evaluate", "Accuracy, top-5 and confusion matrix of an exported model on labelled images.")
+        var command = new Command("evaluate", "Accuracy beside the majority-class rate, top-5 (more than five classes) and confusion matrix of an exported model on labelled images.")
         {
             model, data, classes, perClass, batchSize, json,
         };
@@ -52,7 +53,11 @@ internal static class EvaluateCommand
     {
         var c = CultureInfo.InvariantCulture;
         AnsiConsole.WriteLine($"{model}: {m.Count:N0} images in {seconds:F1} s ({m.Count / seconds:F0} images/s)");
-        AnsiConsole.WriteLine(string.Create(c, $"accuracy {m.Accuracy:P2}   top-5 {m.Top5Accuracy:P2}   mean cross-entropy {m.MeanLoss:F4}"));
+        var chance = m.Chance();
+        // The majority-class rate beside the accuracy: what always answering the most frequent class would score. Top-5
+        // only with more than five classes, where it can be below 100 %.
+        AnsiConsole.WriteLine(string.Create(c, $"accuracy {m.Accuracy:P2} (95 % interval {chance.Low:P2}–{chance.High:P2})   majority-class rate {chance.ChanceAccuracy:P2}") +
+            (m.Classes > 5 ? string.Create(c, $"   top-5 {m.Top5Accuracy:P2}") : "") + string.Create(c, $"   mean cross-entropy {m.MeanLoss:F4}"));
         var confusion = m.Confusion;
         var used = Enumerable.Range(0, m.Classes).Where(i => Enumerable.Range(0, m.Classes).Any(j => confusion[i, j] + confusion[j, i] > 0)).ToList();
         if (AnsiConsole.Profile.Width < 40 + 8 * used.Count && Console.IsOutputRedirected) AnsiConsole.Profile.Width = 40 + 10 * used.Count;
@@ -68,17 +73,27 @@ internal static class EvaluateCommand
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
+        if (chance.Warning(labels, "the model separates these classes no better than guessing: trained too briefly, or from scratch on few images, or on images unlike these") is { } warning)
+        {
+            // One line when redirected, as scripts read it; Spectre.Console would wrap it.
+            if (Console.IsOutputRedirected) Console.Out.WriteLine("Warning: " + warning);
+            else AnsiConsole.MarkupLine($"[yellow]{Markup.Escape("Warning: " + warning)}[/]");
+        }
     }
 
     private static void PrintJson(ClassificationMetrics m, IReadOnlyList<string> labels, double seconds)
     {
         var confusion = m.Confusion;
         var rows = Enumerable.Range(0, m.Classes).Select(i => Enumerable.Range(0, m.Classes).Select(j => confusion[i, j]).ToArray()).ToArray();
+        var chance = m.Chance();
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             images = m.Count,
             accuracy = m.Accuracy,
-            top5 = m.Top5Accuracy,
+            chance_accuracy = chance.ChanceAccuracy,
+            above_chance = chance.AboveChance,
+            collapsed = chance.Collapsed,
+            top5 = m.Classes > 5 ? m.Top5Accuracy : (double?)null,
             meanLoss = m.MeanLoss,
             labels,
             confusion = rows,

@@ -12,7 +12,10 @@ using Spectre.Console;
 
 namespace EfficientNet.Cli.Commands;
 
-/// <summary><c>efficientnet train</c>: fine-tune or train from scratch, with progress bars, Ctrl+C to stop and resume.</summary>
+/// <summary>
+/// <c>efficientnet train</c>: fine-tune from the variant's ImageNet weights (or a checkpoint, or from scratch with
+/// <c>--from-scratch</c>), with progress bars, Ctrl+C to stop and resume, and a warning when the model is at chance.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -22,7 +25,9 @@ internal static class TrainCommand
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
         var variant = new Option<string>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l.", DefaultValueFactory = _ => "b0" };
-        var weights = new Option<string?>("--weights") { Description = "Starting weights: pretrained (torchvision ImageNet, cached) or a checkpoint file. Default: from scratch." };
+        var weights = new Option<string?>("--weights") { Description = "Starting weights: a checkpoint file (.pth, .safetensors). Default: the variant's torchvision ImageNet weights (cached; downloaded when missing)." };
+        var fromScratch = new Option<bool>(FromScratchFlag) { Description = "Start from random weights instead of the ImageNet weights (needs far more images and epochs)." };
+        var keep = new Option<string>("--keep") { DefaultValueFactory = _ => KeptName(EfficientNetTrainingOptions.Defaults.KeepModel), Description = "Weights exported: best (highest validation accuracy; a tie goes to lower validation loss, then the later epoch) or last." };
         var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
         var keepClassifier = new Option<bool>("--keep-classifier") { Description = "Keep the classifier of --weights (same classes); default: a new classifier." };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.Epochs, Description = "Passes over the data." };
@@ -62,12 +67,15 @@ internal static class TrainCommand
         var maxImagePixels = DataArguments.MaxImagePixels();
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
-            data, validation, classes, perClass, variant, weights, format, keepClassifier, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
+            data, validation, classes, perClass, variant, weights, fromScratch, format, keepClassifier, keep, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
             optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
             threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output, report, exifOrientation, maxImagePixels,
         };
         command.SetAction(result =>
         {
+            // Checked before the data is opened: a contradiction costs nothing to report.
+            if (result.GetValue(fromScratch) && result.GetValue(weights) is { } file)
+                throw new ArgumentException($"{FromScratchFlag} and --weights '{file}' contradict each other: give one (--weights to start from a checkpoint file, {FromScratchFlag} to start from random weights).");
             var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
             if (val is not null && !val.Classes.SequenceEqual(train.Classes))
@@ -76,7 +84,8 @@ internal static class TrainCommand
             var options = new EfficientNetTrainingOptions
             {
                 Variant = result.GetValue(variant)!,
-                InitialWeights = result.GetValue(weights),
+                InitialWeights = result.GetValue(fromScratch) ? null : result.GetValue(weights) ?? EfficientNetTrainingOptions.Defaults.InitialWeights,
+                KeepModel = ParseEnum<KeptModel>(result.GetValue(keep)!, "--keep"),
                 InitialWeightsFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
                 KeepClassifier = result.GetValue(keepClassifier),
                 Epochs = result.GetValue(epochs),
@@ -128,8 +137,8 @@ internal static class TrainCommand
             Console.CancelKeyPress += onCancel;
             try
             {
-                AnsiConsole.MarkupLine($"Training [bold]{options.Variant}[/] on {train.Count:N0} images, {train.Classes.Count} classes" +
-                    (val is null ? "" : $"; validating on {val.Count:N0}"));
+                AnsiConsole.MarkupLine($"Training [bold]{options.Variant}[/] {(options.InitialWeights is null ? "from scratch" : $"from {Markup.Escape(options.InitialWeights)} weights")} " +
+                    $"on {train.Count:N0} images, {train.Classes.Count} classes" + (val is null ? "" : $"; validating on {val.Count:N0}"));
                 var outcome = RunWithProgress(options, train, val, cancel.Token);
                 PrintSummary(outcome);
                 if (result.GetValue(report) && outcome.History.Count > 0)
@@ -170,7 +179,7 @@ internal static class TrainCommand
                         case StepCompleted s:
                             epochTask ??= ctx.AddTask($"epoch {s.Epoch + 1}", maxValue: s.StepsPerEpoch);
                             epochTask.Value = s.Step;
-                            epochTask.Description = $"epoch {s.Epoch + 1} loss {s.Loss:F3} acc {s.Accuracy:P1} lr {s.LearningRate:G2} {s.ImagesPerSecond:F0} img/s";
+                            epochTask.Description = $"epoch {s.Epoch + 1} loss {s.MeanLoss:F3} acc {s.Accuracy:P1} lr {s.LearningRate:G2} {s.ImagesPerSecond:F0} img/s";
                             break;
                         case EpochCompleted c:
                             overall.Value = c.Epoch + 1;
@@ -187,17 +196,47 @@ internal static class TrainCommand
 
     private static void PrintSummary(TrainingResult outcome)
     {
-        var table = new Table().Border(TableBorder.Simple).AddColumns("epoch", "train loss", "train acc", "val loss", "val acc", "val top-5", "lr", "s");
+        // Top-5 of five classes or fewer is always 100 %: the column is shown only when it measures something.
+        bool top5 = outcome.History.Any(h => !double.IsNaN(h.ValidationTop5));
+        var table = new Table().Border(TableBorder.Simple).AddColumns("epoch", "train loss", "train acc", "val loss", "val acc");
+        if (top5) table.AddColumn("val top-5");
+        table.AddColumns("lr", "s");
         var c = CultureInfo.InvariantCulture;
         // A run without a validation set has no validation metrics: a dash, not NaN.
         static string Metric(double value, string format) => double.IsNaN(value) ? "–" : value.ToString(format, CultureInfo.InvariantCulture);
         foreach (var h in outcome.History)
-            table.AddRow((h.Epoch + 1).ToString(c), Metric(h.TrainLoss, "F4"), Metric(h.TrainAccuracy, "P2"), Metric(h.ValidationLoss, "F4"),
-                Metric(h.ValidationAccuracy, "P2"), Metric(h.ValidationTop5, "P2"), h.LearningRate.ToString("G3", c), h.Seconds.ToString("F0", c));
+        {
+            var cells = new List<string> { (h.Epoch + 1).ToString(c), Metric(h.TrainLoss, "F4"), Metric(h.TrainAccuracy, "P2"), Metric(h.ValidationLoss, "F4"), Metric(h.ValidationAccuracy, "P2") };
+            if (top5) cells.Add(Metric(h.ValidationTop5, "P2"));
+            cells.Add(h.LearningRate.ToString("G3", c));
+            cells.Add(h.Seconds.ToString("F0", c));
+            table.AddRow(cells.ToArray());
+        }
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(outcome.Message);
         if (outcome.OnnxPath is not null) AnsiConsole.WriteLine($"Model: {outcome.OnnxPath} (weights {outcome.WeightsPath})");
+        if (outcome.Chance is { Count: > 0 } chance)
+            Sentence(string.Create(c, $"Exported model (epoch {outcome.KeptEpoch + 1}): validation accuracy {100 * chance.Accuracy:0.00} % " +
+                $"(95 % interval {100 * chance.Low:0.00}–{100 * chance.High:0.00} %, {chance.Count} images); majority-class rate {100 * chance.ChanceAccuracy:0.00} %."), null);
+        // The last thing printed, so it is not lost above the table.
+        if (outcome.ChanceWarning is { } warning) Sentence("Warning: " + warning, "yellow");
     }
+
+    /// <summary>
+    /// One sentence on one line: in colour on a terminal, unwrapped when the output is redirected (Spectre.Console would
+    /// break it at 80 columns, and a log or a script reads lines).
+    /// </summary>
+    private static void Sentence(string text, string? colour)
+    {
+        if (Console.IsOutputRedirected) Console.Out.WriteLine(text);
+        else if (colour is null) AnsiConsole.WriteLine(text);
+        else AnsiConsole.MarkupLine($"[{colour}]{Markup.Escape(text)}[/]");
+    }
+
+    /// <summary>The flag that trains from random weights; named in errors.</summary>
+    internal const string FromScratchFlag = "--from-scratch";
+
+    private static string KeptName(KeptModel keep) => keep.ToString().ToLowerInvariant();
 
     /// <summary>Help text listing a name table's values: <c>a, b or c.</c></summary>
     private static string Alternatives(IReadOnlyList<string> names) => $"{string.Join(", ", names.Take(names.Count - 1))} or {names[^1]}.";

@@ -19,7 +19,7 @@ public sealed class EfficientNetMulticlassModel : ITransformer, IDisposable
         Training = training;
     }
 
-    /// <summary>History, best epoch, exported files and recipe of the training run.</summary>
+    /// <summary>History, best and exported epoch, exported files, recipe and chance assessment (<see cref="TrainingResult.ChanceWarning"/>) of the training run.</summary>
     public TrainingResult Training { get; }
 
     /// <summary>Class names in key order.</summary>

@@ -12,7 +12,8 @@ using Microsoft.ML.Transforms.Image;
 namespace EfficientNet.Training.MLNet;
 
 /// <summary>
-/// ML.NET multiclass trainer that fine-tunes (or trains) an EfficientNet with TorchSharp and returns a model that scores
+/// ML.NET multiclass trainer that fine-tunes an EfficientNet with TorchSharp (from the variant's ImageNet weights by
+/// default; <c>InitialWeights = null</c> trains from scratch) and returns a model that scores
 /// with the exported ONNX model through ONNX Runtime: <c>Score</c> (class probabilities, what
 /// <c>mlContext.MulticlassClassification.Evaluate</c> reads) and <c>PredictedLabel</c> (keys of the label's type, so
 /// <c>MapKeyToValue</c> gives back the original labels). The model is made of built-in ML.NET transforms, so it saves with

@@ -39,7 +39,7 @@ public sealed record ReportEvaluation
     }
 
     /// <summary>From the metrics of <c>mlContext.MulticlassClassification.Evaluate</c>.</summary>
-    /// <param name="metrics">ML.NET's metrics; <c>TopKAccuracy</c> is used as top-5 when evaluated with <c>topKPredictionCount: 5</c>.</param>
+    /// <param name="metrics">ML.NET's metrics; <c>TopKAccuracy</c> is used as top-5 when evaluated with <c>topKPredictionCount: 5</c> on more than five classes.</param>
     /// <param name="classes">Class names in key order (the label column's key values).</param>
     /// <param name="title">What was scored.</param>
     public static ReportEvaluation From(MulticlassClassificationMetrics metrics, IReadOnlyList<string> classes, string title)
@@ -58,7 +58,7 @@ public sealed record ReportEvaluation
             Classes = classes,
             Confusion = confusion,
             Accuracy = metrics.MicroAccuracy,
-            Top5Accuracy = metrics.TopKPredictionCount == 5 ? metrics.TopKAccuracy : null,
+            Top5Accuracy = metrics.TopKPredictionCount == 5 && k > 5 ? metrics.TopKAccuracy : null,
             MeanLoss = metrics.LogLoss,
         };
     }

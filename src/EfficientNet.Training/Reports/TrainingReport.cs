@@ -49,8 +49,13 @@ public static class TrainingReport
             ("input", string.Create(CultureInfo.InvariantCulture, $"{result.Recipe.CropSize} px (resize {result.Recipe.ResizeSize}, mean {result.Recipe.Mean}, std {result.Recipe.Std})")),
             ("best epoch", result.BestEpoch < 0 ? "–" : (result.BestEpoch + 1).ToString(CultureInfo.InvariantCulture)
                 + (double.IsFinite(result.BestAccuracy) ? string.Create(CultureInfo.InvariantCulture, $" (validation accuracy {result.BestAccuracy:P2})") : "")),
-            ("run folder", result.OutputDirectory),
+            ("exported epoch", result.KeptEpoch < 0 ? "–" : (result.KeptEpoch + 1).ToString(CultureInfo.InvariantCulture)),
         };
+        if (result.Chance is { Count: > 0 } chance)
+            facts.Add(("against chance", string.Create(CultureInfo.InvariantCulture, $"validation accuracy {chance.Accuracy:P2} (95 % interval {chance.Low:P2}–{chance.High:P2}), " +
+                $"majority-class rate {chance.ChanceAccuracy:P2}: {(chance.AtChance ? "at chance" : "above chance")}")));
+        if (result.ChanceWarning is { } warning) facts.Add(("warning", warning));
+        facts.Add(("run folder", result.OutputDirectory));
         if (result.OnnxPath is not null) facts.Add(("ONNX model", result.OnnxPath));
         if (result.WeightsPath is not null) facts.Add(("weights (torchvision names)", result.WeightsPath));
         return Write(directory, result.History, facts, evaluation);
@@ -75,7 +80,7 @@ public static class TrainingReport
             (int)Number(h, "epoch") - 1, Number(h, "TrainLoss"), Number(h, "TrainAccuracy"), Number(h, "ValidationLoss"),
             Number(h, "ValidationAccuracy"), double.NaN, Number(h, "LearningRate"), Number(h, "Seconds"))).ToList();
         var facts = new List<(string, string)>();
-        foreach (string name in (string[])["status", "message", "variant", "imageSize", "trainImages", "validationImages", "bestEpoch", "bestAccuracy"])
+        foreach (string name in (string[])["status", "message", "variant", "imageSize", "initialWeights", "trainImages", "validationImages", "bestEpoch", "bestAccuracy", "keptEpoch", "chance_accuracy", "above_chance"])
         {
             if (root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null) facts.Add((name, v.ToString()));
         }

@@ -71,6 +71,25 @@ public static class EfficientNetTrainer
         return groups;
     }
 
+    private static string KeptName(KeptModel keep) => keep.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Whether <paramref name="epoch"/> beats <paramref name="best"/> (null: nothing yet) as the model to keep: higher
+    /// validation accuracy; at equal accuracy, lower validation loss; at equal loss too, the later epoch (later in
+    /// training, so at a lower learning rate, with batch-norm statistics from more steps).
+    /// </summary>
+    internal static bool Outranks(EpochMetrics epoch, EpochMetrics? best)
+    {
+        ArgumentNullException.ThrowIfNull(epoch);
+        if (best is null) return true;
+        if (epoch.ValidationAccuracy != best.ValidationAccuracy) return epoch.ValidationAccuracy > best.ValidationAccuracy;
+        // A NaN loss ranks below any finite one.
+        double loss = double.IsNaN(epoch.ValidationLoss) ? double.PositiveInfinity : epoch.ValidationLoss;
+        double bestLoss = double.IsNaN(best.ValidationLoss) ? double.PositiveInfinity : best.ValidationLoss;
+        if (loss != bestLoss) return loss < bestLoss;
+        return epoch.Epoch > best.Epoch;
+    }
+
     /// <summary>
     /// One run's state; <see cref="Execute"/> is the loop and each phase is a method or a part of its own:
     /// <see cref="TrainingEnvironment"/> (device, threads, seed), <see cref="ExponentialMovingAverage"/>,
@@ -181,19 +200,26 @@ public static class EfficientNetTrainer
             }
             if (status == TrainingStatus.Completed)
                 message = _validation is null ? $"Trained {_o.Epochs} epochs." : $"Trained {_o.Epochs} epochs; best validation accuracy {state.BestAccuracy:P2} at epoch {state.BestEpoch + 1}.";
+            if (_o.KeepModel == KeptModel.Last && state.KeptEpoch >= 0 && state.KeptEpoch != state.BestEpoch)
+                message += $" Exported the last epoch, {state.KeptEpoch + 1} (keep last).";
             return Export(status, message, state, history);
         }
 
         /// <summary>The state to start from: the last complete checkpoint when resuming (checked to be for this run), else a fresh one.</summary>
         private RunState ResumeOrStart()
         {
-            var state = new RunState { Variant = _model.Spec.Variant.Name, Classes = _train.Classes, ImageSize = _imageSize };
+            var state = new RunState { Variant = _model.Spec.Variant.Name, Classes = _train.Classes, ImageSize = _imageSize, KeepModel = _o.KeepModel };
             if (!_o.Resume || _store.Latest() is not { } latest) return state;
             var saved = CheckpointStore.Load(latest, _model, _ema?.Model, _optimizer);
             if (saved.Variant != state.Variant || !saved.Classes.SequenceEqual(state.Classes) || saved.ImageSize != _imageSize)
                 throw new InvalidOperationException($"The checkpoint in {latest} is for {saved.Variant} at {saved.ImageSize} px with classes " +
                     $"[{string.Join(", ", saved.Classes)}], not {state.Variant} at {_imageSize} px with [{string.Join(", ", state.Classes)}]. " +
                     "Use another output folder or turn resuming off.");
+            // The kept weights of the epochs already done were chosen by the checkpoint's rule; another rule cannot be applied to them.
+            if (saved.KeepModel != _o.KeepModel)
+                throw new InvalidOperationException($"The run in {_folder.Root} keeps the {KeptName(saved.KeepModel)} epoch's weights, not the {KeptName(_o.KeepModel)} " +
+                    $"(KeepModel, --keep {KeptName(_o.KeepModel)}). Resume with --keep {KeptName(saved.KeepModel)}, or use another output folder or turn resuming off.");
+            if (saved.KeptEpoch < 0) saved = saved with { KeptEpoch = saved.BestEpoch };
             CheckpointStore.RestoreRandomState(saved.RandomState);
             _log?.LogInformation("Resuming from {Checkpoint}: epoch {Epoch}, batch {Batch}", latest, saved.Epoch + 1, saved.BatchInEpoch);
             return saved;
@@ -232,9 +258,10 @@ public static class EfficientNetTrainer
                 seen += batch.Count;
                 double rate = seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
                 var eta = TimeSpan.FromSeconds((_totalSteps - globalStep) * _o.BatchSize / Math.Max(rate, 1e-9));
-                _o.Progress?.Invoke(new StepCompleted(epoch, batchIndex, _batches.BatchesPerEpoch, globalStep, loss, correct / (double)seen, lr, rate, eta));
+                _o.Progress?.Invoke(new StepCompleted(epoch, batchIndex, _batches.BatchesPerEpoch, globalStep, loss, correct / (double)seen, lr, rate, eta) { MeanLoss = lossSum / seen });
                 if (_o.LogEverySteps > 0 && batchIndex % _o.LogEverySteps == 0)
-                    _log?.LogDebug("epoch {Epoch} step {Step}/{Steps} loss {Loss:F4} lr {Lr:G3} {Rate:F1} img/s", epoch + 1, batchIndex, _batches.BatchesPerEpoch, loss, lr, rate);
+                    _log?.LogDebug("epoch {Epoch} step {Step}/{Steps} batch loss {Loss:F4} epoch mean {MeanLoss:F4} lr {Lr:G3} {Rate:F1} img/s",
+                        epoch + 1, batchIndex, _batches.BatchesPerEpoch, loss, lossSum / seen, lr, rate);
             }
             // Cancelled before the loader delivered a batch (between epochs, or while it was stopping).
             if (cancellationToken.IsCancellationRequested)
@@ -250,39 +277,50 @@ public static class EfficientNetTrainer
             return $"Cancelled at epoch {epoch + 1}, step {batchIndex}. Saved {where}; run again with the same output folder to resume.";
         }
 
-        /// <summary>After a complete pass: validates, records the metrics, keeps the best weights, saves the epoch checkpoint and reports.</summary>
+        /// <summary>After a complete pass: validates, records the metrics, keeps the chosen weights, saves the epoch checkpoint and reports.</summary>
         private RunState CompleteEpoch(EpochResult pass, RunState state, List<EpochMetrics> history, Stopwatch epochClock, Stopwatch clock, long stepsDoneAtStart)
         {
             int epoch = pass.Epoch;
             var validation = Evaluate();
             double accuracy = validation?.Accuracy ?? double.NaN;
-            var metrics = new EpochMetrics(epoch, pass.MeanLoss, pass.Accuracy,
-                validation?.MeanLoss ?? double.NaN, accuracy, validation?.Top5Accuracy ?? double.NaN, pass.LearningRate, epochClock.Elapsed.TotalSeconds);
+            // Top-5 of five classes or fewer is always 100 %: not a measurement.
+            var metrics = new EpochMetrics(epoch, pass.MeanLoss, pass.Accuracy, validation?.MeanLoss ?? double.NaN, accuracy,
+                validation is { Classes: > 5 } ? validation.Top5Accuracy : double.NaN, pass.LearningRate, epochClock.Elapsed.TotalSeconds)
+            { Chance = validation?.Chance() };
+            var best = history.FirstOrDefault(h => h.Epoch == state.BestEpoch);
             history.Add(metrics);
-            bool improved = validation is null || accuracy > state.BestAccuracy;
+            bool isBest = validation is null || Outranks(metrics, best);
+            bool kept = isBest || _o.KeepModel == KeptModel.Last;
             state = state with
             {
                 Epoch = epoch + 1,
                 BatchInEpoch = 0,
                 GlobalStep = pass.GlobalStep,
                 History = history,
-                BestAccuracy = improved && validation is not null ? accuracy : state.BestAccuracy,
-                BestEpoch = improved ? epoch : state.BestEpoch,
-                EpochsWithoutImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1,
+                BestAccuracy = isBest && validation is not null ? accuracy : state.BestAccuracy,
+                BestEpoch = isBest ? epoch : state.BestEpoch,
+                KeptEpoch = kept ? epoch : state.KeptEpoch,
+                // Early stopping waits for a higher accuracy: a tie won on the loss is not progress.
+                EpochsWithoutImprovement = validation is null || accuracy > state.BestAccuracy ? 0 : state.EpochsWithoutImprovement + 1,
             };
-            if (improved) SafeTensorsFile.Write(_folder.BestWeightsPath, ModelWeights.ToStateDict(Evaluated, "best weights").Entries);
+            if (kept) SafeTensorsFile.Write(_folder.BestWeightsPath, ModelWeights.ToStateDict(Evaluated, "kept weights").Entries);
             state = state with { RandomState = CheckpointStore.SaveRandomState() };
             string checkpoint = _store.Save(RunFolder.EpochCheckpointName(epoch + 1), _model, _ema?.Model, _optimizer, state);
             var elapsed = clock.Elapsed;
             double perStep = elapsed.TotalSeconds / Math.Max(1, pass.GlobalStep - stepsDoneAtStart);
             var remaining = TimeSpan.FromSeconds(perStep * (_totalSteps - pass.GlobalStep));
-            _o.Progress?.Invoke(new EpochCompleted(epoch, _o.Epochs, metrics, elapsed, remaining, checkpoint, improved));
+            _o.Progress?.Invoke(new EpochCompleted(epoch, _o.Epochs, metrics, elapsed, remaining, checkpoint, isBest));
             if (double.IsNaN(metrics.ValidationAccuracy)) // no validation images: nothing to report but training
                 _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; {Seconds:F0} s",
                     epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.Seconds);
+            else if (double.IsNaN(metrics.ValidationTop5))
+                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} (majority class {Chance:P2}); {Seconds:F0} s",
+                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.Chance!.ChanceAccuracy, metrics.Seconds);
             else
-                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} top-5 {Top5:P2}; {Seconds:F0} s",
-                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.ValidationTop5, metrics.Seconds);
+                _log?.LogInformation("epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2}; validation loss {ValLoss:F4} acc {ValAcc:P2} (majority class {Chance:P2}) top-5 {Top5:P2}; {Seconds:F0} s",
+                    epoch + 1, _o.Epochs, metrics.TrainLoss, metrics.TrainAccuracy, metrics.ValidationLoss, metrics.ValidationAccuracy, metrics.Chance!.ChanceAccuracy, metrics.ValidationTop5, metrics.Seconds);
+            if (metrics.Chance?.Warning(_train.Classes, LikelyCause(epoch + 1)) is { } warning)
+                _log?.LogWarning("epoch {Epoch}/{Epochs}: {Warning}", epoch + 1, _o.Epochs, warning);
             return state;
         }
 
@@ -359,10 +397,13 @@ public static class EfficientNetTrainer
             _ => new TrainAugmentation { OutputSize = _imageSize, Mean = _recipe.Mean, Std = _recipe.Std, CropScale = null, HorizontalFlip = false },
         };
 
-        /// <summary>Exports the best weights when an epoch completed, and writes the summary (<see cref="RunExport"/>).</summary>
+        /// <summary>Exports the kept weights when an epoch completed, judges them against chance, and writes the summary (<see cref="RunExport"/>).</summary>
         private TrainingResult Export(TrainingStatus status, string message, RunState state, List<EpochMetrics> history)
         {
             var (onnx, weights, checkpoint) = RunExport.ExportBest(_folder, _model.Spec, _model.Source, _recipe, _train.Classes);
+            var chance = history.FirstOrDefault(h => h.Epoch == state.KeptEpoch)?.Chance;
+            string? warning = chance?.Warning(_train.Classes, LikelyCause(history.Count));
+            if (warning is not null) _log?.LogWarning("The exported model (epoch {Epoch}): {Warning}", state.KeptEpoch + 1, warning);
             var result = new TrainingResult
             {
                 Status = status,
@@ -370,6 +411,9 @@ public static class EfficientNetTrainer
                 History = history,
                 BestEpoch = state.BestEpoch,
                 BestAccuracy = _validation is null ? double.NaN : state.BestAccuracy,
+                KeptEpoch = onnx is null ? -1 : state.KeptEpoch,
+                Chance = onnx is null ? null : chance,
+                ChanceWarning = onnx is null ? null : warning,
                 Classes = _train.Classes,
                 Recipe = _recipe,
                 OutputDirectory = _folder.Root,
@@ -377,16 +421,31 @@ public static class EfficientNetTrainer
                 WeightsPath = weights,
                 Weights = checkpoint,
             };
-            RunExport.WriteSummary(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0);
+            RunExport.WriteSummary(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0,
+                _o.InitialWeights, _o.KeepModel);
             return result;
+        }
+
+        /// <summary>
+        /// Why a model may sit at chance, from what this run knows: training from scratch on few images, few epochs, the
+        /// learning rate.
+        /// </summary>
+        /// <param name="epochs">Epochs completed.</param>
+        private string LikelyCause(int epochs)
+        {
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            string data = _o.InitialWeights is null
+                ? string.Create(c, $"training from scratch on {_train.Count:N0} images (without pretrained weights, {_model.Spec.ParameterCount / 1e6:0.0} M parameters need far more)")
+                : string.Create(c, $"fine-tuning on {_train.Count:N0} images");
+            return string.Create(c, $"{data}, {epochs} epoch{(epochs == 1 ? "" : "s")}, learning rate {_o.LearningRate:G3}");
         }
 
         private static EfficientNetCheckpoint? InitialWeights(EfficientNetTrainingOptions o, EfficientNetVariant variant, int classes)
         {
             // No initial weights: the model's own initialisation (training from scratch).
             if (o.InitialWeights is null) return null;
-            bool pretrained = o.InitialWeights.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
-            return WeightsResolver.Resolve(new WeightsRequest(variant)
+            bool pretrained = o.InitialWeights.Equals(EfficientNetTrainingOptions.Defaults.InitialWeights, StringComparison.OrdinalIgnoreCase);
+            var request = new WeightsRequest(variant)
             {
                 File = pretrained ? null : o.InitialWeights,
                 Format = o.InitialWeightsFormat,
@@ -395,8 +454,19 @@ public static class EfficientNetTrainer
                 NumClasses = classes,
                 ReplaceHead = true,
                 Logger = o.Logger,
-            });
+            };
+            try
+            {
+                return WeightsResolver.Resolve(request);
+            }
+            catch (FileNotFoundException e) when (pretrained)
+            {
+                // The resolver names the address and the path; training has one more way out, which it cannot know.
+                throw new FileNotFoundException($"{e.Message} To train without them, start from scratch: --from-scratch on the command line, " +
+                    "InitialWeights = null in C# (expect far lower accuracy on small data); or give a checkpoint file as --weights (InitialWeights).", e.FileName, e);
+            }
         }
+
 
         public void Dispose()
         {

@@ -10,8 +10,9 @@ namespace EfficientNet.Training.Training;
 /// <summary>
 /// What a run leaves in its <see cref="RunFolder"/> at the end: the best weights as <c>model.safetensors</c> and
 /// <c>model.onnx</c> (logits and features, preprocessing in the graph, labels in the metadata) with <c>labels.txt</c>,
-/// and <c>training.json</c>: how it ended, what it trained on and the metrics of every epoch, one-based and with null
-/// for metrics a run without validation data lacks.
+/// and <c>training.json</c>: how it ended, what it started from and trained on, which epoch it exported and whether that
+/// model is above chance, and the metrics of every epoch, one-based and with null for metrics a run without validation
+/// data lacks.
 /// </summary>
 internal static class RunExport
 {
@@ -47,19 +48,30 @@ internal static class RunExport
     /// <param name="imageSize">Network input side in pixels.</param>
     /// <param name="trainImages">Training images.</param>
     /// <param name="validationImages">Validation images (0 without validation data).</param>
-    public static void WriteSummary(string path, TrainingResult result, string variant, int imageSize, int trainImages, int validationImages)
+    /// <param name="initialWeights">What the run started from: <c>pretrained</c>, a checkpoint file, or null (from scratch).</param>
+    /// <param name="keep">The rule that chose the exported epoch.</param>
+    public static void WriteSummary(string path, TrainingResult result, string variant, int imageSize, int trainImages, int validationImages,
+        string? initialWeights, KeptModel keep)
     {
+        // chance_accuracy (the majority-class rate), above_chance and collapsed judge the exported model's validation
+        // accuracy (ChanceAssessment); null without validation data.
         AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(new
         {
             status = result.Status.ToString(),
             message = result.Message,
             variant,
             imageSize,
+            initialWeights,
             classes = result.Classes,
             trainImages,
             validationImages,
             bestEpoch = result.BestEpoch + 1,
             bestAccuracy = double.IsFinite(result.BestAccuracy) ? result.BestAccuracy : (double?)null,
+            keep = keep.ToString().ToLowerInvariant(),
+            keptEpoch = result.KeptEpoch >= 0 ? result.KeptEpoch + 1 : (int?)null,
+            chance_accuracy = result.Chance is { Count: > 0 } chance ? chance.ChanceAccuracy : (double?)null,
+            above_chance = result.Chance is { Count: > 0 } ? result.Chance.AboveChance : (bool?)null,
+            collapsed = result.Chance is { Count: > 0 } ? result.Chance.Collapsed : (bool?)null,
             history = result.History.Select(h => new { epoch = h.Epoch + 1, h.TrainLoss, h.TrainAccuracy, ValidationLoss = Finite(h.ValidationLoss), ValidationAccuracy = Finite(h.ValidationAccuracy), h.LearningRate, h.Seconds }),
         }, Indented));
 

@@ -22,6 +22,12 @@ internal sealed record RunState
     public long OptimizerSteps { get; init; }
     public double BestAccuracy { get; init; } = double.NegativeInfinity;
     public int BestEpoch { get; init; } = -1;
+
+    /// <summary>The epoch whose weights <see cref="RunFolder.BestWeightsPath"/> holds (the best one, or the last with <see cref="KeptModel.Last"/>).</summary>
+    public int KeptEpoch { get; init; } = -1;
+
+    /// <summary>The rule that chose <see cref="KeptEpoch"/>; a resumed run must use the same one. Checkpoints written before it existed kept the best.</summary>
+    public KeptModel KeepModel { get; init; } = KeptModel.Best;
     public int EpochsWithoutImprovement { get; init; }
     public string RandomState { get; init; } = "";
     public IReadOnlyList<EpochMetrics> History { get; init; } = [];

@@ -35,9 +35,23 @@ public enum AugmentationPreset
     None,
 }
 
+/// <summary>Which epoch's weights a run exports.</summary>
+public enum KeptModel
+{
+    /// <summary>
+    /// The epoch with the highest validation accuracy; a tie goes to the lower validation loss, then to the later epoch
+    /// (the same accuracy on a small validation set says little, and the loss tells a confident model from a lucky one).
+    /// Without validation data, the last epoch.
+    /// </summary>
+    Best,
+
+    /// <summary>The last completed epoch, whatever its validation scores (for a fixed recipe whose schedule ends at a low learning rate).</summary>
+    Last,
+}
+
 /// <summary>
-/// Everything a fine-tuning or training run needs. Each property documents its default; a default options object trains
-/// EfficientNet-B0 from scratch with AdamW and a cosine schedule. The ML.NET trainer's options derive from this class,
+/// Everything a fine-tuning or training run needs. Each property documents its default; a default options object
+/// fine-tunes EfficientNet-B0 from torchvision's ImageNet weights with AdamW and a cosine schedule. The ML.NET trainer's options derive from this class,
 /// as ML.NET's trainer options derive from their shared input options, so each training option and its default is
 /// declared once.
 /// </summary>
@@ -48,6 +62,15 @@ public class EfficientNetTrainingOptions
     {
         /// <summary>Name of the variant trained (<see cref="EfficientNetVariant.Parse"/>).</summary>
         public const string Variant = "b0";
+
+        /// <summary>
+        /// Starting weights: <c>pretrained</c>, the variant's published torchvision ImageNet weights (from the cache,
+        /// downloaded when missing).
+        /// </summary>
+        public const string InitialWeights = "pretrained";
+
+        /// <summary>The weights exported: the best validation epoch.</summary>
+        public const KeptModel KeepModel = KeptModel.Best;
 
         /// <summary>Passes over the training set.</summary>
         public const int Epochs = 10;
@@ -96,11 +119,13 @@ public class EfficientNetTrainingOptions
     public int? ImageSize { get; set; }
 
     /// <summary>
-    /// Where the starting weights come from: null (default) trains from scratch; <c>pretrained</c> fetches torchvision's
-    /// ImageNet weights into the cache; anything else is a checkpoint file (.pth, .safetensors) in any supported format.
-    /// The classifier is replaced when the class count differs.
+    /// Where the starting weights come from: <c>pretrained</c> (default) uses the variant's published torchvision
+    /// ImageNet weights, from <see cref="CacheDirectory"/> or downloaded into it (without network access, put the file
+    /// where the error says); null trains from scratch (the model's own initialisation), which needs far more images and
+    /// epochs than fine-tuning; anything else is a checkpoint file (.pth, .safetensors) in any supported format. The
+    /// classifier is replaced when the class count differs.
     /// </summary>
-    public string? InitialWeights { get; set; }
+    public string? InitialWeights { get; set; } = Defaults.InitialWeights;
 
     /// <summary>
     /// Keep the classifier of <see cref="InitialWeights"/> when its class count matches (to continue training on the same
@@ -163,7 +188,13 @@ public class EfficientNetTrainingOptions
     /// <summary>Keep an exponential moving average of the weights with this decay (for example 0.999), evaluate and export it. Default null: off.</summary>
     public double? EmaDecay { get; set; }
 
-    /// <summary>Stop when validation accuracy has not improved for this many epochs. Default null: never.</summary>
+    /// <summary>
+    /// Which epoch's weights are exported: <see cref="KeptModel.Best"/> (default: highest validation accuracy, a tie
+    /// broken by lower validation loss, then by the later epoch) or <see cref="KeptModel.Last"/>.
+    /// </summary>
+    public KeptModel KeepModel { get; set; } = Defaults.KeepModel;
+
+    /// <summary>Stop when validation accuracy has not risen above its best for this many epochs (a tie does not count). Default null: never.</summary>
     public int? EarlyStoppingPatience { get; set; }
 
     /// <summary>Stochastic-depth rate of the last block. Default null: 0.2, the reference value.</summary>
@@ -261,6 +292,7 @@ public class EfficientNetTrainingOptions
         if (MaxImagePixels < 1) throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, "Must be at least 1 pixel.");
         if (ImageSize is < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "Images must be at least 32 pixels.");
         if (TrainableStages is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(TrainableStages), TrainableStages, "Between 1 (head conv) and 9 (everything).");
+        if (!Enum.IsDefined(KeepModel)) throw new ArgumentOutOfRangeException(nameof(KeepModel), KeepModel, $"Must be {KeptModel.Best} or {KeptModel.Last}.");
         if (CheckpointStages.Any(s => s is < 0 or > 8)) throw new ArgumentOutOfRangeException(nameof(CheckpointStages), string.Join(",", CheckpointStages), "Stages are 0 (stem) to 8 (head).");
     }
 

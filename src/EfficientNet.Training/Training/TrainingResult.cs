@@ -1,3 +1,4 @@
+using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
@@ -31,8 +32,26 @@ public sealed record TrainingResult
     /// <summary>Metrics of every completed epoch, resumed ones included.</summary>
     public required IReadOnlyList<EpochMetrics> History { get; init; }
 
-    /// <summary>Zero-based epoch with the best validation accuracy (or the last epoch without validation data), −1 when none completed.</summary>
+    /// <summary>
+    /// Zero-based epoch with the best validation accuracy, a tie broken by lower validation loss, then by the later epoch
+    /// (the last epoch without validation data); −1 when none completed.
+    /// </summary>
     public required int BestEpoch { get; init; }
+
+    /// <summary>
+    /// Zero-based epoch whose weights were exported: <see cref="BestEpoch"/> with <see cref="KeptModel.Best"/>, the last
+    /// completed epoch with <see cref="KeptModel.Last"/>; −1 when none completed.
+    /// </summary>
+    public int KeptEpoch { get; init; } = -1;
+
+    /// <summary>The exported model's validation accuracy against chance (from its epoch), or null without validation data or a completed epoch.</summary>
+    public ChanceAssessment? Chance { get; init; }
+
+    /// <summary>
+    /// When the exported model is no better than guessing (<see cref="ChanceAssessment.AtChance"/>): a sentence with the
+    /// numbers, the likely cause and what to do, also logged as a warning; else null.
+    /// </summary>
+    public string? ChanceWarning { get; init; }
 
     /// <summary>Best validation accuracy, NaN without validation data.</summary>
     public required double BestAccuracy { get; init; }

@@ -14,6 +14,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
     .Append(ml.MulticlassClassification.Trainers.EfficientNet(new()
     {
+        InitialWeights = null, // from scratch: the test machine has no ImageNet weights
         Epochs = 1,
         BatchSize = 8,
         ImageSize = 32,

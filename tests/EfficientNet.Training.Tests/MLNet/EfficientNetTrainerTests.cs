@@ -33,6 +33,7 @@ public sealed class EfficientNetTrainerTests
     // differently, so the trajectories part); 8 epochs give 92.6 % on the AVX2 machine.
     private static EfficientNetMulticlassTrainerOptions Options(string output) => new()
     {
+        InitialWeights = null, // from scratch: no ImageNet weights on a machine without network access
         Epochs = 8,
         BatchSize = 16,
         ImageSize = 32,

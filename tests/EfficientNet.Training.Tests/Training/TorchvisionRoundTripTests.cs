@@ -59,6 +59,7 @@ public sealed class TorchvisionRoundTripTests
         var train = new FashionMnistImageSet(true, classes).TakePerClass(16);
         var result = EfficientNetTrainer.Train(new EfficientNetTrainingOptions
         {
+            InitialWeights = null, // from scratch
             Epochs = 1,
             BatchSize = 16,
             ImageSize = size,

@@ -26,6 +26,7 @@ public sealed class TrainerTests
 
     private static EfficientNetTrainingOptions Small(string output, int epochs = 2) => new()
     {
+        InitialWeights = null, // from scratch
         Epochs = epochs,
         BatchSize = 16,
         ImageSize = 32,
@@ -65,6 +66,11 @@ public sealed class TrainerTests
         Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
         Assert.AreEqual(epochs, result.History.Count);
         Assert.IsTrue(result.BestAccuracy >= 0.9, $"test accuracy {result.BestAccuracy:P1}");
+        // 100 test images per class: the majority-class rate is 50 %, far below the accuracy's interval.
+        Assert.AreEqual(0.5, result.Chance!.ChanceAccuracy, 1e-12);
+        Assert.IsTrue(result.Chance.AboveChance && !result.Chance.AtChance, $"{result.Chance}");
+        Assert.IsNull(result.ChanceWarning);
+        Assert.IsTrue(result.History.All(h => double.IsNaN(h.ValidationTop5)), "two classes: no top-5");
         CollectionAssert.AreEqual(new[] { "Trouser", "Bag" }, result.Classes.ToArray());
         Assert.AreEqual(epochs * 50, events.OfType<StepCompleted>().Count());
         var last = events.OfType<StepCompleted>().Last();
@@ -393,10 +399,130 @@ public sealed class TrainerTests
         options.LearningRate = 1e-9;
         options.Schedule = ScheduleKind.Constant;
         options.EarlyStoppingPatience = 1;
+        var logger = new ListLogger();
+        options.Logger = logger;
         var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
         Assert.AreEqual(TrainingStatus.EarlyStopped, result.Status, result.Message);
         Assert.IsTrue(result.History.Count < 6);
         StringAssert.Contains(result.Message, "did not improve for 1 epochs");
+
+        // The kept epoch, found here without the trainer's rule: the highest accuracy, then the lowest loss, then the
+        // latest. Its checkpoint's weights are the ones exported.
+        double top = result.History.Max(h => h.ValidationAccuracy);
+        var tied = result.History.Where(h => h.ValidationAccuracy == top).ToList();
+        double lowest = tied.Min(h => h.ValidationLoss);
+        int expected = tied.Where(h => h.ValidationLoss == lowest).Max(h => h.Epoch);
+        Assert.AreEqual(expected, result.BestEpoch);
+        Assert.AreEqual(expected, result.KeptEpoch);
+        CollectionAssert.AreEqual(Weights(Path.Combine(dir.Path, "checkpoints", RunFolder.EpochCheckpointName(expected + 1), "model.safetensors")), Weights(result.WeightsPath!));
+
+        // A learning rate of 1e-9 learns nothing: one class takes the predictions, and the run says so after each
+        // validation and at the end, with the numbers and the cause.
+        Assert.IsTrue(result.Chance!.AtChance, $"{result.Chance}");
+        StringAssert.StartsWith(result.ChanceWarning, "At chance: ");
+        StringAssert.Contains(result.ChanceWarning, "majority-class rate 50.00 %");
+        StringAssert.Contains(result.ChanceWarning, "training from scratch on 192 images");
+        StringAssert.Contains(result.ChanceWarning, "learning rate 1E-09");
+        var warnings = logger.Entries.Where(e => e.Level == LogLevel.Warning && e.Message.Contains("At chance: ", StringComparison.Ordinal)).ToList();
+        Assert.AreEqual(result.History.Count + 1, warnings.Count, string.Join("\n", logger.Entries));
+        StringAssert.StartsWith(warnings[^1].Message, $"The exported model (epoch {expected + 1}): At chance: ");
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, RunFolder.SummaryFileName)));
+        Assert.AreEqual(0.5, summary.RootElement.GetProperty("chance_accuracy").GetDouble(), 1e-12);
+        Assert.AreEqual(result.Chance.AboveChance, summary.RootElement.GetProperty("above_chance").GetBoolean());
+        Assert.AreEqual(result.Chance.Collapsed, summary.RootElement.GetProperty("collapsed").GetBoolean());
+    }
+
+    [TestMethod]
+    public void ATieInValidationAccuracyGoesToTheLowerLossThenToTheLaterEpoch()
+    {
+        static EpochMetrics E(int epoch, double accuracy, double loss) => new(epoch, 1.0, 0.5, loss, accuracy, double.NaN, 1e-3, 1);
+        Assert.IsTrue(EfficientNetTrainer.Outranks(E(0, 0.5, 0.7), null), "the first epoch is the best so far");
+        Assert.IsTrue(EfficientNetTrainer.Outranks(E(1, 0.6, 0.9), E(0, 0.5, 0.7)), "higher accuracy wins, whatever the loss");
+        Assert.IsFalse(EfficientNetTrainer.Outranks(E(1, 0.4, 0.1), E(0, 0.5, 0.7)), "lower accuracy loses, whatever the loss");
+        Assert.IsTrue(EfficientNetTrainer.Outranks(E(1, 0.5, 0.6), E(0, 0.5, 0.7)), "tie: the lower loss wins");
+        Assert.IsFalse(EfficientNetTrainer.Outranks(E(1, 0.5, 0.8), E(0, 0.5, 0.7)), "tie: the higher loss loses");
+        Assert.IsTrue(EfficientNetTrainer.Outranks(E(2, 0.5, 0.7), E(1, 0.5, 0.7)), "tie in both: the later epoch wins");
+        Assert.IsFalse(EfficientNetTrainer.Outranks(E(1, 0.5, double.NaN), E(0, 0.5, 0.7)), "a NaN loss never wins a tie");
+        Assert.IsTrue(EfficientNetTrainer.Outranks(E(1, 0.5, 0.7), E(0, 0.5, double.NaN)), "a finite loss beats a NaN one");
+    }
+
+    [TestMethod]
+    public void KeepLastExportsTheLastEpochAndAResumeKeepsTheSameRule()
+    {
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 2);
+        options.KeepModel = KeptModel.Last;
+        var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
+        Assert.AreEqual(1, result.KeptEpoch);
+        CollectionAssert.AreEqual(Weights(Path.Combine(dir.Path, "checkpoints", "epoch-0002", "model.safetensors")), Weights(result.WeightsPath!));
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, RunFolder.SummaryFileName))))
+        {
+            Assert.AreEqual("last", summary.RootElement.GetProperty("keep").GetString());
+            Assert.AreEqual(2, summary.RootElement.GetProperty("keptEpoch").GetInt32());
+        }
+
+        // The epochs done kept the last weights; resuming under the other rule would mix the two, so it is refused.
+        var best = Small(dir.Path, epochs: 3);
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => EfficientNetTrainer.Train(best, Train.Value, Test.Value));
+        StringAssert.Contains(error.Message, "Resume with --keep last");
+        var more = Small(dir.Path, epochs: 3);
+        more.KeepModel = KeptModel.Last;
+        var resumed = EfficientNetTrainer.Train(more, Train.Value, Test.Value);
+        Assert.AreEqual(3, resumed.History.Count);
+        Assert.AreEqual(2, resumed.KeptEpoch);
+        CollectionAssert.AreEqual(Weights(Path.Combine(dir.Path, "checkpoints", "epoch-0003", "model.safetensors")), Weights(resumed.WeightsPath!));
+    }
+
+    [TestMethod]
+    public void OptionsStartFromThePublishedWeightsAndKeepTheBestEpochByDefault()
+    {
+        var options = new EfficientNetTrainingOptions();
+        Assert.AreEqual("pretrained", options.InitialWeights);
+        Assert.AreEqual(KeptModel.Best, options.KeepModel);
+        Assert.AreEqual("pretrained", new EfficientNet.Training.MLNet.EfficientNetMulticlassTrainerOptions().InitialWeights);
+    }
+
+    [TestMethod]
+    public void ThePublishedWeightsInTheCacheAreWhereADefaultRunStarts()
+    {
+        using var dir = new TemporaryDirectory();
+        string cache = Path.Combine(dir.Path, "cache"), fixture = Fixtures.Generated("b0.torchvision.pth");
+        var published = PretrainedWeights.Torchvision(EfficientNetVariant.B0);
+        string cached = new WeightCache(cache).PathFor(published);
+        Directory.CreateDirectory(cache);
+        File.Copy(fixture, cached);
+        // The fixture stands in for the 21 MB download this machine cannot make: beside it, the record WeightCache writes
+        // after it has verified a download (its SHA-256, then its size and time stamp), so the cache takes it as that file.
+        var info = new FileInfo(cached);
+        File.WriteAllText(cached + ".sha256", $"{published.Sha256}\n{info.Length} {info.LastWriteTimeUtc.Ticks}\n");
+
+        // No InitialWeights set: the default. A linear probe keeps the backbone as it started.
+        var options = new EfficientNetTrainingOptions
+        {
+            Epochs = 1,
+            BatchSize = 16,
+            ImageSize = 32,
+            Mode = TrainingMode.LinearProbe,
+            ValidationFraction = 0,
+            CacheDirectory = cache,
+            OutputDirectory = Path.Combine(dir.Path, "run"),
+            LogEverySteps = 0,
+        };
+        var result = EfficientNetTrainer.Train(options, Train.Value);
+        Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
+        var start = StateDict.Load(fixture);
+        var end = result.Weights!.Weights;
+        int compared = 0;
+        foreach (var (key, tensor) in start.Entries.Where(e => !e.Key.StartsWith("classifier.", StringComparison.Ordinal) && !e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)))
+        {
+            CollectionAssert.AreEqual(tensor.Values, end[key].Values, key);
+            compared++;
+        }
+        Assert.IsTrue(compared > 300, $"{compared} backbone tensors compared");
+        // ImageNet statistics, the published weights' recipe, are the run's normalisation.
+        Assert.AreEqual(PreprocessingRecipe.ImageNetMean, result.Recipe.Mean);
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(options.OutputDirectory, RunFolder.SummaryFileName)));
+        Assert.AreEqual("pretrained", summary.RootElement.GetProperty("initialWeights").GetString());
     }
 
     [TestMethod]
