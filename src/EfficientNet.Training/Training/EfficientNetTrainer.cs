@@ -120,11 +120,8 @@ public static class EfficientNetTrainer
                 ModelWeights.Load(_model, weights);
                 if (!options.KeepClassifier) _model.ResetClassifierForTransfer();
             }
-            _imageSize = options.ImageSize ?? options.Recipe?.CropSize ?? (initial is not null ? PreprocessingRecipe.For(source.Format, variant).CropSize : variant.Resolution);
-            var stats = initial is not null ? PreprocessingRecipe.For(source.Format, variant) : null;
-            _recipe = options.Recipe ?? PreprocessingRecipe.Centered(_imageSize, PreprocessingRecipe.DefaultCropFraction, stats?.Mean, stats?.Std);
-            if (_recipe.CropSize != _imageSize)
-                throw new ArgumentException($"Recipe crop size {_recipe.CropSize} differs from ImageSize {_imageSize}.", nameof(options));
+            _recipe = TrainingRecipe.Choose(options, initial, variant, _log);
+            _imageSize = _recipe.CropSize;
 
             _model.CheckpointedStages = options.CheckpointStages.ToHashSet();
             _frozenUnits = options.Mode switch
@@ -149,7 +146,7 @@ public static class EfficientNetTrainer
             _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, _totalSteps, options.WarmupFraction);
             _folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
             Directory.CreateDirectory(_folder.Root);
-            _store = new CheckpointStore(_folder, Math.Max(1, options.KeepCheckpoints));
+            _store = new CheckpointStore(_folder, Math.Max(1, options.KeepCheckpoints), TrainingRecipe.Metadata(spec, source, _recipe, train.Classes));
         }
 
         /// <summary>The model validated and exported: the average when there is one.</summary>
@@ -270,7 +267,7 @@ public static class EfficientNetTrainer
                 BestEpoch = improved ? epoch : state.BestEpoch,
                 EpochsWithoutImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1,
             };
-            if (improved) SafeTensorsFile.Write(_folder.BestWeightsPath, ModelWeights.ToStateDict(Evaluated, "best weights").Entries);
+            if (improved) _store.SaveBest(Evaluated);
             state = state with { RandomState = CheckpointStore.SaveRandomState() };
             string checkpoint = _store.Save(RunFolder.EpochCheckpointName(epoch + 1), _model, _ema?.Model, _optimizer, state);
             var elapsed = clock.Elapsed;
