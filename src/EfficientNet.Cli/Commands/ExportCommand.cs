@@ -8,6 +8,9 @@ namespace EfficientNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet export</c>: a checkpoint (.pth or .safetensors, any supported format) to ONNX, written in managed code.
+/// The preprocessing built in is the one the weights come with: the recipe a training run's file records (with its
+/// labels and variant), else the published one; <c>--resolution</c>, <c>--crop-fraction</c>, <c>--mean</c> and
+/// <c>--std</c> change parts of it, and a note says what they change of a recorded recipe.
 /// With <c>--bare</c> the file has exactly one input, <c>input</c> [N,3,H,W] float32 already normalised, and one output,
 /// <c>logits</c> [N, classes]; other tooling relies on that contract.
 /// </summary>
@@ -15,19 +18,22 @@ internal static class ExportCommand
 {
     public static Command Create()
     {
-        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: identified from the checkpoint's shapes." };
+        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: the variant the file records, else identified from the checkpoint's shapes." };
         var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint: .pth (torch zip) or .safetensors.", Required = true };
         var format = new Option<string?>("--format") { Description = "torchvision, lukemelas, timm or timm-tf. Default: detected from the key names." };
         var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." };
-        var resolution = new Option<int?>("--resolution") { Description = "Network input side in pixels. Default: the weights' published crop size." };
+        var resolution = RecipeArguments.Resolution();
+        var mean = RecipeArguments.Mean();
+        var std = RecipeArguments.Std();
+        var cropFraction = RecipeArguments.CropFraction();
         var features = new Option<bool>("--features") { Description = "Also output 'features' [N, head]: the pooled features before the classifier." };
         var featuresOnly = new Option<bool>("--features-only") { Description = "Output only 'features' (a featurizer; the classifier is not exported)." };
         var bare = new Option<bool>("--bare") { Description = "One input 'input' [N,3,H,W] already normalised, one output 'logits'; no preprocessing in the graph." };
-        var labels = new Option<FileInfo?>("--labels") { Description = "Text file with one class label per line, recorded in the model's metadata." };
+        var labels = new Option<FileInfo?>("--labels") { Description = "Text file with one class label per line, recorded in the model's metadata. Default: the labels the file records." };
         var output = new Option<FileInfo>("--output", "-o") { Description = "The .onnx file to write.", Required = true };
         var command = new Command("export", "Export a checkpoint to ONNX (opset 17, batch norm folded, dynamic batch, fixed H×W).")
         {
-            variant, weights, format, classes, resolution, features, featuresOnly, bare, labels, output,
+            variant, weights, format, classes, resolution, mean, std, cropFraction, features, featuresOnly, bare, labels, output,
         };
         command.SetAction(result =>
         {
@@ -35,8 +41,10 @@ internal static class ExportCommand
             if (!weightsFile.Exists) throw new FileNotFoundException($"Weights file '{weightsFile.FullName}' does not exist.", weightsFile.FullName);
             WeightFormat? weightFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null;
             var stateDict = StateDict.Load(weightsFile.FullName);
+            var recorded = RecipeMetadata.FromMetadata(stateDict.Metadata, weightsFile.FullName);
             var chosen = result.GetValue(variant) is { } v ? EfficientNetVariant.Parse(v)
-                : EfficientNetCheckpoint.IdentifyVariant(stateDict, weightFormat)
+                : (EfficientNetVariant.TryParse(recorded?.Variant, out var named) ? named : null)
+                  ?? EfficientNetCheckpoint.IdentifyVariant(stateDict, weightFormat)
                   ?? throw new ArgumentException($"Could not identify the variant of '{weightsFile.Name}' from its shapes; pass --variant.");
             bool wantsFeaturesOnly = result.GetValue(featuresOnly);
             var checkpoint = EfficientNetCheckpoint.FromStateDict(stateDict, chosen, new CheckpointLoadOptions
@@ -46,12 +54,19 @@ internal static class ExportCommand
                 // A featurizer does not need the classifier, so its class count does not matter.
                 ReplaceHead = wantsFeaturesOnly,
             });
+            var recipe = RecipeArguments.Apply(checkpoint.Preprocessing, result.GetValue(resolution), result.GetValue(mean), result.GetValue(std), result.GetValue(cropFraction));
+            RecipeArguments.ReportOverride(RecipeArguments.Given(("--resolution", result.GetValue(resolution)), ("--crop-fraction", result.GetValue(cropFraction)),
+                ("--mean", result.GetValue(mean)), ("--std", result.GetValue(std))), weightsFile.FullName, checkpoint.Recipe, recipe);
+            var labelsFile = result.GetValue(labels);
+            string[]? labelList = labelsFile is not null ? File.ReadAllLines(labelsFile.FullName).Where(s => s.Length > 0).ToArray() : null;
+            if (labelList is not null && checkpoint.Labels is { } recordedLabels && !labelList.SequenceEqual(recordedLabels))
+                Console.Error.WriteLine($"note: --labels {labelsFile!.FullName} overrides the labels recorded in '{weightsFile.FullName}' ({string.Join(", ", recordedLabels.Take(5))}{(recordedLabels.Count > 5 ? ", …" : "")}).");
             var options = new OnnxExportOptions
             {
                 Bare = result.GetValue(bare),
-                Resolution = result.GetValue(resolution),
+                Preprocessing = recipe,
                 Outputs = wantsFeaturesOnly ? OnnxOutputs.Features : result.GetValue(features) ? OnnxOutputs.LogitsAndFeatures : OnnxOutputs.Logits,
-                Labels = result.GetValue(labels) is { } l ? File.ReadAllLines(l.FullName).Where(s => s.Length > 0).ToArray() : null,
+                Labels = labelList,
             };
             var target = result.GetValue(output)!;
             EfficientNetOnnxExporter.Export(checkpoint, target.FullName, options);

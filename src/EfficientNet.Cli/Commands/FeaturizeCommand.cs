@@ -6,6 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.IO;
+using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.EfficientNet.Weights;
 using Parquet.Serialization;
@@ -16,7 +17,9 @@ namespace EfficientNet.Cli.Commands;
 /// <c>efficientnet featurize</c>: one row per image with its path and its pooled EfficientNet features, computed by the
 /// ML.NET featurizer (<c>mlContext.Transforms.EfficientNetFeaturizer</c>, batched path). Weights as the featurizer
 /// resolves them: <c>--weights FILE</c>, else torchvision's published file from the cache (downloaded once); seeded random
-/// weights only with <c>--random-weights</c>. CSV: <c>path,error,f0…f{N−1}</c>. Parquet: <c>path</c> (string),
+/// weights only with <c>--random-weights</c>. A weights file a training run wrote brings its variant and preprocessing
+/// (<see cref="RecipeMetadata"/>), so its features equal those of the run's <c>model.onnx</c>; <c>--resolution</c>
+/// overrides the image size (a note says so) and keeps the mean and std. CSV: <c>path,error,f0…f{N−1}</c>. Parquet: <c>path</c> (string),
 /// <c>error</c> (string, null when featurized) and <c>features</c> (a list of float32: array&lt;float&gt; in Spark, one
 /// NumPy array per row in pandas). An image that cannot be read keeps its row with <c>error</c> set and NaN (CSV: empty)
 /// features. Exit code as <c>predict</c>: 0, 2 when some images failed, 1 for a bad argument.
@@ -26,12 +29,12 @@ internal static class FeaturizeCommand
     public static Command Create()
     {
         var images = new Option<string>("--images") { Description = "An image file, or a folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files.", Required = true };
-        var variant = new Option<string>("--variant") { DefaultValueFactory = _ => "b0", Description = "b0 … b7, v2-s, v2-m, v2-l." };
+        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: the variant --weights records, else b0." };
         var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
         var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." };
-        var resolution = new Option<int?>("--resolution") { Description = "Network input side in pixels. Default: the weights' published crop size." };
+        var resolution = RecipeArguments.Resolution();
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetFeaturizerOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
         var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };
         var exifOrientation = DataArguments.ApplyExifOrientation();
@@ -44,10 +47,16 @@ internal static class FeaturizeCommand
             string outputPath = result.GetValue(output)!;
             string kind = PredictCommand.OutputFormat(outputPath, "--output", ".csv", ".parquet");
             var files = PredictCommand.ListImages(result.GetValue(images)!);
-            var chosen = EfficientNetVariant.Parse(result.GetValue(variant)!);
             string? weightsArgument = result.GetValue(weights);
             bool pretrained = weightsArgument is null || weightsArgument.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
             if (!pretrained && !File.Exists(weightsArgument)) throw new FileNotFoundException($"Weights file '{weightsArgument}' does not exist.", weightsArgument);
+            var recorded = pretrained ? null : RecipeMetadata.Read(Path.GetFullPath(weightsArgument!));
+            // The variant the weights record: a training run's safetensors, or an exported ONNX model.
+            string? recordedVariant = recorded?.Variant ??
+                (!pretrained && weightsArgument!.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelMetadata.Read(weightsArgument).Variant : null);
+            var chosen = EfficientNetVariant.Parse(result.GetValue(variant) ?? (EfficientNetVariant.TryParse(recordedVariant, out var named) ? named.Name : "b0"));
+            if (recorded is not null && result.GetValue(resolution) is { } size && size >= 32)
+                RecipeArguments.ReportOverride($"--resolution {size}", Path.GetFullPath(weightsArgument!), recorded, recorded.Preprocessing.WithCropSize(size));
             if (result.GetValue(randomWeights) && weightsArgument is not null) throw new ArgumentException("Give either --weights or --random-weights, not both.");
             if (result.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size must be at least 1; got {result.GetValue(batchSize)}.");
 

@@ -12,7 +12,10 @@ namespace EfficientNet.Cli.Commands;
 /// <summary>
 /// <c>efficientnet predict</c>: the top-k classes of each image with softmax probabilities, through the deployed
 /// preprocessing and <see cref="EfficientNetPredictor"/>; with <c>--explain</c> also a class activation map per image as
-/// PNG. An image that cannot be read keeps its row, with <c>error</c> set; the others are still predicted.
+/// PNG (a warning, once, when the model's input is too small for the maps to show anything:
+/// <see cref="Microsoft.ML.EfficientNet.Explain.ClassActivationMap.Warning"/>). The model is an ONNX file, a run folder, or
+/// a weights file scored with the preprocessing and labels it records. An image that cannot be read keeps its row, with
+/// <c>error</c> set; the others are still predicted.
 /// Exit code: 0 when every image was predicted, 2 when some could not be (their rows say why), 1 for a bad argument or
 /// model (one line on stderr, nothing written).
 /// </summary>
@@ -23,7 +26,11 @@ internal static class PredictCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A run folder of efficientnet train (its model.onnx) or an .onnx file from efficientnet export.", Required = true };
+        var model = new Option<string>("--model")
+        {
+            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, or a weights file (a run's model.safetensors: its recipe and labels are used).",
+            Required = true,
+        };
         var images = new Option<string>("--images") { Description = "An image file, or a folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files.", Required = true };
         var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." };
         var output = new Option<string?>("--output", "-o") { Description = "Also write the predictions to a .csv or .json file (chosen by the extension)." };
@@ -48,11 +55,18 @@ internal static class PredictCommand
             using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = result.GetValue(batchSize), ApplyExifOrientation = result.GetValue(exifOrientation) });
             var rows = new List<Row>(files.Count);
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            bool warned = false;
             foreach (var p in predictor.Predict(files, k, explain: explainFolder is not null))
             {
                 string? cam = null, error = p.Error;
                 if (p.ActivationMap is { } map)
                 {
+                    // The same for every map of the model: said once, before the table.
+                    if (map.Warning is { } warning && !warned)
+                    {
+                        Console.Error.WriteLine($"warning: {warning}");
+                        warned = true;
+                    }
                     cam = Path.Combine(explainFolder!, UniqueName(names, p.Source));
                     try
                     {

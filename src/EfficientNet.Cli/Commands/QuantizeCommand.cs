@@ -11,13 +11,18 @@ namespace EfficientNet.Cli.Commands;
 /// <summary>
 /// <c>efficientnet quantize --model IN.onnx|RUN_DIR --calibration DIR|fashion-mnist[-test] [--count N] --output OUT.onnx</c>:
 /// post-training static int8 quantisation of a model <c>export</c> or <c>train</c> wrote, calibrated on images, and how
-/// close the result stays to the float model on them. Other tooling relies on this form.
+/// close the result stays to the float model on them. Other tooling relies on this form. <c>--model</c> may also be a
+/// weights file, exported first with the preprocessing and labels it records.
 /// </summary>
 internal static class QuantizeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "An .onnx file of efficientnet export (--bare ones too) or a run folder of efficientnet train.", Required = true };
+        var model = new Option<string>("--model")
+        {
+            Description = "An .onnx file of efficientnet export (--bare ones too), a run folder of efficientnet train, or a weights file (a run's model.safetensors: exported first with its recipe and labels).",
+            Required = true,
+        };
         var calibration = new Option<string>("--calibration")
         {
             Description = "Calibration images: a folder (flat, or one sub-folder per class), fashion-mnist or fashion-mnist-test.",

@@ -139,11 +139,8 @@ public static class EfficientNetTrainer
                 ModelWeights.Load(_model, weights);
                 if (!options.KeepClassifier) _model.ResetClassifierForTransfer();
             }
-            _imageSize = options.ImageSize ?? options.Recipe?.CropSize ?? (initial is not null ? PreprocessingRecipe.For(source.Format, variant).CropSize : variant.Resolution);
-            var stats = initial is not null ? PreprocessingRecipe.For(source.Format, variant) : null;
-            _recipe = options.Recipe ?? PreprocessingRecipe.Centered(_imageSize, PreprocessingRecipe.DefaultCropFraction, stats?.Mean, stats?.Std);
-            if (_recipe.CropSize != _imageSize)
-                throw new ArgumentException($"Recipe crop size {_recipe.CropSize} differs from ImageSize {_imageSize}.", nameof(options));
+            _recipe = TrainingRecipe.Choose(options, initial, variant, _log);
+            _imageSize = _recipe.CropSize;
 
             _model.CheckpointedStages = options.CheckpointStages.ToHashSet();
             _frozenUnits = options.Mode switch
@@ -168,7 +165,7 @@ public static class EfficientNetTrainer
             _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, _totalSteps, options.WarmupFraction);
             _folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Path.GetTempPath(), "efficientnet-train-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
             Directory.CreateDirectory(_folder.Root);
-            _store = new CheckpointStore(_folder, Math.Max(1, options.KeepCheckpoints));
+            _store = new CheckpointStore(_folder, Math.Max(1, options.KeepCheckpoints), TrainingRecipe.Metadata(spec, source, _recipe, train.Classes));
         }
 
         /// <summary>The model validated and exported: the average when there is one.</summary>
@@ -303,7 +300,7 @@ public static class EfficientNetTrainer
                 // Early stopping waits for a higher accuracy: a tie won on the loss is not progress.
                 EpochsWithoutImprovement = validation is null || accuracy > state.BestAccuracy ? 0 : state.EpochsWithoutImprovement + 1,
             };
-            if (kept) SafeTensorsFile.Write(_folder.BestWeightsPath, ModelWeights.ToStateDict(Evaluated, "kept weights").Entries);
+            if (kept) _store.SaveBest(Evaluated);
             state = state with { RandomState = CheckpointStore.SaveRandomState() };
             string checkpoint = _store.Save(RunFolder.EpochCheckpointName(epoch + 1), _model, _ema?.Model, _optimizer, state);
             var elapsed = clock.Elapsed;

@@ -8,11 +8,11 @@ using Microsoft.ML.EfficientNet.Weights;
 namespace EfficientNet.Training.Training;
 
 /// <summary>
-/// What a run leaves in its <see cref="RunFolder"/> at the end: the best weights as <c>model.safetensors</c> and
-/// <c>model.onnx</c> (logits and features, preprocessing in the graph, labels in the metadata) with <c>labels.txt</c>,
-/// and <c>training.json</c>: how it ended, what it started from and trained on, which epoch it exported and whether that
-/// model is above chance, and the metrics of every epoch, one-based and with null for metrics a run without validation
-/// data lacks.
+/// What a run leaves in its <see cref="RunFolder"/> at the end: the kept weights as <c>model.safetensors</c> (the recipe
+/// and labels in its metadata, <see cref="TrainingRecipe.Metadata"/>) and <c>model.onnx</c> (logits and features,
+/// preprocessing in the graph, labels in the metadata) with <c>labels.txt</c>, and <c>training.json</c>: how it ended,
+/// what it started from and trained on, which epoch it exported and whether that model is above chance, and the
+/// metrics of every epoch, one-based and with null for metrics a run without validation data lacks.
 /// </summary>
 internal static class RunExport
 {
@@ -28,8 +28,10 @@ internal static class RunExport
         PreprocessingRecipe recipe, IReadOnlyList<string> classes)
     {
         if (!File.Exists(folder.BestWeightsPath)) return (null, null, null);
-        // Every file of the run folder is written atomically, so a kill or a full disk leaves the old file or the new one.
-        AtomicFile.WriteAllBytes(folder.WeightsPath, File.ReadAllBytes(folder.BestWeightsPath));
+        // Written again rather than copied, so the recipe is recorded even when the best weights came from a run that
+        // recorded none. Every file of the run folder is written atomically: a kill or a full disk leaves the old or the new one.
+        var best = SafeTensorsFile.Read(folder.BestWeightsPath);
+        SafeTensorsFile.Write(folder.WeightsPath, best.Entries, TrainingRecipe.Metadata(spec, source, recipe, classes));
         var checkpoint = EfficientNetCheckpoint.FromCanonical(spec, SafeTensorsFile.Read(folder.WeightsPath), source);
         EfficientNetOnnxExporter.Export(checkpoint, folder.ModelPath, new OnnxExportOptions
         {

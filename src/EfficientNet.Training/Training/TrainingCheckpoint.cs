@@ -37,9 +37,11 @@ internal sealed record RunState
 /// Run checkpoints in <see cref="RunFolder.CheckpointsPath"/>: a folder per checkpoint (<c>model.safetensors</c>,
 /// <c>optimizer.safetensors</c>, <c>ema.safetensors</c>, <c>state.json</c>; names from <see cref="RunFolder"/>), written
 /// under a temporary name and renamed into place, then named in <c>latest</c> (itself replaced atomically). A run killed
-/// at any moment leaves the previous checkpoint intact and <c>latest</c> pointing at a complete one.
+/// at any moment leaves the previous checkpoint intact and <c>latest</c> pointing at a complete one. Also the run's
+/// <c>best.safetensors</c>. Every weights file it writes carries <paramref name="weightsMetadata"/> (the run's recipe,
+/// <see cref="TrainingRecipe.Metadata"/>), so any of them scores, exports or restarts training with the run's preprocessing.
 /// </summary>
-internal sealed class CheckpointStore(RunFolder run, int keep)
+internal sealed class CheckpointStore(RunFolder run, int keep, IReadOnlyDictionary<string, string>? weightsMetadata = null)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -67,11 +69,11 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
         {
             System.IO.Directory.CreateDirectory(temporary);
             writing = Path.Combine(temporary, RunFolder.WeightsFileName);
-            SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(model).Entries);
+            SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(model).Entries, weightsMetadata);
             if (ema is not null)
             {
                 writing = Path.Combine(temporary, RunFolder.CheckpointEmaFileName);
-                SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(ema).Entries);
+                SafeTensorsFile.Write(writing, ModelWeights.ToStateDict(ema).Entries, weightsMetadata);
             }
             var (tensors, steps) = optimizer.SaveState();
             writing = Path.Combine(temporary, RunFolder.CheckpointOptimizerFileName);
@@ -102,6 +104,10 @@ internal sealed class CheckpointStore(RunFolder run, int keep)
         Prune(name);
         return final;
     }
+
+    /// <summary>Writes <paramref name="model"/>'s weights as the run's <c>best.safetensors</c>, with the run's recipe.</summary>
+    public void SaveBest(EfficientNetModel model) =>
+        SafeTensorsFile.Write(run.BestWeightsPath, ModelWeights.ToStateDict(model, "best weights").Entries, weightsMetadata);
 
     /// <summary>Prefix of the folders and files being written; a run killed while writing leaves them, and they never count as checkpoints.</summary>
     internal const string TemporaryPrefix = ".tmp-";

@@ -12,7 +12,7 @@ public static class ModelWeights
     /// Builds a model for a checkpoint: its spec (variant, class count) and its source's padding and batch-norm eps, with
     /// the checkpoint's tensors loaded. A replaced head (<see cref="EfficientNetCheckpoint.HeadReplaced"/>) keeps its fresh initialisation.
     /// </summary>
-    /// <param name="checkpoint">Checked weights from <see cref="EfficientNetCheckpoint.Load"/>.</param>
+    /// <param name="checkpoint">Checked weights from <see cref="EfficientNetCheckpoint.Load(string, Microsoft.ML.EfficientNet.Architecture.EfficientNetVariant, CheckpointLoadOptions?)"/>.</param>
     /// <param name="activation">Makes each SiLU; default plain SiLU.</param>
     public static EfficientNetModel CreateModel(EfficientNetCheckpoint checkpoint, ActivationFactory? activation = null)
     {

@@ -33,6 +33,12 @@ public sealed class ClassActivationMap
         Preprocessing = preprocessing;
     }
 
+    /// <summary>EfficientNet's total stride: the last feature map has one cell per this many input pixels in each direction.</summary>
+    public const int Stride = 32;
+
+    /// <summary>Fewest rows and columns a map needs to say where in the image the evidence lies: 3 (a 1×1 or 2×2 map cannot).</summary>
+    public const int MinimumUsefulCells = 3;
+
     /// <summary>Rows of the map: the last feature map's height (input side / 32, rounded up, for EfficientNet).</summary>
     public int Height => _values.GetLength(0);
 
@@ -53,6 +59,28 @@ public sealed class ClassActivationMap
 
     /// <summary>The model's preprocessing, which fixes the region of the image the map covers (<see cref="SeenRegion"/>).</summary>
     public PreprocessingRecipe Preprocessing { get; }
+
+    /// <summary>
+    /// Why this map says little about where the evidence lies, or null when it has at least
+    /// <see cref="MinimumUsefulCells"/> × <see cref="MinimumUsefulCells"/> cells (<see cref="CoarseMapWarning"/>).
+    /// </summary>
+    public string? Warning => Height < MinimumUsefulCells || Width < MinimumUsefulCells ? CoarseMapWarning(Height, Width, Preprocessing.CropSize) : null;
+
+    /// <summary>
+    /// The warning for maps of <paramref name="height"/> × <paramref name="width"/> cells from a network input of
+    /// <paramref name="inputSize"/> pixels: how many cells, why (input ÷ 32), and which input size gives a useful map.
+    /// </summary>
+    /// <param name="height">Rows of the map.</param>
+    /// <param name="width">Columns of the map.</param>
+    /// <param name="inputSize">The network input side (the recipe's crop size), in pixels.</param>
+    public static string CoarseMapWarning(int height, int width, int inputSize)
+    {
+        int useful = (MinimumUsefulCells - 1) * Stride + 1, rounded = (useful + Stride - 1) / Stride * Stride;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"The class activation maps have {height}×{width} cell{(height * width == 1 ? "" : "s")}: the last feature map is the {inputSize} px input ÷ {Stride} " +
+            $"(rounded up), so a map this coarse cannot show where in the image the evidence lies{(height * width == 1 ? " (one value: the overlay is one flat colour)" : "")}. " +
+            $"A model trained or exported at {rounded} px or more gives at least {MinimumUsefulCells}×{MinimumUsefulCells} cells (224 px: 7×7).");
+    }
 
     /// <summary>A copy of the map in logit units, [<see cref="Height"/>, <see cref="Width"/>], row 0 at the top of the crop.</summary>
     public float[,] Values => (float[,])_values.Clone();
@@ -138,7 +166,8 @@ public sealed class ClassActivationMap
     /// <summary>
     /// Draws the map over the image it was computed from, as PNG bytes of the image's own size: the map, upsampled
     /// bilinearly to <see cref="SeenRegion"/>, coloured with <see cref="CamColormap"/> (inferno) and blended at 55 %
-    /// over that region; the rest of the image dimmed; the label and score as a caption at the top left.
+    /// over that region; the rest of the image dimmed; the label and score as a caption at the top left, scaled down (and
+    /// split into label and score lines) to fit within the image, however small or narrow (<see cref="Caption"/>).
     /// </summary>
     /// <param name="imagePath">The image file the map was computed from.</param>
     /// <exception cref="InvalidDataException">The file cannot be decoded as an image; the message names it.</exception>
@@ -204,15 +233,58 @@ public sealed class ClassActivationMap
             canvas.DrawBitmap(overlay, left, top);
         }
 
-        float fontSize = Math.Clamp(Math.Min(width, height) / 14f, 8f, 40f);
-        using var text = ChartDrawing.Text(fontSize, SKColors.White);
-        string caption = string.Create(CultureInfo.InvariantCulture, $"{Label} {Score:P1}");
-        float textWidth = text.MeasureText(caption), pad = fontSize / 4;
+        var caption = Caption(Label, Score, width, height);
+        using var text = ChartDrawing.Text(caption.FontSize, SKColors.White);
         using (var box = new SKPaint { Color = new SKColor(0, 0, 0, 190), Style = SKPaintStyle.Fill })
-            canvas.DrawRect(new SKRect(0, 0, Math.Min(width, textWidth + 2 * pad), fontSize * 1.25f + pad), box);
-        canvas.DrawText(caption, pad, fontSize + pad / 2, text);
+            canvas.DrawRect(caption.Box, box);
+        for (int i = 0; i < caption.Lines.Count; i++)
+            canvas.DrawText(caption.Lines[i], caption.Padding, caption.Padding + caption.FontSize * (i * LineSpacing + 0.95f), text);
 
         return ChartDrawing.EncodePng(surface);
+    }
+
+    private const float LineSpacing = 1.2f;
+
+    /// <summary>How a caption is laid out: its lines, font size, padding and the box behind it, in the image's pixels.</summary>
+    /// <param name="Lines">One line (<c>label score</c>), or the label and the score on two.</param>
+    /// <param name="FontSize">Text size in pixels.</param>
+    /// <param name="Padding">Space between the box's edge and the text.</param>
+    /// <param name="Box">The box drawn behind the text, from the top-left corner.</param>
+    /// <param name="TextWidth">The widest line as drawn, in pixels.</param>
+    internal readonly record struct CaptionLayout(IReadOnlyList<string> Lines, float FontSize, float Padding, SKRect Box, float TextWidth);
+
+    /// <summary>
+    /// The caption of a map on an image of <paramref name="width"/> × <paramref name="height"/> pixels: at most 40 px
+    /// high and about a 14th of the shorter side, shrunk until the widest line plus padding fits the width and the box
+    /// at most half the height; split into a label line and a score line when that gives larger text.
+    /// </summary>
+    internal static CaptionLayout Caption(string label, float score, int width, int height)
+    {
+        string scoreText = score.ToString("P1", CultureInfo.InvariantCulture);
+        float preferred = Math.Clamp(Math.Min(width, height) / 14f, 8f, 40f);
+        CaptionLayout best = default;
+        foreach (string[] lines in (string[][])[[$"{label} {scoreText}"], [label, scoreText]])
+        {
+            // Text width grows about in proportion to the font size: estimate from a 100 px measurement, then shrink until
+            // the text as drawn fits (hinting rounds small sizes). Padding is a quarter of the size on each side.
+            const float reference = 100f;
+            using (var measure = ChartDrawing.Text(reference))
+            {
+                float perPixel = lines.Max(l => measure.MeasureText(l)) / reference;
+                float byWidth = width / (perPixel + 0.5f), byHeight = height / 2f / (lines.Length * LineSpacing + 0.5f);
+                float size = Math.Min(preferred, Math.Min(byWidth, byHeight));
+                for (; ; size *= 0.95f)
+                {
+                    using var paint = ChartDrawing.Text(size);
+                    float textWidth = lines.Max(l => paint.MeasureText(l)), pad = size / 4;
+                    if (textWidth + 2 * pad > width && size > 0.5f) continue;
+                    if (best.Lines is null || size > best.FontSize)
+                        best = new CaptionLayout(lines, size, pad, new SKRect(0, 0, textWidth + 2 * pad, lines.Length * LineSpacing * size + 2 * pad), textWidth);
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     /// <summary>

@@ -40,6 +40,25 @@ public static class EfficientNetOnnxExporter
         AtomicFile.WriteAllBytes(path, Export(checkpoint, options));
     }
 
+    /// <summary>
+    /// The ONNX model that <paramref name="model"/> names, for commands and APIs that score: an <c>.onnx</c> file as it is;
+    /// a run folder's <c>model.onnx</c>; or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
+    /// features, and with the preprocessing and labels the file records (a run's <c>model.safetensors</c> then scores as its
+    /// <c>model.onnx</c> does; a published file gets its published recipe and no labels).
+    /// </summary>
+    /// <param name="model">The model file or run folder.</param>
+    /// <exception cref="FileNotFoundException">Nothing is at <paramref name="model"/>.</exception>
+    /// <exception cref="ArgumentException">A checkpoint whose variant neither a recorded recipe nor its shapes name.</exception>
+    public static byte[] ReadOrExport(string model)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        string path = RunFolder.ModelPathOf(model);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        if (CheckpointFileKind.Detect(path) is not (CheckpointFileKind.Kind.SafeTensors or CheckpointFileKind.Kind.TorchZip or CheckpointFileKind.Kind.TorchLegacy))
+            return File.ReadAllBytes(path);
+        return Export(EfficientNetCheckpoint.Load(path), new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures });
+    }
+
     internal static ModelProto CreateModel(EfficientNetCheckpoint checkpoint, OnnxExportOptions? options)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -52,8 +71,10 @@ public static class EfficientNetOnnxExporter
         if (options.Outputs == 0) throw new ArgumentException("Ask for at least one output.", nameof(options));
         if (options.Labels is { } labels && labels.Count != spec.NumClasses)
             throw new ArgumentException($"{labels.Count} labels were given for a classifier with {spec.NumClasses} classes.", nameof(options));
+        // The labels a weights file records describe its classifier; a features-only model has none.
+        var recordedLabels = options.Labels ?? (options.Outputs.HasFlag(OnnxOutputs.Logits) ? checkpoint.Labels : null);
 
-        var recipe = options.Preprocessing ?? PreprocessingRecipe.For(checkpoint.Source.Format, spec.Variant);
+        var recipe = options.Preprocessing ?? checkpoint.Preprocessing;
         if (options.Resolution is { } resolution)
         {
             if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(options), resolution, "Resolution must be at least 32 pixels.");
@@ -96,7 +117,7 @@ public static class EfficientNetOnnxExporter
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
         var metadata = new OnnxModelMetadata(spec.Variant.Name, spec.NumClasses, spec.HeadChannels, recipe, options.Bare,
-            options.Labels, WeightFormats.ToName(checkpoint.Source.Format), Path.GetFileName(checkpoint.Origin), checkpoint.Sha256,
+            recordedLabels, WeightFormats.ToName(checkpoint.Source.Format), Path.GetFileName(checkpoint.Origin), checkpoint.Sha256,
             checkpoint.Source.Padding, checkpoint.Source.BatchNormEpsilon);
         foreach (var (key, value) in metadata.ToProperties())
             model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });

@@ -10,7 +10,8 @@ namespace Microsoft.ML.EfficientNet.Onnx;
 /// <summary>
 /// The ONNX models exported for featurizers, keyed by what determines the file: the SHA-256 of the weights' canonical
 /// keys and float32 values, the network (variant, class count, parameters), the weights' conventions and origin (both
-/// recorded in the metadata), whether the head was replaced, the outputs, the resolution, and the build of this library
+/// recorded in the metadata), whether the head was replaced, the outputs, the resolution, the preprocessing and labels the
+/// weights file records (<see cref="RecipeMetadata"/>), and the build of this library
 /// that wrote it (its module version id, which changes with any change to the exporter). A second <c>Fit</c> of the same
 /// weights then reuses the export instead of writing the graph again.
 /// <para>
@@ -102,13 +103,17 @@ internal static class OnnxExportCache
     private static string Key(EfficientNetCheckpoint checkpoint, OnnxOutputs outputs, int? resolution)
     {
         var spec = checkpoint.Spec;
+        // The preprocessing and labels the weights file records are built into the graph and its metadata.
+        var recipe = checkpoint.Preprocessing;
+        string recorded = string.Create(CultureInfo.InvariantCulture,
+            $"{recipe.ResizeSize}/{recipe.CropSize}/{recipe.Mean}/{recipe.Std}/{recipe.Interpolation}/{string.Join("\u001f", checkpoint.Labels ?? [])}");
         // Invariant culture throughout, so processes of any culture share files (the weight source is spelled out: a
         // record's ToString prints its numbers in the current culture). The metadata also records the checkpoint file's
         // SHA-256; hashing the file here would cost a B7 fit about a second on every hit, so its size and time stamp stand
         // for it: a file rewritten with the same tensors but other bytes then gets a fresh export and the right digest.
         return string.Create(CultureInfo.InvariantCulture,
             $"{checkpoint.Weights.Sha256()}|{FileStamp(checkpoint.Origin)}|{spec.Variant.Name}|{spec.Variant.Resolution}|{spec.NumClasses}|{spec.ParameterCount}|" +
-            $"{checkpoint.Source.Format}|{checkpoint.Source.Padding}|{checkpoint.Source.BatchNormEpsilon:R}|{checkpoint.Source.BatchNormMomentum:R}|{checkpoint.Origin}|{checkpoint.HeadReplaced}|{outputs}|{resolution}|{typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId}");
+            $"{checkpoint.Source.Format}|{checkpoint.Source.Padding}|{checkpoint.Source.BatchNormEpsilon:R}|{checkpoint.Source.BatchNormMomentum:R}|{checkpoint.Origin}|{checkpoint.HeadReplaced}|{outputs}|{resolution}|{recorded}|{typeof(OnnxExportCache).Assembly.ManifestModule.ModuleVersionId}");
     }
 
     /// <summary>The size and last write time of the weights file <paramref name="origin"/>, or "" when it is not a file (random weights).</summary>

@@ -42,7 +42,10 @@ public sealed class OnnxExportOptions
     /// </summary>
     public bool Bare { get; set; }
 
-    /// <summary>The preprocessing to build in (and record in metadata). Default null: the weight source's published recipe.</summary>
+    /// <summary>
+    /// The preprocessing to build in (and record in metadata). Default null: the checkpoint's
+    /// (<see cref="Weights.EfficientNetCheckpoint.Preprocessing"/>): the recipe its file records, else its source's published recipe.
+    /// </summary>
     public PreprocessingRecipe? Preprocessing { get; set; }
 
     /// <summary>
@@ -51,6 +54,9 @@ public sealed class OnnxExportOptions
     /// </summary>
     public int? Resolution { get; set; }
 
-    /// <summary>Class labels recorded in metadata, in logit order. Default null: none recorded.</summary>
+    /// <summary>
+    /// Class labels recorded in metadata, in logit order. Default null: those the weights file records
+    /// (<see cref="Weights.EfficientNetCheckpoint.Labels"/>) when logits are exported, else none.
+    /// </summary>
     public IReadOnlyList<string>? Labels { get; set; }
 }

@@ -89,7 +89,8 @@ public static class EfficientNetQuantizer
     }
 
     /// <summary>Quantises the model file at <paramref name="modelPath"/> (or a run folder's model) into <paramref name="outputPath"/>, written atomically.</summary>
-    /// <param name="modelPath">An .onnx file or a run folder of <c>efficientnet train</c>.</param>
+    /// <param name="modelPath">An .onnx file, a run folder of <c>efficientnet train</c>, or a weights file exported first with
+    /// the preprocessing and labels it records (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).</param>
     /// <param name="calibration">Calibration images, as for <see cref="Quantize(byte[], LabeledImageSet, QuantizationOptions?)"/>.</param>
     /// <param name="outputPath">The int8 .onnx file to write.</param>
     /// <param name="options">Calibration method and layers.</param>
@@ -98,8 +99,7 @@ public static class EfficientNetQuantizer
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         string path = RunFolder.ModelPathOf(modelPath);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-        var result = Quantize(File.ReadAllBytes(path), path, calibration, options);
+        var result = Quantize(EfficientNetOnnxExporter.ReadOrExport(path), path, calibration, options);
         AtomicFile.WriteAllBytes(outputPath, result.Model);
         return result.Report;
     }

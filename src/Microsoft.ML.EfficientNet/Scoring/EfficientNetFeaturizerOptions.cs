@@ -42,8 +42,10 @@ public sealed class EfficientNetFeaturizerOptions
 
     /// <summary>
     /// Weights to use: an <c>.onnx</c> model exported by <c>efficientnet export --features-only</c> (or with
-    /// <c>--features</c>), or a checkpoint (<c>.pth</c>, <c>.safetensors</c>) in any supported format. Default null: the
-    /// pretrained torchvision weights of the variant, from <see cref="CacheDirectory"/>, downloaded when missing.
+    /// <c>--features</c>), or a checkpoint (<c>.pth</c>, <c>.safetensors</c>) in any supported format. A safetensors file a
+    /// training run wrote carries its preprocessing (<see cref="RecipeMetadata"/>), which the features are computed with;
+    /// other checkpoints get their published recipe. Default null: the pretrained torchvision weights of the variant, from
+    /// <see cref="CacheDirectory"/>, downloaded when missing.
     /// </summary>
     public string? WeightsPath { get; set; }
 
@@ -86,8 +88,9 @@ public sealed class EfficientNetFeaturizerOptions
     public int RandomSeed { get; set; }
 
     /// <summary>
-    /// Network input side, in pixels. Default null: the crop size the weights were published with (224 for B0,
-    /// 380 for B4 …). Smaller is faster and less accurate; the resize size keeps the recipe's crop fraction.
+    /// Network input side, in pixels. Default null: the crop size recorded in the weights file, else the one the weights
+    /// were published with (224 for B0, 380 for B4 …). Smaller is faster and less accurate; the resize size keeps the
+    /// recipe's crop fraction, and the mean and std stay the recipe's. Overriding a recorded size is logged.
     /// </summary>
     public int? Resolution { get; set; }
 

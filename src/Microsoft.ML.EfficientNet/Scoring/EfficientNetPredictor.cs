@@ -34,7 +34,10 @@ public sealed class EfficientNetPredictorOptions
     /// <summary>When <see cref="GpuDeviceId"/> is set and CUDA cannot be used: true scores on the CPU with a warning; false (default) throws.</summary>
     public bool FallbackToCpu { get; set; }
 
-    /// <summary>Receives warnings (GPU fallback, unreadable images, the first EXIF orientation not applied). Default null: nothing is logged.</summary>
+    /// <summary>
+    /// Receives warnings (GPU fallback, unreadable images, the first EXIF orientation not applied, and, once, class
+    /// activation maps too coarse to show anything: <see cref="ClassActivationMap.Warning"/>). Default null: nothing is logged.
+    /// </summary>
     public ILogger? Logger { get; set; }
 
     /// <summary>
@@ -119,6 +122,8 @@ public sealed class EfficientNetPredictor : IDisposable
     private readonly EfficientNetPredictorOptions _options;
     // One decoder per predictor: truncated files and oversized headers are row errors, orientation as asked, one warning.
     private readonly ImageDecoder _decoder;
+    // Set once the coarse-map warning has been logged: it holds for every map of the model, so once is enough.
+    private int _coarseMapWarned;
     private bool _disposed;
 
     private EfficientNetPredictor(EfficientNetOnnxSession session, ClassifierHead head, OnnxModelMetadata metadata, string modelPath, ITransformer pixels, EfficientNetPredictorOptions options)
@@ -133,8 +138,12 @@ public sealed class EfficientNetPredictor : IDisposable
         Labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     }
 
-    /// <summary>Opens a model: an <c>.onnx</c> file with a <c>logits</c> output, or a run folder of <c>efficientnet train</c> (its <c>model.onnx</c>).</summary>
-    /// <param name="model">The model file or run folder.</param>
+    /// <summary>
+    /// Opens a model: an <c>.onnx</c> file with a <c>logits</c> output, a run folder of <c>efficientnet train</c> (its
+    /// <c>model.onnx</c>), or a weights file (<c>.safetensors</c>, <c>.pth</c>), exported in memory with the preprocessing
+    /// and labels it records (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).
+    /// </summary>
+    /// <param name="model">The model file, weights file or run folder.</param>
     /// <param name="options">Batching, threads and GPU; default: batches of <see cref="EfficientNetPredictorOptions.Defaults.BatchSize"/> on the CPU.</param>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an EfficientNetML ONNX model with a <c>logits</c> output; the message names it.</exception>
@@ -145,8 +154,7 @@ public sealed class EfficientNetPredictor : IDisposable
         options ??= new EfficientNetPredictorOptions();
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1.");
         string path = Path.GetFullPath(RunFolder.ModelPathOf(model));
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = EfficientNetOnnxExporter.ReadOrExport(path);
         var metadata = OnnxModelValidation.Check(bytes, path, OnnxExportOptions.LogitsOutputName);
         var (edited, head) = OnnxModelEditing.WithFeatureMapOutput(bytes, OnnxExportOptions.LogitsOutputName, FeatureMapOutputName);
         if (head.Classes != metadata.NumClasses)
@@ -388,6 +396,7 @@ public sealed class EfficientNetPredictor : IDisposable
                     int c = classIndex ?? order[0].ClassIndex, cells = channels * height * width;
                     var values = ClassActivationMap.Compute(map.AsSpan(s * cells, cells), channels, height, width, _head, c);
                     cam = new ClassActivationMap(values, c, Labels[c], probabilities[c], row[c], recipe);
+                    if (cam.Warning is { } warning && Interlocked.Exchange(ref _coarseMapWarned, 1) == 0) _options.Logger?.LogWarning("{Warning}", warning);
                 }
                 results[i] = new ImagePrediction(items[i].Source, order, row, cam, null);
             }

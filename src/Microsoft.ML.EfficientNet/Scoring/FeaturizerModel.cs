@@ -68,6 +68,9 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
                 ReplaceHead = true,
                 Logger = options.Logger,
             });
+            if (options.Resolution is { } resolution && checkpoint.Recipe is { } fileRecipe &&
+                RecipeMetadata.DescribeOverride($"Resolution {resolution}", checkpoint.Origin, fileRecipe.Preprocessing, fileRecipe.Preprocessing.WithCropSize(resolution)) is { } note)
+                options.Logger?.LogInformation("{Override}", note);
             // A second Fit of the same weights reuses the first one's export (the graph is not written again), from
             // memory in the same process, from the cache folder in a later one.
             onnx = OnnxExportCache.GetOrExport(checkpoint, OnnxOutputs.Features, options.Resolution,

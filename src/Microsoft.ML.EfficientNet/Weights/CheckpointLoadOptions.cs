@@ -1,6 +1,6 @@
 namespace Microsoft.ML.EfficientNet.Weights;
 
-/// <summary>How <see cref="EfficientNetCheckpoint.Load"/> reads and checks a checkpoint.</summary>
+/// <summary>How <see cref="EfficientNetCheckpoint.Load(string, Architecture.EfficientNetVariant, CheckpointLoadOptions?)"/> and <see cref="EfficientNetCheckpoint.FromStateDict"/> read and check a checkpoint.</summary>
 public sealed class CheckpointLoadOptions
 {
     /// <summary>

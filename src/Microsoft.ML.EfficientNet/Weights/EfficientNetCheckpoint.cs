@@ -1,24 +1,27 @@
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.IO;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using System.Text;
 
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>
 /// Weights checked against a network spec and renamed to canonical (torchvision) keys, with the padding and batch-norm
-/// conventions of their source. Both the TorchSharp model and the ONNX writer consume this.
+/// conventions of their source and the preprocessing they come with: the recipe the file records
+/// (<see cref="RecipeMetadata"/>), else the published one. Both the TorchSharp model and the ONNX writer consume this.
 /// </summary>
 public sealed class EfficientNetCheckpoint
 {
     private const string DataParallelPrefix = "module.";
 
-    private EfficientNetCheckpoint(EfficientNetSpec spec, WeightSource source, StateDict weights, bool headReplaced, string origin)
+    private EfficientNetCheckpoint(EfficientNetSpec spec, WeightSource source, StateDict weights, bool headReplaced, string origin, RecipeMetadata? recipe)
     {
         Spec = spec;
         Source = source;
         Weights = weights;
         HeadReplaced = headReplaced;
         Origin = origin;
+        Recipe = recipe;
     }
 
     /// <summary>The network the weights fit.</summary>
@@ -36,6 +39,23 @@ public sealed class EfficientNetCheckpoint
 
     /// <summary>The file (or description) the weights came from.</summary>
     public string Origin { get; }
+
+    /// <summary>
+    /// The preprocessing and labels the file records in its metadata (every weight file a training run writes does), or
+    /// null when it records none (published files).
+    /// </summary>
+    public RecipeMetadata? Recipe { get; }
+
+    /// <summary>
+    /// The preprocessing the weights expect: the recorded <see cref="Recipe"/>, else the published recipe of their format
+    /// and variant (<see cref="PreprocessingRecipe.For"/>). The ONNX writer, the featurizer and the trainer start from it.
+    /// </summary>
+    public PreprocessingRecipe Preprocessing => Recipe?.Preprocessing ?? PreprocessingRecipe.For(Source.Format, Spec.Variant);
+
+    /// <summary>
+    /// The class labels the file records, when its classifier is kept (not <see cref="HeadReplaced"/>); else null.
+    /// </summary>
+    public IReadOnlyList<string>? Labels => HeadReplaced ? null : Recipe?.Labels;
 
     /// <summary>
     /// SHA-256 (lowercase hex) of the checkpoint file, or, for weights made in memory, of their canonical keys and float32
@@ -58,6 +78,28 @@ public sealed class EfficientNetCheckpoint
         return FromStateDict(stateDict, variant, options);
     }
 
+    /// <summary>
+    /// Reads a checkpoint file whose variant is the one its recipe records (<see cref="RecipeMetadata.Variant"/>), or,
+    /// without a recipe, the named variant its shapes identify (<see cref="IdentifyVariant"/>).
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="options">Format, class count, head replacement and strictness; default <see cref="CheckpointLoadOptions"/>.</param>
+    /// <exception cref="ArgumentException">Neither the recipe nor the shapes name a variant B0–B7 or V2-S/M/L.</exception>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit that variant.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable checkpoint, or its recipe is damaged.</exception>
+    public static EfficientNetCheckpoint Load(string path, CheckpointLoadOptions? options = null)
+    {
+        var stateDict = StateDict.Load(path);
+        var recorded = RecipeMetadata.FromMetadata(stateDict.Metadata, stateDict.Source);
+        EfficientNetVariant? variant = null;
+        if (recorded is not null && !EfficientNetVariant.TryParse(recorded.Variant, out variant))
+            throw new ArgumentException($"'{path}' records the variant '{recorded.Variant}', which is not one of " +
+                $"{string.Join(", ", EfficientNetVariant.Named.Select(v => v.Name))}: load it with its EfficientNetVariant.", nameof(path));
+        variant ??= IdentifyVariant(stateDict, options?.Format)
+            ?? throw new ArgumentException($"Could not identify the variant of '{path}' from its shapes, and it records no recipe; name the variant.", nameof(path));
+        return FromStateDict(stateDict, variant, options);
+    }
+
     /// <summary>Checks an in-memory state dict against the spec of <paramref name="variant"/>.</summary>
     /// <param name="stateDict">Weights in any supported naming.</param>
     /// <param name="variant">The variant the weights should be.</param>
@@ -69,6 +111,7 @@ public sealed class EfficientNetCheckpoint
         options ??= new CheckpointLoadOptions();
         stateDict = StripDataParallelPrefix(stateDict);
         WeightFormat format = options.Format ?? DetectFormat(stateDict);
+        var recipe = RecipeMetadata.FromMetadata(stateDict.Metadata, stateDict.Source);
 
         // The class count comes from the checkpoint's classifier unless asked otherwise.
         var probe = EfficientNetSpec.Create(variant);
@@ -109,8 +152,14 @@ public sealed class EfficientNetCheckpoint
         if (missing.Count > 0 || mismatched.Count > 0 || (options.Strict && unexpected.Count > 0))
             throw Mismatch(stateDict, spec, format, missing, options.Strict ? unexpected : [], mismatched);
         if (!options.AllowNonFinite) ThrowIfNonFinite(canonical, stateDict.Source);
+        if (!replaceHead && recipe?.Labels is { } labels && labels.Count != numClasses)
+            throw new InvalidDataException($"'{stateDict.Source}' has a damaged preprocessing recipe in its safetensors __metadata__: " +
+                $"'{RecipeMetadata.LabelsKey}' holds {labels.Count} labels but the classifier has {numClasses} classes.");
 
-        return new EfficientNetCheckpoint(spec, WeightSource.For(format, variant), new StateDict(canonical, stateDict.Source), replaceHead, stateDict.Source);
+        // Weights written by training keep torchvision's key names whatever conventions they were trained with (a run
+        // from lukemelas weights keeps TF "SAME" padding and eps 1e-3), so the recorded conventions come before the naming's.
+        var source = recipe?.Source ?? WeightSource.For(format, variant);
+        return new EfficientNetCheckpoint(spec, source, new StateDict(canonical, stateDict.Source), replaceHead, stateDict.Source, recipe);
     }
 
     /// <summary>
@@ -125,7 +174,7 @@ public sealed class EfficientNetCheckpoint
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(source);
         var checkpoint = FromStateDict(weights, spec.Variant, new CheckpointLoadOptions { Format = WeightFormat.TorchVision, NumClasses = spec.NumClasses });
-        return new EfficientNetCheckpoint(checkpoint.Spec, source, checkpoint.Weights, false, weights.Source);
+        return new EfficientNetCheckpoint(checkpoint.Spec, source, checkpoint.Weights, false, weights.Source, checkpoint.Recipe);
     }
 
     /// <summary>
@@ -187,7 +236,7 @@ public sealed class EfficientNetCheckpoint
 
     private static StateDict StripDataParallelPrefix(StateDict stateDict) =>
         stateDict.Count > 0 && stateDict.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal))
-            ? new StateDict(stateDict.Entries.Select(e => new KeyValuePair<string, WeightTensor>(e.Key[DataParallelPrefix.Length..], e.Value)), stateDict.Source)
+            ? new StateDict(stateDict.Entries.Select(e => new KeyValuePair<string, WeightTensor>(e.Key[DataParallelPrefix.Length..], e.Value)), stateDict.Source) { Metadata = stateDict.Metadata }
             : stateDict;
 
     private static CheckpointMismatchException Mismatch(StateDict stateDict, EfficientNetSpec spec, WeightFormat format,

@@ -13,11 +13,14 @@ public static class SafeTensorsFile
 {
     private const string MetadataKey = "__metadata__";
 
-    /// <summary>Reads every tensor of a safetensors file, converted to float32, in header order.</summary>
+    /// <summary>
+    /// Reads every tensor of a safetensors file, converted to float32, in header order, with the file's
+    /// <c>__metadata__</c> strings in <see cref="StateDict.Metadata"/>.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="InvalidDataException">The header is malformed, names a tensor twice, has an unknown dtype, offsets
     /// outside the data or overlapping, or sizes that disagree with the shapes; or the data is shorter than the header says
-    /// (truncated file). The message names the tensor and the file.</exception>
+    /// (truncated file); or <c>__metadata__</c> is not an object of strings. The message names the tensor or key and the file.</exception>
     public static StateDict Read(string path)
     {
         byte[] file = File.ReadAllBytes(path);
@@ -89,11 +92,13 @@ public static class SafeTensorsFile
                 for (long i = 0; i < count; i++) values[i] = TorchCheckpointReader.ReadElement(file, dataStart + (int)(begin + i * size), type);
             tensors.Add(new(name, new WeightTensor(shape, values, type)));
         }
-        return new StateDict(tensors, path);
+        return new StateDict(tensors, path) { Metadata = MetadataOf(header.RootElement, path) };
     }
 
-    /// <summary>Reads only the <c>__metadata__</c> strings of a safetensors file.</summary>
+    /// <summary>Reads only the <c>__metadata__</c> strings of a safetensors file (empty when it has none).</summary>
     /// <param name="path">The file.</param>
+    /// <exception cref="InvalidDataException">The header is not JSON, or <c>__metadata__</c> is not an object of strings; the
+    /// message names the file (and the key).</exception>
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         using var stream = File.OpenRead(path);
@@ -104,9 +109,24 @@ public static class SafeTensorsFile
         var bytes = new byte[headerLength];
         stream.ReadExactly(bytes);
         using var header = ParseHeader(bytes, path);
-        var result = new Dictionary<string, string>();
-        if (header.RootElement.TryGetProperty(MetadataKey, out var metadata))
-            foreach (var p in metadata.EnumerateObject()) result[p.Name] = p.Value.GetString() ?? "";
+        if (header.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"The safetensors header of '{path}' is a JSON {header.RootElement.ValueKind}, not an object.");
+        return MetadataOf(header.RootElement, path);
+    }
+
+    /// <summary>The header's <c>__metadata__</c>: the format allows only string values, and a reader that guessed at others would hide damage.</summary>
+    private static Dictionary<string, string> MetadataOf(JsonElement header, string path)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!header.TryGetProperty(MetadataKey, out var metadata)) return result;
+        if (metadata.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"'{MetadataKey}' in the safetensors header of '{path}' is a JSON {metadata.ValueKind}, not an object of strings.");
+        foreach (var p in metadata.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"'{MetadataKey}' key '{p.Name}' in the safetensors header of '{path}' is a JSON {p.Value.ValueKind}, not a string.");
+            result[p.Name] = p.Value.GetString()!;
+        }
         return result;
     }
 

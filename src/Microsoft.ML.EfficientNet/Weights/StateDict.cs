@@ -29,6 +29,14 @@ public sealed class StateDict
     /// <summary>Where the entries came from (a file path or a description).</summary>
     public string Source { get; }
 
+    /// <summary>
+    /// The file's string metadata (a safetensors file's <c>__metadata__</c>; empty for other sources), where a file
+    /// records its preprocessing (<see cref="RecipeMetadata"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyMetadata = new Dictionary<string, string>();
+
     /// <summary>Number of entries.</summary>
     public int Count => _tensors.Count;
 

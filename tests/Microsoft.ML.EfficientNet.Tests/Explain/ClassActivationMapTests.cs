@@ -18,6 +18,8 @@ namespace Microsoft.ML.EfficientNet.Tests.Explain;
 [TestClass]
 public sealed class ClassActivationMapTests
 {
+    public TestContext TestContext { get; set; } = null!;
+
     private static readonly string[] Labels = ["a", "b", "c", "d", "e"];
 
     /// <summary>A tiny random network (5 classes, 32 px, 36 px resize) exported with logits, written into <paramref name="folder"/>.</summary>
@@ -118,6 +120,77 @@ public sealed class ClassActivationMapTests
         Assert.IsFalse(bad.Succeeded);
         StringAssert.Contains(bad.Error, "x.png");
         Assert.ThrowsExactly<InvalidDataException>(() => predictor.Predict(model));
+    }
+
+    [TestMethod]
+    public void AMapSmallerThan3x3WarnsOnceWithItsCellsAndAUsefulResolutionAndA128PxMapDoesNot()
+    {
+        using var dir = new TemporaryDirectory();
+        var (model, _, _) = TinyModel(dir.Path);
+        FashionMnist.Load(train: false).WriteImageFolder(Path.Combine(dir.Path, "images"), 2, [0, 5]);
+        var images = Directory.GetFiles(Path.Combine(dir.Path, "images"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+
+        var log = new ListLogger();
+        using (var predictor = EfficientNetPredictor.Load(model, new EfficientNetPredictorOptions { Logger = log }))
+        {
+            var maps = predictor.Predict(images, explain: true).Select(p => p.ActivationMap!).ToList();
+            maps.Add(predictor.Explain(images[0], 3));
+            Assert.AreEqual(5, maps.Count);
+            Assert.IsTrue(maps.All(m => m.Warning is not null));
+            var warnings = log.Entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Message).ToList();
+            Assert.AreEqual(1, warnings.Count, string.Join("\n", warnings));
+            TestContext.WriteLine(warnings[0]);
+            StringAssert.Contains(warnings[0], "1×1 cell:");
+            StringAssert.Contains(warnings[0], "32 px input ÷ 32");
+            StringAssert.Contains(warnings[0], "96 px or more");
+            Assert.AreEqual(maps[0].Warning, warnings[0]);
+        }
+        StringAssert.Contains(ClassActivationMap.CoarseMapWarning(2, 2, 64), "2×2 cells");
+
+        // 128 px: 4×4 cells, nothing to warn about.
+        string path = Path.Combine(dir.Path, "tiny128.onnx");
+        var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 128, name: "tiny128"), numClasses: 3);
+        EfficientNetOnnxExporter.Export(RandomWeights.Create(spec, seed: 2), path, new OnnxExportOptions());
+        var quiet = new ListLogger();
+        using var fine = EfficientNetPredictor.Load(path, new EfficientNetPredictorOptions { Logger = quiet });
+        var map = fine.Predict(images[0], explain: true).ActivationMap!;
+        Assert.AreEqual((4, 4), (map.Height, map.Width));
+        Assert.IsNull(map.Warning);
+        Assert.AreEqual(0, quiet.Entries.Count(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning));
+    }
+
+    [TestMethod]
+    public void CaptionsFitA28PixelImageAWideOneAndAPhoto()
+    {
+        foreach (var (label, width, height) in new[] { ("T-shirt/top", 28, 28), ("Ankle boot", 600, 40), ("Ankle boot", 40, 600), ("a very long class name indeed", 64, 48), ("Bag", 640, 480) })
+        {
+            var caption = ClassActivationMap.Caption(label, 0.873f, width, height);
+            using var paint = new SKPaint { TextSize = caption.FontSize, Typeface = Drawing.ChartDrawing.Regular };
+            float measured = caption.Lines.Max(l => paint.MeasureText(l));
+            string what = $"'{label}' on {width}×{height}: {string.Join(" / ", caption.Lines)} at {caption.FontSize:F1} px";
+            TestContext.WriteLine(what);
+            Assert.AreEqual(measured, caption.TextWidth, 1e-3, what);
+            Assert.IsTrue(measured + 2 * caption.Padding <= width, $"{what}: {measured} + padding wider than {width}");
+            Assert.IsTrue(caption.Box.Right <= width && caption.Box.Bottom <= height, $"{what}: box {caption.Box}");
+            string score = 0.873f.ToString("P1", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.AreEqual(label, caption.Lines[0].Split(" " + score)[0], what);
+            Assert.IsTrue(caption.Lines[^1].EndsWith(score, StringComparison.Ordinal), what);
+        }
+        // A photo keeps the caption on one line at its usual size (a 14th of the shorter side).
+        var photo = ClassActivationMap.Caption("Bag", 0.873f, 640, 480);
+        Assert.AreEqual(1, photo.Lines.Count);
+        Assert.AreEqual(480 / 14f, photo.FontSize, 1e-4);
+        // A 28 px image splits label and score to keep the text as large as it can be.
+        Assert.AreEqual(2, ClassActivationMap.Caption("T-shirt/top", 0.873f, 28, 28).Lines.Count);
+
+        // Rendered, the PNG keeps the image's size.
+        using var dir = new TemporaryDirectory();
+        var (model, _, _) = TinyModel(dir.Path);
+        string image = Path.Combine(dir.Path, "tiny.png");
+        WriteGradient(image, 28, 28);
+        using var predictor = EfficientNetPredictor.Load(model);
+        using var png = SKBitmap.Decode(predictor.Explain(image).RenderPng(image));
+        Assert.AreEqual((28, 28), (png.Width, png.Height));
     }
 
     private sealed class Row

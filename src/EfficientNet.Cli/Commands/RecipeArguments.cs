@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Weights;
+
+namespace EfficientNet.Cli.Commands;
+
+/// <summary>
+/// The flags that change part of the preprocessing a weights file comes with (its recorded recipe,
+/// <see cref="RecipeMetadata"/>, else its published one), and the note a command prints when a flag overrides part of a
+/// recorded recipe.
+/// </summary>
+internal static class RecipeArguments
+{
+    public static Option<int?> Resolution() => new("--resolution")
+    {
+        Description = "Network input side in pixels. Default: the size recorded in the weights file (a training run's), else the weights' published crop size. " +
+                      "The recipe's mean, std and crop fraction are kept.",
+    };
+
+    public static Option<string?> Mean() => new("--mean") { Description = "Normalisation mean, one value or R,G,B on the 0–1 scale. Default: the weights' recipe's." };
+
+    public static Option<string?> Std() => new("--std") { Description = "Normalisation std, one value or R,G,B. Default: the weights' recipe's." };
+
+    public static Option<double?> CropFraction() => new("--crop-fraction")
+    {
+        Description = "Centre crop as a fraction of the resize size (1 = no crop). Default: the weights' recipe's.",
+    };
+
+    /// <summary>
+    /// <paramref name="recipe"/> with the flags' parts changed: the resolution first (keeping the crop fraction), then the
+    /// crop fraction (resize = ⌊crop / fraction⌋), mean and std; the interpolation is kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">A flag's value is out of range or does not parse; the message names the flag.</exception>
+    public static PreprocessingRecipe Apply(PreprocessingRecipe recipe, int? resolution, string? mean, string? std, double? cropFraction)
+    {
+        if (resolution is { } size)
+        {
+            if (size < 32) throw new ArgumentException($"--resolution must be at least 32 pixels (the network's total stride); got {size}.");
+            recipe = recipe.WithCropSize(size);
+        }
+        if (cropFraction is { } fraction)
+        {
+            if (!(fraction > 0 && fraction <= 1)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--crop-fraction must be in (0, 1]; got {fraction}."));
+            recipe = recipe with { ResizeSize = PreprocessingRecipe.Centered(recipe.CropSize, fraction).ResizeSize };
+        }
+        if (mean is not null) recipe = recipe with { Mean = Parse("--mean", mean, positive: false) };
+        if (std is not null) recipe = recipe with { Std = Parse("--std", std, positive: true) };
+        return recipe;
+    }
+
+    /// <summary>
+    /// Prints (to standard error, so standard output stays the command's result) what <paramref name="flags"/> change of
+    /// the recipe <paramref name="file"/> records; nothing when it records none or nothing changes.
+    /// </summary>
+    public static void ReportOverride(string flags, string file, RecipeMetadata? recorded, PreprocessingRecipe chosen)
+    {
+        if (recorded is not null && RecipeMetadata.DescribeOverride(flags, file, recorded.Preprocessing, chosen) is { } note)
+            Console.Error.WriteLine($"note: {note}");
+    }
+
+    /// <summary>The flags among <paramref name="flags"/> that were given, with their values, for the note.</summary>
+    public static string Given(params (string Name, object? Value)[] flags) =>
+        string.Join(" ", flags.Where(f => f.Value is not null).Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name} {f.Value}")));
+
+    private static RgbValues Parse(string flag, string text, bool positive)
+    {
+        RgbValues values;
+        try
+        {
+            values = RgbValues.Parse(text);
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"{flag} '{text}' is not one number or three comma-separated numbers (R,G,B) on the 0–1 scale.");
+        }
+        if (values.ToArray().Any(v => !float.IsFinite(v) || (positive && v <= 0)))
+            throw new ArgumentException($"{flag} '{text}' must be {(positive ? "finite numbers > 0" : "finite numbers")}.");
+        return values;
+    }
+}
