@@ -29,6 +29,13 @@ folders, hostile files (empty, random bytes, text named .jpg, truncated JPEG), a
 torchvision's Resize(256, bicubic) + CenterCrop(224) of each good image as 0-255 planar RGB, to measure how closely
 ML.NET's resize follows torchvision's. images-large/: five photo-sized JPEGs (4032x3024, 1536x2048, 2000x1500, 500x375, 1024x768) with
 texture at several scales and images-large.io.safetensors (the same torchvision crop), for reduced-scale JPEG decoding.
+images-oracle/: three scenes (smooth fields at several scales with hard-edged shapes placed asymmetrically) and
+b0.images-oracle.safetensors, B0's answer to each file through torchvision's own evaluation pipeline, written out here
+with the ImageNet constants as literals (PIL open, Resize(256, bicubic), CenterCrop(224), ToTensor, Normalize): the
+pooled features, the features again with one constant mistyped (mean G 0.465, std G 0.242), the class activation map
+sum_k W[c, k] F[k, i, j] + b[c] of three classes on the pre-pool map F, and those classes. exact_340x256.png and
+exact_256x340.jpg have a shorter side of 256 and even margins, so neither pipeline resamples and both crop the same
+pixels (the bound on the constants); resized_500x375.jpg goes through the bicubic resize (the bound on resampling).
 
 Usage: make_parity_fixtures.py OUTPUT_DIR
 """
@@ -303,6 +310,51 @@ def make_large_images():
     save_safetensors(os.path.join(OUT, "images-large.io.safetensors"), reference)
 
 
+def make_oracle_images(model):
+    """Image files and B0's features and class activation maps for them, through torchvision's own pipeline."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+    from torchvision import transforms as T
+    root = os.path.join(OUT, "images-oracle")
+    os.makedirs(root, exist_ok=True)
+    rng = np.random.default_rng(11)
+
+    def pipeline(mean, std):
+        return T.Compose([T.Resize(256, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])
+
+    # ImageNet's statistics, typed here rather than read from the code under test, and two single-character typos of them.
+    references = {
+        "features": pipeline([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        "features_mean_g_0.465": pipeline([0.485, 0.465, 0.406], [0.229, 0.224, 0.225]),
+        "features_std_g_0.242": pipeline([0.485, 0.456, 0.406], [0.229, 0.242, 0.225]),
+    }
+    out = {}
+    for name, (w, h) in (("exact_340x256.png", (340, 256)), ("exact_256x340.jpg", (256, 340)), ("resized_500x375.jpg", (500, 375))):
+        x = torch.zeros(3, h, w)
+        for cells, amplitude in ((3, 50.0), (8, 25.0), (20, 10.0)):
+            field = torch.from_numpy(rng.normal(size=(1, 3, cells, cells)).astype("float32"))
+            x += amplitude * F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False)[0]
+        image = Image.fromarray((x + 128).clamp(0, 255).permute(1, 2, 0).numpy().astype("uint8"))
+        draw = ImageDraw.Draw(image)
+        # A disc up and to the left, a bar down and to the right: no symmetry maps the scene onto itself.
+        draw.ellipse([w // 6, h // 8, w // 2, h // 2], fill=(230, 60, 40))
+        draw.rectangle([w // 2, h * 5 // 8, w - w // 10, h - h // 12], fill=(30, 80, 220))
+        path = os.path.join(root, name)
+        image.save(path, quality=92)
+        with torch.no_grad():
+            for key, pipe in references.items():
+                feature_map = model.features(pipe(Image.open(path).convert("RGB"))[None])
+                out[name + "/" + key] = torch.flatten(model.avgpool(feature_map), 1)[0]
+                if key == "features":
+                    logits = model.classifier(out[name + "/" + key][None])[0]
+                    classes = torch.tensor([int(logits.argmax()), 0, 999])
+                    weight, bias = model.classifier[1].weight, model.classifier[1].bias
+                    out[name + "/cam"] = torch.einsum("ck,kij->cij", weight[classes], feature_map[0]) + bias[classes][:, None, None]
+                    out[name + "/cam_classes"] = classes
+                    assert torch.allclose(out[name + "/cam"].mean((1, 2)), logits[classes], atol=1e-5), "the map's mean is the logit"
+    save_safetensors(os.path.join(OUT, "b0.images-oracle.safetensors"), out)
+
+
 def make_schedules():
     """PyTorch's OneCycleLR (as the Fashion-MNIST anchor uses it) and AdamW/SGD steps, for the training tests."""
     p = torch.nn.Parameter(torch.zeros(1))
@@ -335,6 +387,7 @@ def main():
         index_blocks(model)
         if name == "b0":
             check_against_reference_key_table(model)
+            make_oracle_images(model)
         torch.save(model.state_dict(), os.path.join(OUT, name + ".torchvision.pth"))
         save_safetensors(os.path.join(OUT, name + ".torchvision.io.safetensors"), reference_outputs(model, resolution, seed))
         case(name, "torchvision", name + ".torchvision.pth", name + ".torchvision.io.safetensors", resolution)

@@ -283,7 +283,8 @@ public sealed class EfficientNetComparisonExperiment
         var schema = SchemaDefinition.Create(typeof(FeatureRow));
         schema[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         schema[nameof(FeatureRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
-        var rows = features.Select((f, i) => new FeatureRow { Features = f, Label = (uint)labels[i] + 1 });
+        // LoadFromEnumerable takes a key column's values zero-based (it stores index + 1, 0 being "missing"): class c is c.
+        var rows = features.Select((f, i) => new FeatureRow { Features = f, Label = (uint)labels[i] });
         var data = ml.Data.LoadFromEnumerable(rows, schema);
         MaximumEntropyModelParameters head = s.FeatureClassifier == FeatureClassifier.SdcaMaximumEntropy
             ? ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(nameof(FeatureRow.Label), nameof(FeatureRow.Features)).Fit(data).Model

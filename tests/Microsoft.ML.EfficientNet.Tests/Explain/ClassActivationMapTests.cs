@@ -105,6 +105,52 @@ public sealed class ClassActivationMapTests
     }
 
     [TestMethod]
+    public void EveryCellOfTheMapEqualsTorchvisionsInItsPlace()
+    {
+        // Reference: scripts/make_parity_fixtures.py runs torchvision's pipeline and B0 on the file, takes the pre-pool
+        // map F of model.features and computes Σ_k W[c, k]·F[k, i, j] + b[c] itself. The image's shorter side is 256
+        // with even margins, so neither side resamples and both maps cover the same 224 px square.
+        using var dir = new TemporaryDirectory();
+        string model = Path.Combine(dir.Path, "b0.onnx");
+        EfficientNetOnnxExporter.Export(EfficientNetCheckpoint.Load(Fixtures.Generated("b0.torchvision.pth"), EfficientNetVariant.B0), model, new OnnxExportOptions());
+        var reference = SafeTensorsFile.Read(Fixtures.Generated("b0.images-oracle.safetensors"));
+        using var predictor = EfficientNetPredictor.Load(model);
+        foreach (string name in (string[])["exact_340x256.png", "exact_256x340.jpg"])
+        {
+            string image = Path.Combine(Path.GetDirectoryName(Fixtures.Generated("images-oracle/" + name))!, name);
+            var expected = reference[name + "/cam"];
+            var classes = reference[name + "/cam_classes"].Values;
+            Assert.AreEqual(3, expected.Shape[0]);
+            int height = (int)expected.Shape[1], width = (int)expected.Shape[2];
+            Assert.AreEqual((7, 7), (height, width), "224 px at stride 32");
+            for (int k = 0; k < classes.Length; k++)
+            {
+                var map = predictor.Explain(image, (int)classes[k]);
+                Assert.AreEqual((height, width), (map.Height, map.Width));
+                var ours = map.Values;
+                var cells = expected.Values.AsSpan(k * height * width, height * width).ToArray();
+                double range = cells.Max() - cells.Min(), bound = 1e-3 * range;
+                double worst = 0, transposed = 0, mirrored = 0, flipped = 0;
+                for (int y = 0; y < height; y++)
+                    for (int x = 0; x < width; x++)
+                    {
+                        float e = cells[y * width + x];
+                        worst = Math.Max(worst, Math.Abs(ours[y, x] - e));
+                        transposed = Math.Max(transposed, Math.Abs(ours[x, y] - e));
+                        mirrored = Math.Max(mirrored, Math.Abs(ours[y, width - 1 - x] - e));
+                        flipped = Math.Max(flipped, Math.Abs(ours[height - 1 - y, x] - e));
+                    }
+                TestContext.WriteLine($"{name}, class {classes[k]}: max |Δ| {worst:E2} over a range of {range:F3}; transposed {transposed:F3}, mirrored {mirrored:F3}, flipped {flipped:F3}");
+                Assert.IsTrue(worst <= bound, $"{name}, class {classes[k]}: a cell differs from torchvision's by {worst:E2} (bound {bound:E2}, map range {range:F3})");
+                // The scene has no symmetry, so the map has none: a transposed or mirrored map fails by far.
+                Assert.IsTrue(Math.Min(transposed, Math.Min(mirrored, flipped)) > 100 * bound, $"{name}, class {classes[k]}: the map is nearly symmetric, the check could not tell");
+            }
+        }
+    }
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
     public void ThePredictorNamesWhatIsWrong()
     {
         using var dir = new TemporaryDirectory();
