@@ -1,15 +1,16 @@
 // The main job: EfficientNet-B0 on Fashion-MNIST end to end, in a few minutes on a CPU.
 //
-//   dotnet run -c Release --project samples/FashionMnistEndToEnd -- [--per-class 1000] [--epochs 3] [--output artifacts/main-job]
+//   dotnet run -c Release --project samples/FashionMnistEndToEnd -- [--per-class 6000] [--epochs 2] [--output artifacts/main-job]
 //
 // 1. Writes Fashion-MNIST (Debian's dataset-fashion-mnist) as PNG folders: --per-class training images of each of the ten
 //    classes and the whole 10,000-image test set.
-// 2. Trains B0 from scratch with the ML.NET trainer (mlContext.MulticlassClassification.Trainers.EfficientNet): 32 px,
-//    shift augmentation, one-cycle AdamW 3e-3, batch 32 (docs/TRAINING.md's 32 px recipe with smaller batches: 3 epochs of
-//    batch 128 are only 210 steps, too few from scratch); the run folder gets the
-//    checkpoints, model.onnx and model.safetensors.
+// 2. Trains B0 from scratch with the ML.NET trainer (mlContext.MulticlassClassification.Trainers.EfficientNet) on all
+//    60,000 training images for two epochs: 32 px, batch 128, one-cycle AdamW 3e-3, no augmentation (a recipe for a
+//    five-minute budget: with two passes over the data, augmentation and stochastic depth only slow the fit, and every
+//    image more is worth more than a third epoch); the run folder gets the checkpoints, model.onnx and model.safetensors.
 // 3. Saves the fitted pipeline with mlContext.Model.Save, loads it back in a fresh MLContext, scores the test set and
-//    evaluates it with mlContext.MulticlassClassification.Evaluate; prints the accuracy as `efficientnet evaluate` does.
+//    evaluates it with mlContext.MulticlassClassification.Evaluate; prints the accuracy as `efficientnet evaluate` does,
+//    with its 95 % interval and the chance rate, and says what the number means.
 // 4. Writes the training curves, the confusion-matrix heatmap and report.html (EfficientNet.Training.Reports).
 using System.Diagnostics;
 using System.Globalization;
@@ -20,11 +21,12 @@ using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
 var c = CultureInfo.InvariantCulture;
-int perClass = int.Parse(Arg("--per-class") ?? "1000", c);
-int epochs = int.Parse(Arg("--epochs") ?? "3", c);
+int perClass = int.Parse(Arg("--per-class") ?? "6000", c);
+int epochs = int.Parse(Arg("--epochs") ?? "2", c);
 string output = Path.GetFullPath(Arg("--output") ?? Path.Combine("artifacts", "main-job"));
 var total = Stopwatch.StartNew();
 
@@ -43,15 +45,16 @@ Console.WriteLine($"Fashion-MNIST: {trainRows.Count:N0} training images ({perCla
 var ml = new MLContext(seed: 0);
 var trainView = ml.Data.LoadFromEnumerable(trainRows);
 string run = Path.Combine(output, "run");
-const int size = 32;
+const int size = 32, batch = 128;
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(classes.Select(n => new ClassName { Label = n })))
     .Append(ml.Transforms.LoadImages("Image", data, "Path"))
     .Append(ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetMulticlassTrainerOptions
     {
         Variant = "b0",
-        InitialWeights = null, // from scratch: ImageNet weights would need 224 px colour photographs, not 32 px Fashion-MNIST
+        // From scratch: the job runs offline, and no ImageNet weights can be downloaded on this project's machines.
+        InitialWeights = null,
         Epochs = epochs,
-        BatchSize = 32,
+        BatchSize = batch,
         ImageSize = size,
         LearningRate = 3e-3,
         OutputDirectory = run,
@@ -59,17 +62,18 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.
         Progress = Report,
         Configure = o =>
         {
-            // docs/TRAINING.md's 32 px recipe: the 28 px images padded-shifted, Fashion-MNIST's own mean/std, no crop;
-            // 10 % of the training images held out for the validation curve.
-            o.Augmentation = AugmentationPreset.Shift;
+            // The 28 px images padded to 32 px with Fashion-MNIST's own mean/std, no crop; 2 % of the training images
+            // (1,200) held out for the validation curve, so that nearly all of them train.
+            o.Augmentation = AugmentationPreset.None;
+            o.StochasticDepthRate = 0;
             o.Recipe = PreprocessingRecipe.Centered(size, 1.0, new RgbValues(0.286f, 0.286f, 0.286f), new RgbValues(0.353f, 0.353f, 0.353f));
             o.Schedule = ScheduleKind.OneCycle;
             o.WarmupFraction = 0.15;
-            o.ValidationFraction = 0.1;
+            o.ValidationFraction = 0.02;
         },
     }))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel"));
-Console.WriteLine($"Training EfficientNet-B0 from scratch: {epochs} epochs at {size} px, batch 32, one-cycle AdamW 3e-3");
+Console.WriteLine($"Training EfficientNet-B0 from scratch: {epochs} epochs at {size} px, batch {batch}, one-cycle AdamW 3e-3");
 var clock = Stopwatch.StartNew();
 var model = pipeline.Fit(trainView);
 // The trainer's model carries the run's history, classes and file paths.
@@ -90,6 +94,11 @@ Console.WriteLine();
 Console.WriteLine($"{zip}: {testRows.Count:N0} test images in {seconds:F1} s ({testRows.Count / seconds:F0} images/s)");
 Console.WriteLine(string.Create(c, $"accuracy {metrics.MicroAccuracy:P2}   top-5 {metrics.TopKAccuracy:P2}   mean cross-entropy {metrics.LogLoss:F4}"));
 var evaluation = ReportEvaluation.From(metrics, classes, $"Fashion-MNIST test set, {testRows.Count:N0} images, through the reloaded model.zip");
+var judged = ChanceAssessment.FromConfusion(evaluation.Confusion);
+Console.WriteLine(string.Create(c, $"95 % interval {judged.Low:P2} – {judged.High:P2} on {judged.Count:N0} test images; chance (the majority-class rate) {judged.ChanceAccuracy:P2}"));
+Console.WriteLine(judged.Warning(classes, $"trained from scratch for {epochs} epochs") ??
+    $"What it means: B0 trained from scratch for {epochs} epochs at {size} px, a few minutes on a CPU; the same network reaches " +
+    "89.96 % with 13 epochs at 48 px (docs/TRAINING.md), and a linear model about 84 %.");
 PrintConfusion(evaluation);
 
 // 4. Plots and report.

@@ -148,8 +148,6 @@ public sealed class ClassActivationMapTests
         }
     }
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     public void ThePredictorNamesWhatIsWrong()
     {
