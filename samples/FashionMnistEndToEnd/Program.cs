@@ -92,10 +92,10 @@ var metrics = scoring.MulticlassClassification.Evaluate(scored, "Label", "Score"
 double seconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine();
 Console.WriteLine($"{zip}: {testRows.Count:N0} test images in {seconds:F1} s ({testRows.Count / seconds:F0} images/s)");
-Console.WriteLine(string.Create(c, $"accuracy {metrics.MicroAccuracy:P2}   top-5 {metrics.TopKAccuracy:P2}   mean cross-entropy {metrics.LogLoss:F4}"));
 var evaluation = ReportEvaluation.From(metrics, classes, $"Fashion-MNIST test set, {testRows.Count:N0} images, through the reloaded model.zip");
 var judged = ChanceAssessment.FromConfusion(evaluation.Confusion);
-Console.WriteLine(string.Create(c, $"95 % interval {judged.Low:P2} – {judged.High:P2} on {judged.Count:N0} test images; chance (the majority-class rate) {judged.ChanceAccuracy:P2}"));
+// The line `efficientnet evaluate` prints: the interval and the chance rate beside the accuracy.
+Console.WriteLine(string.Create(c, $"accuracy {metrics.MicroAccuracy:P2} (95 % interval {judged.Low:P2}–{judged.High:P2})   majority-class rate {judged.ChanceAccuracy:P2}   top-5 {metrics.TopKAccuracy:P2}   mean cross-entropy {metrics.LogLoss:F4}"));
 Console.WriteLine(judged.Warning(classes, $"trained from scratch for {epochs} epochs") ??
     $"What it means: B0 trained from scratch for {epochs} epochs at {size} px, a few minutes on a CPU; the same network reaches " +
     "89.96 % with 13 epochs at 48 px (docs/TRAINING.md), and a linear model about 84 %.");
