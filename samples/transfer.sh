@@ -7,7 +7,7 @@
 #   from pretrained: accuracy NN.NN %
 #   from scratch: accuracy NN.NN %
 #
-# then the chance warning of any run that learned nothing beyond chance. About 3 minutes on 2 cores; files under
+# then the chance warning of any run that learned nothing beyond chance. About 2.5 minutes on 2 cores; files under
 # artifacts/sample/transfer (the source model is reused by a second run; rm -rf the folder to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
