@@ -22,6 +22,12 @@ batch-norm eps of their source (docs/WEIGHTS.md):
 EfficientNetV2-S/M/L (torchvision's efficientnet_v2_*, eps 1e-3, Fused-MBConv stages) at reduced resolutions, one
 torchvision .pth each (V2-L alone is 474 MB, so no second naming scheme); the script asserts that a batch-norm eps of
 1e-5 instead of 1e-3, or a residual Fused-MBConv block left out, moves the logits by thousands of tolerances.
+EfficientNet-Lite (no torchvision model and no timm here): a PyTorch reference built from timm's _gen_efficientnet_lite
+with timm's module names (B0's stages without squeeze-and-excitation, ReLU6, stem 32 and head 1280 at every width, first
+and last stages not deepened); its parameter counts must round to the published 4.65/5.42/6.09/8.20/13.01 M, and the
+script asserts that ReLU instead of ReLU6 or one stray squeeze-and-excitation moves the logits by hundreds of
+tolerances. lite0.timm.pth (efficientnet_lite0: symmetric padding, eps 1e-5) and tf_efficientnet_lite3.safetensors
+(SAME padding, eps 1e-3), each with its io file, at reduced resolutions.
 And legacy.pth, a checkpoint in torch's pre-1.6 (non-zip) serialisation, which the importer must reject clearly.
 
 images/: JPEG and PNG test images (smooth random scenes with shapes, various sizes and aspect ratios) in two class
@@ -39,7 +45,7 @@ pixels (the bound on the constants); resized_500x375.jpg goes through the bicubi
 
 Usage: make_parity_fixtures.py OUTPUT_DIR
 """
-import json, os, struct, sys
+import json, math, os, struct, sys
 
 import torch
 import torch.nn as nn
@@ -242,6 +248,146 @@ def check_against_reference_key_table(model):
     assert [r[0] for r in rows] == list(model.state_dict().keys())
 
 
+# EfficientNet-Lite as timm's _gen_efficientnet_lite builds it: (kind, repeats, kernel, stride, expand, channels) per stage.
+LITE_ARCH = [("ds", 1, 3, 1, 1, 16), ("ir", 2, 3, 2, 6, 24), ("ir", 2, 5, 2, 6, 40), ("ir", 3, 3, 2, 6, 80),
+             ("ir", 3, 5, 1, 6, 112), ("ir", 4, 5, 2, 6, 192), ("ir", 1, 3, 1, 6, 320)]
+LITE_MULTIPLIERS = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2), "lite3": (1.2, 1.4), "lite4": (1.4, 1.8)}
+LITE_PUBLISHED_MILLIONS = {"lite0": 4.65, "lite1": 5.42, "lite2": 6.09, "lite3": 8.20, "lite4": 13.01}
+
+
+def round_channels(channels, multiplier, divisor=8):
+    """timm's round_channels / make_divisible (round_limit 0.9)."""
+    channels *= multiplier
+    rounded = max(divisor, int(channels + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * channels else rounded
+
+
+def conv(cin, cout, k, stride=1, groups=1):
+    return nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+
+
+class LiteSqueezeExcite(nn.Module):
+    """A stray squeeze-and-excitation (timm's SqueezeExcite), only to show the fixture notices one."""
+
+    def __init__(self, channels, act):
+        super().__init__()
+        self.conv_reduce, self.act, self.conv_expand = nn.Conv2d(channels, max(1, channels // 4), 1), act(), nn.Conv2d(max(1, channels // 4), channels, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.conv_expand(self.act(self.conv_reduce(x.mean((2, 3), keepdim=True)))))
+
+
+class LiteBlock(nn.Module):
+    """timm's DepthwiseSeparableConv (ds: conv_dw, bn1, conv_pw, bn2) or InvertedResidual (ir: conv_pw, bn1, conv_dw,
+    bn2, conv_pwl, bn3), without squeeze-and-excitation; skip when stride 1 and equal widths."""
+
+    def __init__(self, kind, cin, cout, k, stride, expand, act, stray_se=False):
+        super().__init__()
+        self.kind, self.act, self.skip = kind, act(), stride == 1 and cin == cout
+        mid = cin * expand
+        if kind == "ds":
+            self.conv_dw, self.bn1, self.conv_pw, self.bn2 = conv(cin, cin, k, stride, cin), nn.BatchNorm2d(cin), conv(cin, cout, 1), nn.BatchNorm2d(cout)
+        else:
+            self.conv_pw, self.bn1 = conv(cin, mid, 1), nn.BatchNorm2d(mid)
+            self.conv_dw, self.bn2 = conv(mid, mid, k, stride, mid), nn.BatchNorm2d(mid)
+            self.conv_pwl, self.bn3 = conv(mid, cout, 1), nn.BatchNorm2d(cout)
+        self.se = LiteSqueezeExcite(cin if kind == "ds" else mid, act) if stray_se else nn.Identity()
+
+    def forward(self, x):
+        if self.kind == "ds":
+            y = self.bn2(self.conv_pw(self.se(self.act(self.bn1(self.conv_dw(x))))))
+        else:
+            y = self.act(self.bn2(self.conv_dw(self.act(self.bn1(self.conv_pw(x))))))
+            y = self.bn3(self.conv_pwl(self.se(y)))
+        return y + x if self.skip else y
+
+
+class Lite(nn.Module):
+    """timm's EfficientNet for _gen_efficientnet_lite: fix_stem (32), num_features 1280, fix_first_last, ReLU6."""
+
+    def __init__(self, name, num_classes=1000, act=nn.ReLU6, stray_se=False, scaled_stem=False):
+        super().__init__()
+        width, depth = LITE_MULTIPLIERS[name]
+        self.act = act()
+        stem = round_channels(32, width) if scaled_stem else 32
+        self.conv_stem, self.bn1 = conv(3, stem, 3, 2), nn.BatchNorm2d(stem)
+        stages, cin = [], stem
+        for i, (kind, repeats, k, stride, expand, channels) in enumerate(LITE_ARCH):
+            n = repeats if i in (0, len(LITE_ARCH) - 1) else math.ceil(repeats * depth)
+            cout, blocks = round_channels(channels, width), []
+            for j in range(n):
+                blocks.append(LiteBlock(kind, cin, cout, k, stride if j == 0 else 1, expand, act, stray_se and i == 3 and j == 1))
+                cin = cout
+            stages.append(nn.Sequential(*blocks))
+        self.blocks = nn.Sequential(*stages)
+        self.conv_head, self.bn2 = conv(cin, 1280, 1), nn.BatchNorm2d(1280)
+        self.classifier = nn.Linear(1280, num_classes)
+
+    def features(self, x):
+        x = self.act(self.bn1(self.conv_stem(x)))
+        return self.act(self.bn2(self.conv_head(self.blocks(x))))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).mean((2, 3)))
+
+
+def randomise_lite(model, seed):
+    """As randomise(), with batch-norm scales large enough that some activations pass 6, so ReLU6's cap matters."""
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.normal_(m.bias, 0.0, 0.1)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.uniform_(m.weight, 1.0, 3.0)
+            nn.init.normal_(m.bias, 0.5, 1.0)
+        elif isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -0.05, 0.05)
+            nn.init.normal_(m.bias, 0.0, 0.1)
+    for block in model.modules():
+        if isinstance(block, LiteBlock) and block.skip:
+            last = block.bn2 if block.kind == "ds" else block.bn3
+            nn.init.uniform_(last.weight, 0.2, 0.5)
+            nn.init.normal_(last.bias, 0.0, 0.1)
+    return model.eval()
+
+
+def lite_reference_outputs(model, resolution, seed):
+    check_sensitive(model, resolution, seed)
+    x = images(BATCH, resolution, seed + 1)
+    with torch.no_grad():
+        features = model.features(x).mean((2, 3))
+        logits = model.classifier(features)
+    return {"input": x, "logits": logits, "features": features}
+
+
+def check_lite(name, model, resolution, seed):
+    """Parameter counts against the published ones; ReLU for ReLU6 and a stray SE must move the logits widely."""
+    for variant, millions in LITE_PUBLISHED_MILLIONS.items():
+        count = sum(p.numel() for p in Lite(variant).parameters())
+        assert round(count / 1e6, 2) == millions, (variant, count, millions)
+        # A stem scaled with width (as in the B series) would change the count wherever the rounding moves it.
+        assert sum(p.numel() for p in Lite(variant, scaled_stem=True).parameters()) != count or round_channels(32, LITE_MULTIPLIERS[variant][0]) == 32
+    x = images(BATCH, resolution, seed + 1)
+    with torch.no_grad():
+        reference = model(x)
+        tolerance = 1e-4 * reference.abs().max() + 1e-5
+        relu = Lite(name, act=nn.ReLU)
+        relu.load_state_dict(model.state_dict())
+        relu.eval()
+        stray = Lite(name, stray_se=True)
+        stray.load_state_dict(model.state_dict(), strict=False)
+        stray.eval()
+        if any(isinstance(m, Conv2dSame) for m in model.modules()):
+            tensorflow_style(relu, model.bn1.eps)
+            tensorflow_style(stray, model.bn1.eps)
+        for label, broken in (("ReLU instead of ReLU6", relu(x)), ("a stray squeeze-and-excitation", stray(x))):
+            delta = (broken - reference).abs().max()
+            assert delta > 100 * tolerance, f"{label}: logits moved only {delta:.3g} (tolerance {tolerance:.3g})"
+            print(f"  {name} {label}: max |delta| {delta:.3g} = {delta / tolerance:.0f} tolerances", flush=True)
+
+
 def torchvision_crop(path):
     """torchvision's evaluation preprocessing of B0, Resize(256, bicubic) + CenterCrop(224), as 0-255 planar RGB floats."""
     import numpy as np
@@ -426,6 +572,25 @@ def main():
         save_safetensors(os.path.join(OUT, variant + ".torchvision.io.safetensors"), reference_outputs(model, resolution, seed))
         case(variant, "torchvision", variant + ".torchvision.pth", variant + ".torchvision.io.safetensors", resolution)
         print("fixtures for", variant, "at", resolution, "px,", sum(p.numel() for p in model.parameters()), "parameters", flush=True)
+
+    # EfficientNet-Lite: timm's efficientnet_lite0 (symmetric padding, eps 1e-5) and tf_efficientnet_lite3 (SAME, eps 1e-3).
+    for name, fmt, resolution, seed in (("lite0", "timm", 96, 3000), ("lite3", "timm-tf", 80, 3001)):
+        model = randomise_lite(Lite(name), seed)
+        if fmt == "timm-tf":
+            tensorflow_style(model, 1e-3)
+        model = calibrate(model, resolution, seed + 100)
+        check_lite(name, model, resolution, seed)
+        io = lite_reference_outputs(model, resolution, seed)
+        if fmt == "timm":
+            weights = name + ".timm.pth"
+            torch.save(model.state_dict(), os.path.join(OUT, weights))
+        else:
+            weights = "tf_efficientnet_" + name + ".safetensors"
+            save_safetensors(os.path.join(OUT, weights), model.state_dict())
+        io_file = weights.rsplit(".", 1)[0] + ".io.safetensors"
+        save_safetensors(os.path.join(OUT, io_file), io)
+        case(name, fmt, weights, io_file, resolution)
+        print("fixtures for", name, fmt, "at", resolution, "px,", sum(p.numel() for p in model.parameters()), "parameters", flush=True)
 
     torch.save({"weight": torch.ones(2, 2)}, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)
     with open(os.path.join(OUT, "manifest.json"), "w") as f:

@@ -12,8 +12,8 @@ public sealed class InfoCommandTests
         Assert.AreEqual(0, result.ExitCode, result.Error);
         using var json = JsonDocument.Parse(result.Output);
         var rows = json.RootElement.EnumerateArray().ToList();
-        // B0–B7, then V2-S/M/L.
-        Assert.AreEqual(11, rows.Count);
+        // B0–B7, then V2-S/M/L, then Lite0–Lite4.
+        Assert.AreEqual(16, rows.Count);
         foreach (string field in (string[])["name", "width", "depth", "resolution", "dropout", "params", "macs"])
             Assert.IsTrue(rows.All(r => r.TryGetProperty(field, out _)), field);
         Assert.AreEqual("b0", rows[0].GetProperty("name").GetString());
@@ -32,6 +32,14 @@ public sealed class InfoCommandTests
         Assert.AreEqual(118_515_272, rows[10].GetProperty("params").GetInt64());
         Assert.AreEqual(480, rows[10].GetProperty("resolution").GetInt32());
         Assert.AreEqual(85.808, rows[10].GetProperty("top1").GetDouble());
+        // timm's efficientnet_lite0 … lite4 parameter counts, to the parameter.
+        Assert.AreEqual("lite0", rows[11].GetProperty("name").GetString());
+        long[] lite = [4_652_008, 5_416_680, 6_092_072, 8_197_096, 13_006_568];
+        for (int i = 0; i < lite.Length; i++)
+        {
+            Assert.AreEqual($"lite{i}", rows[11 + i].GetProperty("name").GetString());
+            Assert.AreEqual(lite[i], rows[11 + i].GetProperty("params").GetInt64(), $"lite{i}");
+        }
     }
 
     [TestMethod]

@@ -244,7 +244,7 @@ internal static partial class CompareCommand
         {
             try
             {
-                WeightsResolver.FetchPublished(PretrainedWeights.Torchvision(candidate.Variant), new WeightsRequest(candidate.Variant) { Logger = logger });
+                WeightsResolver.FetchPublished(PretrainedWeights.Default(candidate.Variant), new WeightsRequest(candidate.Variant) { Logger = logger });
             }
             catch (FileNotFoundException e)
             {

@@ -20,13 +20,13 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     /// <summary>Builds the network with freshly initialised weights.</summary>
     /// <param name="spec">The network layout (variant and class count).</param>
     /// <param name="source">Padding and batch-norm eps/momentum; default torchvision's for the variant.</param>
-    /// <param name="activation">Makes each SiLU; default <see cref="nn.SiLU()"/>.</param>
+    /// <param name="activation">Makes each SiLU; default <see cref="nn.SiLU()"/>. Lite variants always use ReLU6.</param>
     public EfficientNetModel(EfficientNetSpec spec, WeightSource? source = null, ActivationFactory? activation = null) : base(nameof(EfficientNetModel))
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
         Source = source ?? WeightSource.For(WeightFormat.TorchVision, spec.Variant);
-        activation ??= () => nn.SiLU();
+        activation = spec.Activation == ActivationKind.ReLU6 ? () => nn.ReLU6() : activation ?? (() => nn.SiLU());
 
         var stages = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", ConvNormActivation.Create(spec.Stem, Source, activation)) };
         for (int s = 0; s < spec.Stages.Count; s++)

@@ -14,35 +14,44 @@ public sealed class EfficientNetSpec
         StochasticDepthRate = stochasticDepthRate;
 
         var table = variant.Stages;
-        // The stem feeds the first stage: 32 in B0 (EfficientNetBaseline.StemChannels), 24 or 32 in V2.
-        StemChannels = CompoundScaling.RoundFilters(table[0].InputChannels, variant.WidthMultiplier);
+        // The stem feeds the first stage: 32 in B0 (EfficientNetBaseline.StemChannels), 24 or 32 in V2; Lite keeps 32 at
+        // every width.
+        StemChannels = variant.ScalesStemAndHead
+            ? CompoundScaling.RoundFilters(table[0].InputChannels, variant.WidthMultiplier)
+            : table[0].InputChannels;
         Stem = new ConvNormActivationSpec(
             new ConvSpec("features.0.0", EfficientNetBaseline.ImageChannels, StemChannels, EfficientNetBaseline.StemKernelSize,
                 EfficientNetBaseline.StemStride, 1, HasBias: false),
             "features.0.1", true);
 
-        var stageRepeats = table.Select(s => CompoundScaling.RoundRepeats(s.Repeats, variant.DepthMultiplier)).ToArray();
+        var stageRepeats = table.Select((s, i) =>
+            !variant.ScalesFirstAndLastStages && (i == 0 || i == table.Count - 1)
+                ? s.Repeats
+                : CompoundScaling.RoundRepeats(s.Repeats, variant.DepthMultiplier)).ToArray();
         int totalBlocks = stageRepeats.Sum();
         var stages = new List<IReadOnlyList<MBConvBlockSpec>>();
-        int index = 0;
+        int index = 0, previous = StemChannels;
         for (int s = 0; s < table.Count; s++)
         {
             MBConvStage config = table[s];
-            int stageInput = CompoundScaling.RoundFilters(config.InputChannels, variant.WidthMultiplier);
             int stageOutput = CompoundScaling.RoundFilters(config.OutputChannels, variant.WidthMultiplier);
             var blocks = new List<MBConvBlockSpec>();
             for (int j = 0; j < stageRepeats[s]; j++, index++)
             {
-                // Only the first block of a stage changes resolution and width; the rest map out → out at stride 1.
-                blocks.Add(new MBConvBlockSpec(s, j, index, j == 0 ? stageInput : stageOutput, stageOutput, config,
+                // Only the first block of a stage changes resolution and width; the rest map out → out at stride 1. The
+                // first takes what the previous unit gives (a fixed-width stem in Lite).
+                blocks.Add(new MBConvBlockSpec(s, j, index, j == 0 ? previous : stageOutput, stageOutput, config,
                     j == 0 ? config.Stride : 1, stochasticDepthRate * index / totalBlocks));
             }
             stages.Add(blocks);
+            previous = stageOutput;
         }
         Stages = stages;
         Blocks = stages.SelectMany(b => b).ToArray();
 
-        HeadChannels = CompoundScaling.RoundFilters(EfficientNetBaseline.HeadChannels, variant.WidthMultiplier);
+        HeadChannels = variant.ScalesStemAndHead
+            ? CompoundScaling.RoundFilters(EfficientNetBaseline.HeadChannels, variant.WidthMultiplier)
+            : EfficientNetBaseline.HeadChannels;
         int headIndex = stages.Count + 1;
         Head = new ConvNormActivationSpec(
             new ConvSpec($"features.{headIndex}.0", Blocks[^1].OutputChannels, HeadChannels, 1, 1, 1, HasBias: false),
@@ -63,6 +72,9 @@ public sealed class EfficientNetSpec
 
     /// <summary>Dropout before the classifier, from the variant.</summary>
     public double Dropout => Variant.Dropout;
+
+    /// <summary>The activation of every convolution unit, from the variant: SiLU, or ReLU6 in Lite.</summary>
+    internal ActivationKind Activation => Variant.Activation;
 
     /// <summary>Native input side, in pixels, from the variant.</summary>
     public int Resolution => Variant.Resolution;

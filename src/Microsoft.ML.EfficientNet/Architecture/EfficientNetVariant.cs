@@ -49,6 +49,36 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>The EfficientNetV2 variants S, M, L.</summary>
     public static IReadOnlyList<EfficientNetVariant> V2 { get; } = [V2S, V2M, V2L];
 
+    /// <summary>EfficientNet-Lite0 (timm <c>efficientnet_lite0</c>): B0 without squeeze-and-excitation, ReLU6, 224 px, dropout 0.2.</summary>
+    public static EfficientNetVariant Lite0 { get; } = EfficientNetLiteBaseline.Variant("lite0", 1.0, 1.0, 224, 0.2);
+
+    /// <summary>EfficientNet-Lite1: w 1.0, d 1.1, 240 px, dropout 0.2.</summary>
+    public static EfficientNetVariant Lite1 { get; } = EfficientNetLiteBaseline.Variant("lite1", 1.0, 1.1, 240, 0.2);
+
+    /// <summary>EfficientNet-Lite2: w 1.1, d 1.2, 260 px, dropout 0.3.</summary>
+    public static EfficientNetVariant Lite2 { get; } = EfficientNetLiteBaseline.Variant("lite2", 1.1, 1.2, 260, 0.3);
+
+    /// <summary>EfficientNet-Lite3: w 1.2, d 1.4, 280 px, dropout 0.3.</summary>
+    public static EfficientNetVariant Lite3 { get; } = EfficientNetLiteBaseline.Variant("lite3", 1.2, 1.4, 280, 0.3);
+
+    /// <summary>EfficientNet-Lite4: w 1.4, d 1.8, 300 px, dropout 0.3.</summary>
+    public static EfficientNetVariant Lite4 { get; } = EfficientNetLiteBaseline.Variant("lite4", 1.4, 1.8, 300, 0.3);
+
+    /// <summary>The EfficientNet-Lite variants Lite0–Lite4, for integer CPUs: no squeeze-and-excitation, ReLU6.</summary>
+    public static IReadOnlyList<EfficientNetVariant> Lite { get; } = [Lite0, Lite1, Lite2, Lite3, Lite4];
+
+    /// <summary>SiLU (B series, V2) or ReLU6 (Lite).</summary>
+    internal ActivationKind Activation { get; init; } = ActivationKind.SiLU;
+
+    /// <summary>False for Lite: the stem (32) and head (1280) keep their width at every width multiplier.</summary>
+    internal bool ScalesStemAndHead { get; init; } = true;
+
+    /// <summary>False for Lite: the first and last stages keep their block count at every depth multiplier.</summary>
+    internal bool ScalesFirstAndLastStages { get; init; } = true;
+
+    /// <summary>True for an EfficientNet-Lite variant (ReLU6, no squeeze-and-excitation).</summary>
+    public bool IsLite => Activation == ActivationKind.ReLU6;
+
     /// <summary>
     /// The stage table this variant scales by <see cref="WidthMultiplier"/> and <see cref="DepthMultiplier"/>:
     /// <see cref="EfficientNetBaseline.Stages"/> for B0–B7, φ and custom variants; one of
@@ -65,8 +95,8 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>The names accepted by <see cref="Parse"/> for the published variants: <c>b0</c> … <c>b7</c>.</summary>
     public static IReadOnlyList<string> PublishedNames { get; } = Published.Select(v => v.Name).ToArray();
 
-    /// <summary>Every named variant <see cref="Parse"/> accepts: B0–B7, then V2-S, V2-M, V2-L.</summary>
-    public static IReadOnlyList<EfficientNetVariant> Named { get; } = [.. Published, .. V2];
+    /// <summary>Every named variant <see cref="Parse"/> accepts: B0–B7, then V2-S, V2-M, V2-L, then Lite0–Lite4.</summary>
+    public static IReadOnlyList<EfficientNetVariant> Named { get; } = [.. Published, .. V2, .. Lite];
 
     /// <summary>True for B0–B7 exactly as published; false for variants made by <see cref="FromPhi"/> or <see cref="Custom"/>.</summary>
     public bool IsPublished => Published.Contains(this);
@@ -104,10 +134,11 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>
     /// Finds a named variant. Accepts <c>b4</c>, <c>B4</c>, <c>efficientnet-b4</c>, <c>efficientnet_b4</c> and
     /// <c>tf_efficientnet_b4</c>; for V2 <c>v2-s</c>, <c>v2_s</c>, <c>efficientnet_v2_s</c>, <c>efficientnetv2_s</c> and
-    /// <c>tf_efficientnetv2_s</c> (likewise m, l).
+    /// <c>tf_efficientnetv2_s</c> (likewise m, l); for Lite <c>lite0</c>, <c>efficientnet_lite0</c>, <c>efficientnet-lite0</c>
+    /// and <c>tf_efficientnet_lite0</c> (likewise 1–4).
     /// </summary>
     /// <param name="name">The variant's name.</param>
-    /// <exception cref="ArgumentException">The name is not one of B0–B7 or V2-S/M/L; the message lists the valid names.</exception>
+    /// <exception cref="ArgumentException">The name is not one of B0–B7, V2-S/M/L or Lite0–Lite4; the message lists the valid names.</exception>
     public static EfficientNetVariant Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -128,7 +159,7 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <summary>Like <see cref="Parse"/>, without throwing.</summary>
     /// <param name="name">The variant's name.</param>
     /// <param name="variant">The variant when found.</param>
-    /// <returns>True when <paramref name="name"/> names one of B0–B7 or V2-S/M/L.</returns>
+    /// <returns>True when <paramref name="name"/> names one of B0–B7, V2-S/M/L or Lite0–Lite4.</returns>
     public static bool TryParse(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EfficientNetVariant? variant)
     {
         variant = null;

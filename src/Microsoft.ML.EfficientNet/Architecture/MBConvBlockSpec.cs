@@ -54,10 +54,14 @@ public sealed class MBConvBlockSpec
             new ConvSpec($"{layers}.{next}.0", ExpandedChannels, ExpandedChannels, KernelSize, Stride, ExpandedChannels, HasBias: false),
             $"{layers}.{next}.1", true);
         next++;
-        SqueezeExcitation = new SqueezeExcitationSpec($"{layers}.{next}",
-            new ConvSpec($"{layers}.{next}.fc1", ExpandedChannels, SqueezeChannels, 1, 1, 1, HasBias: true),
-            new ConvSpec($"{layers}.{next}.fc2", SqueezeChannels, ExpandedChannels, 1, 1, 1, HasBias: true));
-        next++;
+        // Lite's stages have no squeeze-and-excitation (ratio 0).
+        if (stageConfig.SqueezeRatio > 0)
+        {
+            SqueezeExcitation = new SqueezeExcitationSpec($"{layers}.{next}",
+                new ConvSpec($"{layers}.{next}.fc1", ExpandedChannels, SqueezeChannels, 1, 1, 1, HasBias: true),
+                new ConvSpec($"{layers}.{next}.fc2", SqueezeChannels, ExpandedChannels, 1, 1, 1, HasBias: true));
+            next++;
+        }
         Project = new ConvNormActivationSpec(
             new ConvSpec($"{layers}.{next}.0", ExpandedChannels, OutputChannels, 1, 1, 1, HasBias: false), $"{layers}.{next}.1", false);
     }
@@ -110,7 +114,7 @@ public sealed class MBConvBlockSpec
     /// <summary>The depthwise convolution unit; null in Fused-MBConv.</summary>
     public ConvNormActivationSpec? Depthwise { get; }
 
-    /// <summary>The squeeze-and-excitation unit; null in Fused-MBConv.</summary>
+    /// <summary>The squeeze-and-excitation unit; null in Fused-MBConv and in Lite.</summary>
     public SqueezeExcitationSpec? SqueezeExcitation { get; }
 
     /// <summary>

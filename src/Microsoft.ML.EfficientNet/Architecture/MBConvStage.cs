@@ -24,7 +24,7 @@ public enum MBConvKind
 /// <param name="InputChannels">Input channels of the stage's first block at width 1.0.</param>
 /// <param name="OutputChannels">Output channels of every block of the stage at width 1.0.</param>
 /// <param name="Repeats">Number of blocks at depth 1.0.</param>
-/// <param name="SqueezeRatio">Squeeze-and-excitation width as a fraction of the block's input channels (0 for Fused-MBConv, which has none).</param>
+/// <param name="SqueezeRatio">Squeeze-and-excitation width as a fraction of the block's input channels (0 for Fused-MBConv and Lite, which have none).</param>
 /// <param name="Kind">The block kind; MBConv unless given.</param>
 public sealed record MBConvStage(
     int ExpandRatio, int KernelSize, int Stride, int InputChannels, int OutputChannels, int Repeats, double SqueezeRatio,

@@ -12,7 +12,7 @@ namespace Microsoft.ML.EfficientNet.Onnx;
 
 /// <summary>
 /// Writes an EfficientNet as an ONNX model in managed code, from the architecture spec and a checkpoint: batch norm
-/// folded into the convolutions, SiLU as Sigmoid·Mul, TF SAME padding as static pads, opset 17, dynamic batch, fixed
+/// folded into the convolutions, SiLU as Sigmoid·Mul (ReLU6 as Clip in Lite), TF SAME padding as static pads, opset 17, dynamic batch, fixed
 /// H×W. TorchSharp cannot export ONNX; this writer needs no Python and no TorchSharp.
 /// </summary>
 public static class EfficientNetOnnxExporter
@@ -188,13 +188,13 @@ public static class EfficientNetOnnxExporter
                 // Square input: the same pads along both axes, [top, left, bottom, right].
                 OnnxGraphBuilder.Ints("pads", top, top, bottom, bottom),
                 OnnxGraphBuilder.Int("group", conv.Groups));
-            return unit.HasActivation ? SiLU(x, conv.Name) : x;
+            return unit.HasActivation ? Activation(x, conv.Name) : x;
         }
 
         private string SqueezeExcitation(string x, SqueezeExcitationSpec se)
         {
             string scale = builder.Node("GlobalAveragePool", se.Name + ".pool", [x]);
-            scale = SiLU(Conv1x1(scale, se.Reduce), se.Reduce.Name);
+            scale = Activation(Conv1x1(scale, se.Reduce), se.Reduce.Name);
             scale = builder.Node("Sigmoid", se.Name + ".gate", [Conv1x1(scale, se.Expand)]);
             return builder.Node("Mul", se.Name + ".out", [x, scale]);
         }
@@ -204,8 +204,18 @@ public static class EfficientNetOnnxExporter
                 builder.Initializer(conv.Name + ".bias", [conv.OutputChannels], Tensor(conv.Name + ".bias").Values)],
             OnnxGraphBuilder.Ints("kernel_shape", 1, 1));
 
-        // SiLU(x) = x·σ(x): opset 17 has no SiLU operator.
-        private string SiLU(string x, string name) => builder.Node("Mul", name + ".silu", [x, builder.Node("Sigmoid", name + ".sigmoid", [x])]);
+        private string? _relu6Min, _relu6Max;
+
+        // SiLU(x) = x·σ(x): opset 17 has no SiLU operator. ReLU6 (Lite) is Clip(x, 0, 6), which ONNX Runtime fuses into
+        // the convolution before it, in float and in int8 alike.
+        private string Activation(string x, string name)
+        {
+            if (_spec.Activation == ActivationKind.SiLU)
+                return builder.Node("Mul", name + ".silu", [x, builder.Node("Sigmoid", name + ".sigmoid", [x])]);
+            _relu6Min ??= builder.Initializer("relu6_min", [], [0f]);
+            _relu6Max ??= builder.Initializer("relu6_max", [], [6f]);
+            return builder.Node("Clip", name + ".relu6", [x, _relu6Min, _relu6Max]);
+        }
 
         /// <summary>W' = W·γ/√(σ²+ε) per output channel, b' = β − μ·γ/√(σ²+ε), computed in double precision.</summary>
         private (float[] Weight, float[] Bias) FoldBatchNorm(ConvSpec conv, string norm)

@@ -80,8 +80,11 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     {
         ArgumentNullException.ThrowIfNull(variant);
         var (mean, std) = advProp ? (AdvProp, AdvProp) : (ImageNetMean, ImageNetStd);
-        // timm's efficientnet_bN evaluate with the same crop fractions as its tf_efficientnet_bN, which the table holds.
-        var published = PretrainedWeights.Find(format == WeightFormat.Timm ? WeightFormat.TimmTensorFlow : format, variant);
+        // timm's own efficientnet_* files evaluate with the crop fractions of their tf_efficientnet_* ports, but with
+        // ImageNet statistics (the Lite ports' are 0.5), unless the table has the file itself (efficientnet_lite0).
+        var published = PretrainedWeights.Find(format, variant);
+        if (published is null && format == WeightFormat.Timm && PretrainedWeights.Find(WeightFormat.TimmTensorFlow, variant) is { } port)
+            published = port with { Preprocessing = port.Preprocessing with { Mean = ImageNetMean, Std = ImageNetStd } };
         // A published recipe keeps its own statistics (V2-L's are 0.5) unless AdvProp weights ask for 0.5.
         if (published is not null) return advProp ? published.Preprocessing with { Mean = mean, Std = std } : published.Preprocessing;
         return Centered(variant.Resolution, DefaultCropFraction, mean, std);

@@ -86,6 +86,9 @@ internal sealed class QdqPlan
             case "Mul":
                 // SiLU's x·σ(x) on a feature map, or the SE gate scaling a feature map by a pooled [N, C, 1, 1] tensor.
                 return anyPooled ? QuantizedLayers.SqueezeExcitation : QuantizedLayers.Activations;
+            case "Clip":
+                // Lite's ReLU6: quantised on both sides, ONNX Runtime folds it into the quantisation range.
+                return QuantizedLayers.Activations;
             case "Add":
                 return QuantizedLayers.Residuals;
             case "GlobalAveragePool":

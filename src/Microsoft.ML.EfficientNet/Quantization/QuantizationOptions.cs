@@ -26,7 +26,7 @@ public enum QuantizedLayers
     /// <summary>The stem, expansion, depthwise, projection and head convolutions (almost all of the arithmetic).</summary>
     Convolutions = 1,
 
-    /// <summary>SiLU (Sigmoid and Mul) after each convolution.</summary>
+    /// <summary>The activation after each convolution: SiLU (Sigmoid and Mul), or ReLU6 (Clip) in Lite.</summary>
     Activations = 2,
 
     /// <summary>The squeeze-and-excitation branch: pooling, its two 1×1 convolutions, SiLU and gate, and the channel scaling.</summary>

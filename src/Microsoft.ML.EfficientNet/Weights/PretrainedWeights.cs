@@ -28,6 +28,9 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     /// <summary>torchvision's download base address.</summary>
     public static readonly Uri TorchvisionBaseUrl = new("https://download.pytorch.org/models/");
 
+    /// <summary>timm's GitHub release of its own and ported weights (v0.1-weights), where its EfficientNet-Lite files are.</summary>
+    public static readonly Uri TimmReleaseBaseUrl = new("https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/");
+
     /// <summary>lukemelas/EfficientNet-PyTorch's download base address (its GitHub release 1.0).</summary>
     public static readonly Uri LukeMelasBaseUrl = new("https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/");
 
@@ -61,8 +64,9 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     public bool HasDigest => Sha256.Length >= 8;
 
     /// <summary>
-    /// Every published file this library knows, one per format and variant B0–B7: torchvision's ImageNet-1k files (B1: the
-    /// V1 "rwightman" file) and its V2-S/M/L files, lukemelas' release files and timm's <c>tf_efficientnet_bN.aa_in1k</c>. Only torchvision
+    /// Every published file this library knows, one per format and variant: torchvision's ImageNet-1k files (B1: the
+    /// V1 "rwightman" file) and its V2-S/M/L files, lukemelas' release files, timm's <c>tf_efficientnet_bN.aa_in1k</c> and its
+    /// EfficientNet-Lite files. Only torchvision
     /// publishes SHA-256 digests. Numbers and sources: docs/WEIGHTS.md.
     /// </summary>
     public static IReadOnlyList<PretrainedWeights> Published { get; } =
@@ -103,6 +107,20 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
         TimmTensorFlowEntry(EfficientNetVariant.B5, 0.934, 83.696),
         TimmTensorFlowEntry(EfficientNetVariant.B6, 0.942, 84.124),
         TimmTensorFlowEntry(EfficientNetVariant.B7, 0.949, 84.424),
+
+        // EfficientNet-Lite: timm's ports of Google's checkpoints (tf_efficientnet_liteN.in1k: SAME padding, eps 1e-3,
+        // mean = std = 0.5; timm evaluates Lite3 and Lite4 above their native 280 and 300 px) and timm's own Lite0
+        // (efficientnet_lite0.ra_in1k, ImageNet statistics). torchvision has no Lite. No digests are published.
+        TimmLiteEntry(EfficientNetVariant.Lite0, "tf_efficientnet_lite0-0aa007d2.pth", 224, 0.875, ResizeInterpolation.Bicubic),
+        TimmLiteEntry(EfficientNetVariant.Lite1, "tf_efficientnet_lite1-bde8b488.pth", 240, 0.882, ResizeInterpolation.Bicubic),
+        TimmLiteEntry(EfficientNetVariant.Lite2, "tf_efficientnet_lite2-dcccb7df.pth", 260, 0.890, ResizeInterpolation.Bicubic),
+        TimmLiteEntry(EfficientNetVariant.Lite3, "tf_efficientnet_lite3-b733e338.pth", 300, 0.904, ResizeInterpolation.Bilinear),
+        TimmLiteEntry(EfficientNetVariant.Lite4, "tf_efficientnet_lite4-741542c3.pth", 380, 0.920, ResizeInterpolation.Bilinear),
+        new(EfficientNetVariant.Lite0, "efficientnet_lite0_ra-37913777.pth", new Uri(TimmReleaseBaseUrl, "efficientnet_lite0_ra-37913777.pth"), "", WeightFormat.Timm)
+        {
+            Preprocessing = PreprocessingRecipe.Centered(224, 0.875),
+            Source = new(WeightFormat.Timm, PaddingMode.Symmetric, 1e-5, 0.1),
+        },
     ];
 
     /// <summary>The entry of <see cref="Published"/> for a format and variant, or null when none is published.</summary>
@@ -112,6 +130,22 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     {
         ArgumentNullException.ThrowIfNull(variant);
         return Published.FirstOrDefault(w => w.Format == format && w.Variant.Equals(variant));
+    }
+
+    /// <summary>
+    /// The weights <c>pretrained</c> means for a variant: torchvision's ImageNet file (<see cref="Torchvision"/>) for B0–B7
+    /// and V2, timm's port of Google's <c>tf_efficientnet_liteN</c> for Lite0–Lite4 (torchvision has no Lite); from the
+    /// address in <see cref="BaseUrlVariable"/> when it is set.
+    /// </summary>
+    /// <param name="variant">One of the named variants.</param>
+    /// <exception cref="ArgumentException">No weights are published for the variant (custom and φ variants).</exception>
+    public static PretrainedWeights Default(EfficientNetVariant variant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        if (!variant.IsLite) return Torchvision(variant);
+        var published = Find(WeightFormat.TimmTensorFlow, variant)
+            ?? throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
+        return published with { Url = new Uri(BaseUrl(TimmReleaseBaseUrl), published.FileName) };
     }
 
     /// <summary>
@@ -125,11 +159,13 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
         ArgumentNullException.ThrowIfNull(variant);
         var published = Find(WeightFormat.TorchVision, variant)
             ?? throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
-        var baseUrl = Environment.GetEnvironmentVariable(BaseUrlVariable) is { Length: > 0 } mirror
-            ? new Uri(mirror.EndsWith('/') ? mirror : mirror + "/")
-            : TorchvisionBaseUrl;
-        return published with { Url = new Uri(baseUrl, published.FileName) };
+        return published with { Url = new Uri(BaseUrl(TorchvisionBaseUrl), published.FileName) };
     }
+
+    private static Uri BaseUrl(Uri publisher) =>
+        Environment.GetEnvironmentVariable(BaseUrlVariable) is { Length: > 0 } mirror
+            ? new Uri(mirror.EndsWith('/') ? mirror : mirror + "/")
+            : publisher;
 
     private static PretrainedWeights TorchvisionEntry(EfficientNetVariant variant, string file, string sha256, int resize, int crop, double top1, double top5, bool lukeMelasPort = false) =>
         new(variant, file, new Uri(TorchvisionBaseUrl, file), sha256, WeightFormat.TorchVision)
@@ -158,6 +194,13 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
         {
             Preprocessing = new(variant.Resolution, variant.Resolution, PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd, ResizeInterpolation.Bicubic),
             Source = new(WeightFormat.LukeMelas, PaddingMode.TensorFlowSame, 1e-3, 0.01),
+        };
+
+    private static PretrainedWeights TimmLiteEntry(EfficientNetVariant variant, string file, int size, double cropFraction, ResizeInterpolation interpolation) =>
+        new(variant, file, new Uri(TimmReleaseBaseUrl, file), "", WeightFormat.TimmTensorFlow)
+        {
+            Preprocessing = PreprocessingRecipe.Centered(size, cropFraction, PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp) with { Interpolation = interpolation },
+            Source = new(WeightFormat.TimmTensorFlow, PaddingMode.TensorFlowSame, 1e-3, 0.1),
         };
 
     private static PretrainedWeights TimmTensorFlowEntry(EfficientNetVariant variant, double cropFraction, double top1)

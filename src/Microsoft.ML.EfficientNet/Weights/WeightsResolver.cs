@@ -20,7 +20,7 @@ public sealed record WeightsRequest(EfficientNetVariant Variant)
     /// <summary>The option or argument <see cref="File"/> came from, named in errors (for example <c>WeightsPath</c>). Default <c>weights file</c>.</summary>
     public string FileDescription { get; init; } = "weights file";
 
-    /// <summary>The published file to use when <see cref="File"/> is null. Default null: <see cref="PretrainedWeights.Torchvision"/> for the variant.</summary>
+    /// <summary>The published file to use when <see cref="File"/> is null. Default null: <see cref="PretrainedWeights.Default"/> for the variant.</summary>
     public PretrainedWeights? Pretrained { get; init; }
 
     /// <summary>Cache folder of published files. Default null: <see cref="WeightCache.DefaultDirectory"/>.</summary>
@@ -76,7 +76,7 @@ public static class WeightsResolver
             return EfficientNetCheckpoint.Load(file, variant, load);
         }
 
-        var published = request.Pretrained ?? PretrainedWeights.Torchvision(variant);
+        var published = request.Pretrained ?? PretrainedWeights.Default(variant);
         load.Format = published.Format;
         return EfficientNetCheckpoint.Load(FetchPublished(published, request, cancellationToken), variant, load);
     }

@@ -60,6 +60,47 @@ public sealed class EfficientNetSpecTests
         Assert.IsTrue(spec.Variant.IsV2);
     }
 
+    // timm's efficientnet_lite0 … lite4 parameter counts with 1000 classes (published rounded: 4.65, 5.42, 6.09, 8.20,
+    // 13.01 M; the exact ones come from the reference built from timm's _gen_efficientnet_lite in
+    // scripts/make_parity_fixtures.py, which asserts they round to the published ones), and their layout: stem 32 and
+    // head 1280 at every width, first and last stage one block at every depth.
+    public static IEnumerable<object[]> Lite =>
+    [
+        ["lite0", 4_652_008L, 224, "16x1 24x2 40x2 80x3 112x3 192x4 320x1"],
+        ["lite1", 5_416_680L, 240, "16x1 24x3 40x3 80x4 112x4 192x5 320x1"],
+        ["lite2", 6_092_072L, 260, "16x1 24x3 48x3 88x4 120x4 208x5 352x1"],
+        ["lite3", 8_197_096L, 280, "24x1 32x3 48x3 96x5 136x5 232x6 384x1"],
+        ["lite4", 13_006_568L, 300, "24x1 32x4 56x4 112x6 160x6 272x8 448x1"],
+    ];
+
+    [TestMethod]
+    [DynamicData(nameof(Lite))]
+    public void LiteMatchesTimm(string name, long parameters, int resolution, string stages)
+    {
+        var spec = EfficientNetSpec.Create(name);
+        Assert.AreEqual(parameters, spec.ParameterCount, "parameters");
+        Assert.AreEqual(resolution, spec.Resolution);
+        Assert.AreEqual(32, spec.StemChannels, "the stem is not scaled");
+        Assert.AreEqual(1280, spec.HeadChannels, "the head is not scaled");
+        Assert.AreEqual(stages, string.Join(" ", spec.Stages.Select(s => $"{s[0].OutputChannels}x{s.Count}")));
+        Assert.IsTrue(spec.Blocks.All(b => b.SqueezeExcitation is null), "no squeeze-and-excitation");
+        Assert.IsFalse(spec.StateDict.Any(t => t.Name.Contains("fc1", StringComparison.Ordinal)));
+        Assert.AreEqual(ActivationKind.ReLU6, spec.Activation);
+        // The first block takes the fixed 32-channel stem, whatever the width.
+        Assert.AreEqual(32, spec.Blocks[0].InputChannels);
+        Assert.IsTrue(spec.Variant.IsLite);
+        Assert.IsFalse(spec.Variant.IsV2);
+    }
+
+    [TestMethod]
+    public void LiteNamesParseInEveryPublishedSpelling()
+    {
+        foreach (string name in (string[])["lite2", "LITE2", "efficientnet_lite2", "efficientnet-lite2", "tf_efficientnet_lite2"])
+            Assert.AreSame(EfficientNetVariant.Lite2, EfficientNetVariant.Parse(name), name);
+        Assert.IsFalse(EfficientNetSpec.Create("b0").Variant.IsLite);
+        Assert.AreEqual(ActivationKind.SiLU, EfficientNetSpec.Create("b0").Activation);
+    }
+
     [TestMethod]
     public void FusedBlocksHaveNoDepthwiseAndNoSqueeze()
     {
@@ -102,7 +143,7 @@ public sealed class EfficientNetSpecTests
         Assert.AreEqual(0.4, EfficientNetVariant.V2L.Dropout);
         Assert.AreEqual(480, EfficientNetVariant.V2M.Resolution);
         Assert.IsFalse(EfficientNetVariant.B0.IsV2);
-        Assert.AreEqual(11, EfficientNetVariant.Named.Count);
+        Assert.AreEqual(16, EfficientNetVariant.Named.Count); // B0–B7, V2-S/M/L, Lite0–Lite4
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => EfficientNetVariant.Parse("v2-xl")).Message, "v2-l");
     }
 

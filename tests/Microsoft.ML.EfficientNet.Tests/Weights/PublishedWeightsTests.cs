@@ -51,9 +51,9 @@ public sealed class PublishedWeightsTests
     [TestMethod]
     public void TableHoldsOneEntryPerFormatAndVariant()
     {
-        // 3 formats × B0–B7, plus torchvision's V2-S/M/L.
-        Assert.AreEqual(27, PretrainedWeights.Published.Count);
-        Assert.AreEqual(27, PretrainedWeights.Published.Select(w => (w.Format, w.Variant.Name)).Distinct().Count());
+        // 3 formats × B0–B7, plus torchvision's V2-S/M/L, timm's tf_efficientnet_lite0–4 and efficientnet_lite0.
+        Assert.AreEqual(33, PretrainedWeights.Published.Count);
+        Assert.AreEqual(33, PretrainedWeights.Published.Select(w => (w.Format, w.Variant.Name)).Distinct().Count());
         foreach (var format in (WeightFormat[])[WeightFormat.TorchVision, WeightFormat.LukeMelas, WeightFormat.TimmTensorFlow])
             foreach (var variant in B0ToB7)
             {
@@ -66,11 +66,41 @@ public sealed class PublishedWeightsTests
         Assert.IsNull(PretrainedWeights.Find(WeightFormat.Timm, EfficientNetVariant.B0));
         Assert.IsNull(PretrainedWeights.Find(WeightFormat.TorchVision, EfficientNetVariant.FromPhi(1)));
         // Cache file names must not collide (timm's hub files are all model.safetensors).
-        Assert.AreEqual(27, PretrainedWeights.Published.Select(w => w.FileName).Distinct().Count());
+        Assert.AreEqual(33, PretrainedWeights.Published.Select(w => w.FileName).Distinct().Count());
         Assert.AreEqual("https://huggingface.co/timm/tf_efficientnet_b4.aa_in1k/resolve/main/model.safetensors",
             PretrainedWeights.Find(WeightFormat.TimmTensorFlow, EfficientNetVariant.B4)!.Url.ToString());
         Assert.AreEqual("https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/efficientnet-b7-dcc49843.pth",
             PretrainedWeights.Find(WeightFormat.LukeMelas, EfficientNetVariant.B7)!.Url.ToString());
+    }
+
+    [TestMethod]
+    public void LiteEntriesCarryTimmsRecipes()
+    {
+        // timm's tf_efficientnet_liteN.in1k: mean = std = 0.5, crop_pct, bicubic for Lite0–2 and bilinear for Lite3–4,
+        // SAME padding and eps 1e-3; evaluated at 300 and 380 px for Lite3 and Lite4 (above their native 280 and 300).
+        (int Crop, int Resize, ResizeInterpolation Interpolation)[] expected =
+            [(224, 256, ResizeInterpolation.Bicubic), (240, 272, ResizeInterpolation.Bicubic), (260, 292, ResizeInterpolation.Bicubic),
+             (300, 331, ResizeInterpolation.Bilinear), (380, 413, ResizeInterpolation.Bilinear)];
+        for (int i = 0; i < EfficientNetVariant.Lite.Count; i++)
+        {
+            var variant = EfficientNetVariant.Lite[i];
+            var entry = PretrainedWeights.Find(WeightFormat.TimmTensorFlow, variant)!;
+            Assert.AreEqual(new PreprocessingRecipe(expected[i].Resize, expected[i].Crop, PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp, expected[i].Interpolation),
+                entry.Preprocessing, variant.Name);
+            Assert.AreEqual(new WeightSource(WeightFormat.TimmTensorFlow, PaddingMode.TensorFlowSame, 1e-3, 0.1), entry.Source);
+            StringAssert.StartsWith(entry.Url.ToString(), "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/tf_efficientnet_lite");
+            // "pretrained" for a Lite variant is this file: torchvision has no Lite.
+            Assert.IsNull(PretrainedWeights.Find(WeightFormat.TorchVision, variant));
+            Assert.AreEqual(entry.FileName, PretrainedWeights.Default(variant).FileName);
+            // timm's own efficientnet_liteN evaluate with ImageNet statistics at the same crops.
+            Assert.AreEqual(entry.Preprocessing with { Mean = PreprocessingRecipe.ImageNetMean, Std = PreprocessingRecipe.ImageNetStd },
+                PreprocessingRecipe.For(WeightFormat.Timm, variant), variant.Name);
+        }
+        var lite0 = PretrainedWeights.Find(WeightFormat.Timm, EfficientNetVariant.Lite0)!;
+        Assert.AreEqual("efficientnet_lite0_ra-37913777.pth", lite0.FileName);
+        Assert.AreEqual(new WeightSource(WeightFormat.Timm, PaddingMode.Symmetric, 1e-5, 0.1), lite0.Source);
+        Assert.AreEqual(PretrainedWeights.Torchvision(EfficientNetVariant.B0), PretrainedWeights.Default(EfficientNetVariant.B0));
+        Assert.ThrowsExactly<ArgumentException>(() => PretrainedWeights.Default(EfficientNetVariant.FromPhi(1)));
     }
 
     [TestMethod]
