@@ -78,7 +78,6 @@ internal sealed class TrainingArguments
         int epochs = result.GetValue(Epochs);
         if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1; got {epochs}.");
         int batchSize = result.GetValue(BatchSize);
-        // Batch norm needs two samples per step.
         if (batchSize < 2) throw new ArgumentException($"--batch-size must be at least 2 (batch norm needs two images per step); got {batchSize}.");
         int? imageSize = result.GetValue(ImageSize);
         if (imageSize is < 32) throw new ArgumentException($"--image-size must be at least 32 pixels (the network's total stride); got {imageSize}.");
