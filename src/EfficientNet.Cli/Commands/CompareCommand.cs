@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using EfficientNet.Cli.Arguments;
 using EfficientNet.Training.Comparison;
-using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Architecture;
-using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
 
@@ -20,15 +19,19 @@ internal static partial class CompareCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Images: a folder with one sub-folder per class, or fashion-mnist.", Required = true };
+        var data = DataArguments.Data();
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
+        var training = new TrainingArguments(EfficientNetComparisonSettings.Defaults.Epochs);
         var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, v2-s, v2-m, v2-l, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
-        var strategy = new Option<string>("--strategy") { DefaultValueFactory = _ => "fine-tune", Description = "fine-tune (the TorchSharp trainer per candidate) or features (pretrained features + an ML.NET classifier)." };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.Epochs, Description = "Epochs per candidate (fine-tune)." };
+        var strategy = new Option<string>("--strategy")
+        {
+            DefaultValueFactory = _ => "fine-tune",
+            Description = "fine-tune (the TorchSharp trainer per candidate, configured by " + string.Join(", ", training.All.Select(o => o.Name)) +
+                          ") or features (pretrained features + an ML.NET classifier).",
+        };
         var timePerVariant = new Option<string?>("--time-per-variant") { Description = "Wall-clock limit of each candidate's training, for example 90s, 5m, 1h30m; the last finished epoch is measured." };
         var totalTime = new Option<string?>("--total-time") { Description = "Wall-clock limit of all candidates' training together; candidates left without time are skipped." };
-        var imageSize = new Option<int?>("--image-size") { Description = "Input side in pixels for every candidate. Default: each variant's resolution." };
         var maxLatency = new Option<double?>("--max-latency-ms") { Description = "Constraint: median batch-1 latency at most this many milliseconds." };
         var maxParams = new Option<string?>("--max-params") { Description = "Constraint: at most this many parameters (5000000, 5e6, 5M, 500k)." };
         var maxModelMb = new Option<double?>("--max-model-mb") { Description = "Constraint: ONNX file at most this many megabytes (10^6 bytes)." };
@@ -40,27 +43,18 @@ internal static partial class CompareCommand
         var fromScratch = new Option<bool>("--from-scratch") { Description = "Fine-tune: train candidates without --weights from random initialisation instead of their published weights (needed for custom variants and --scaling; on small data expect accuracy near chance)." };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Features strategy: seeded random weights instead of published ones (demonstrations only)." };
         var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step (fine-tune)." };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate (fine-tune)." };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "Learning-rate schedule (fine-tune): cosine (with warm-up), one-cycle or constant." };
-        var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps (fine-tune)." };
-        var augment = new Option<string>("--augment") { DefaultValueFactory = _ => "standard", Description = "Training augmentation (fine-tune): standard, light, shift or none." };
-        var mean = new Option<string?>("--mean") { Description = "Normalisation mean (fine-tune), one value or R,G,B on the 0–1 scale. Default: ImageNet's." };
-        var std = new Option<string?>("--std") { Description = "Normalisation std (fine-tune), one value or R,G,B." };
-        var cropFraction = new Option<double?>("--crop-fraction") { Description = "Evaluation centre crop as a fraction of the resize size (fine-tune; 1 = no crop). Default 0.875." };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the split, training and random weights." };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." };
-        var noResume = new Option<bool>("--no-resume") { Description = "Retrain every candidate even when its saved result matches." };
         var output = new Option<string>("--output", "-o") { Description = "Results folder: results.json, results.csv, *.png, report.html and one folder per candidate.", Required = true };
         var command = new Command("compare", "Train several variants on your images and compare accuracy, size and speed; recommends one.")
         {
-            data, classes, perClass, variants, strategy, epochs, timePerVariant, totalTime, imageSize, maxLatency, maxParams, maxModelMb, minAccuracy, metric,
-            scaling, scalingFactors, weights, fromScratch, randomWeights, holdOut, batchSize, lr, schedule, warmup, augment, mean, std, cropFraction, seed, threads, noResume, output,
+            data, classes, perClass, variants, strategy, training.Epochs, timePerVariant, totalTime, training.ImageSize, maxLatency, maxParams, maxModelMb, minAccuracy, metric,
+            scaling, scalingFactors, weights, fromScratch, randomWeights, holdOut, training.BatchSize, training.LearningRate, training.Schedule, training.Warmup, training.Augment,
+            training.Mean, training.Std, training.CropFraction, training.Seed, training.Threads, training.NoResume, output,
         };
         command.SetAction(result =>
         {
+            var shared = training.Read(result);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
-            var candidates = Candidates(result.GetValue(variants), result.GetValue(imageSize), result.GetValue(scaling), result.GetValue(scalingFactors)!);
+            var candidates = Candidates(result.GetValue(variants), shared.ImageSize, result.GetValue(scaling), result.GetValue(scalingFactors)!);
             ApplyWeights(candidates, result.GetValue(weights));
             var strategyValue = result.GetValue(strategy)!.Trim().ToLowerInvariant() switch
             {
@@ -74,23 +68,14 @@ internal static partial class CompareCommand
             bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
                 .SetMinimumLevel(interactive ? LogLevel.Warning : LogLevel.Information));
-            var augmentation = TrainCommand.ParseEnum<AugmentationPreset>(result.GetValue(augment)!, "--augment");
-            var meanValue = Rgb(result.GetValue(mean), PreprocessingRecipe.ImageNetMean);
-            var stdValue = Rgb(result.GetValue(std), PreprocessingRecipe.ImageNetStd);
-            bool customRecipe = result.GetValue(mean) is not null || result.GetValue(std) is not null || result.GetValue(cropFraction) is not null;
-            double crop = result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction;
-            int batch = result.GetValue(batchSize);
-            double learningRate = result.GetValue(lr);
-            var scheduleKind = TrainCommand.ParseEnum<Training.Optimizers.ScheduleKind>(result.GetValue(schedule)!.Replace("cosine", "CosineWithWarmup", StringComparison.OrdinalIgnoreCase), "--schedule");
-            double warmupFraction = result.GetValue(warmup);
             var settings = new EfficientNetComparisonSettings
             {
                 Candidates = candidates,
                 Strategy = strategyValue,
-                Epochs = result.GetValue(epochs),
+                Epochs = shared.Epochs,
                 TimePerCandidate = Duration(result.GetValue(timePerVariant), "--time-per-variant"),
                 TotalTime = Duration(result.GetValue(totalTime), "--total-time"),
-                ImageSize = result.GetValue(imageSize),
+                ImageSize = shared.ImageSize,
                 Constraints = new ComparisonConstraints
                 {
                     MaxLatencyMilliseconds = result.GetValue(maxLatency),
@@ -104,23 +89,15 @@ internal static partial class CompareCommand
                     "macro-f1" or "macrof1" or "f1" => ComparisonMetric.MacroF1,
                     var other => throw new ArgumentException($"Unknown --metric '{other}'. Valid: accuracy, macro-f1."),
                 },
-                Seed = result.GetValue(seed),
+                Seed = shared.Seed,
                 HoldOutFraction = result.GetValue(holdOut),
                 OutputDirectory = result.GetValue(output),
-                Resume = !result.GetValue(noResume),
+                Resume = shared.Resume,
                 FromScratch = scratch,
                 UseRandomWeights = result.GetValue(randomWeights),
-                Threads = result.GetValue(threads),
+                Threads = shared.Threads,
                 Logger = loggerFactory.CreateLogger("efficientnet"),
-                ConfigureTraining = (candidate, o) =>
-                {
-                    o.BatchSize = batch;
-                    o.LearningRate = learningRate;
-                    o.Schedule = scheduleKind;
-                    o.WarmupFraction = warmupFraction;
-                    o.Augmentation = augmentation;
-                    if (customRecipe) o.Recipe = PreprocessingRecipe.Centered(o.ImageSize!.Value, crop, meanValue, stdValue);
-                },
+                ConfigureTraining = (_, o) => shared.ApplyTo(o),
             };
 
             using var cancel = new CancellationTokenSource();
@@ -142,7 +119,7 @@ internal static partial class CompareCommand
                 // Plain output: the line is one line even when redirected, for people and for scripts that grep it.
                 Console.WriteLine(ComparisonReport.RecommendedLine(outcome));
                 AnsiConsole.WriteLine($"Report: {files.Html} (plots {string.Join(", ", files.Plots.Select(Path.GetFileName))}; {Path.GetFileName(files.Json)}, {Path.GetFileName(files.Csv)})");
-                if (cancel.IsCancellationRequested) return 130;
+                if (cancel.IsCancellationRequested) return ExitCodes.Cancelled;
                 return outcome.Candidates.Any(c => c.Status == CandidateStatus.Succeeded) ? 0 : 2;
             }
             finally
@@ -327,18 +304,6 @@ internal static partial class CompareCommand
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0
             ? (long)Math.Round(value * scale)
             : throw new ArgumentException($"--max-params '{text}' is not a count; write for example 5000000, 5e6 or 5M.");
-    }
-
-    private static RgbValues Rgb(string? text, RgbValues fallback)
-    {
-        if (text is null) return fallback;
-        var parts = text.Split(',').Select(p => float.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        return parts.Length switch
-        {
-            1 => new RgbValues(parts[0], parts[0], parts[0]),
-            3 => new RgbValues(parts[0], parts[1], parts[2]),
-            _ => throw new ArgumentException($"Expected one value or R,G,B, got '{text}'."),
-        };
     }
 
     [GeneratedRegex(@"^phi-?([0-9]*\.?[0-9]+)$")]

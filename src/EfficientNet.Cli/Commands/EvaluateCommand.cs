@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Cli.Arguments;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -22,10 +23,10 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "A run folder of efficientnet train (its model.onnx) or an .onnx file from efficientnet export.", Required = true };
-        var data = new Option<string>("--data") { Description = "Images: a folder with one sub-folder per class, fashion-mnist or fashion-mnist-test.", Required = true };
+        var data = DataArguments.Data();
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 64, Description = "Images per ONNX Runtime call." };
+        var batchSize = ScoringArguments.BatchSize(64);
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON." };
         var command = new Command("evaluate", "Accuracy beside the majority-class rate, top-5 (more than five classes) and confusion matrix of an exported model on labelled images.")
         {
@@ -33,6 +34,7 @@ internal static class EvaluateCommand
         };
         command.SetAction(result =>
         {
+            int batch = ScoringArguments.Read(result, batchSize);
             string path = result.GetValue(model)!;
             path = RunFolder.ModelPathOf(path);
             // A wrong model is reported before the data is opened (which can take a while, and fails for its own reasons).
@@ -40,7 +42,7 @@ internal static class EvaluateCommand
             OnnxModelValidation.Check(File.ReadAllBytes(path), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var clock = Stopwatch.StartNew();
-            var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, result.GetValue(batchSize));
+            var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, batch);
             double seconds = clock.Elapsed.TotalSeconds;
             if (result.GetValue(json)) PrintJson(metrics, labels, seconds);
             else Print(metrics, labels, path, seconds);

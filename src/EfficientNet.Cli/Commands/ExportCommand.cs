@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Cli.Arguments;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Weights;
@@ -20,7 +21,7 @@ internal static class ExportCommand
     {
         var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: the variant the file records, else identified from the checkpoint's shapes." };
         var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint: .pth (torch zip) or .safetensors.", Required = true };
-        var format = new Option<string?>("--format") { Description = "torchvision, lukemelas, timm or timm-tf. Default: detected from the key names." };
+        var format = WeightsArguments.Format();
         var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." };
         var resolution = RecipeArguments.Resolution();
         var mean = RecipeArguments.Mean();
@@ -39,7 +40,7 @@ internal static class ExportCommand
         {
             var weightsFile = result.GetValue(weights)!;
             if (!weightsFile.Exists) throw new FileNotFoundException($"Weights file '{weightsFile.FullName}' does not exist.", weightsFile.FullName);
-            WeightFormat? weightFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null;
+            WeightFormat? weightFormat = WeightsArguments.ParseFormat(result.GetValue(format));
             var stateDict = StateDict.Load(weightsFile.FullName);
             var recorded = RecipeMetadata.FromMetadata(stateDict.Metadata, weightsFile.FullName);
             var chosen = result.GetValue(variant) is { } v ? EfficientNetVariant.Parse(v)

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using EfficientNet.Cli.Arguments;
+using EfficientNet.Cli.Output;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -28,14 +30,14 @@ internal static class FeaturizeCommand
 {
     public static Command Create()
     {
-        var images = new Option<string>("--images") { Description = "An image file, or a folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files.", Required = true };
+        var images = ImageArguments.Images();
         var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: the variant --weights records, else b0." };
         var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
-        var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
+        var format = WeightsArguments.Format();
         var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." };
         var resolution = RecipeArguments.Resolution();
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetFeaturizerOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
+        var batchSize = ScoringArguments.BatchSize(EfficientNetFeaturizerOptions.Defaults.BatchSize);
         var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };
         var exifOrientation = DataArguments.ApplyExifOrientation();
         var command = new Command("featurize", "Pooled EfficientNet features of images, one row per image, as CSV or Parquet.")
@@ -45,8 +47,8 @@ internal static class FeaturizeCommand
         command.SetAction(result =>
         {
             string outputPath = result.GetValue(output)!;
-            string kind = PredictCommand.OutputFormat(outputPath, "--output", ".csv", ".parquet");
-            var files = PredictCommand.ListImages(result.GetValue(images)!);
+            string kind = OutputArguments.Format(outputPath, "--output", ".csv", ".parquet");
+            var files = ImageArguments.List(result.GetValue(images)!);
             string? weightsArgument = result.GetValue(weights);
             bool pretrained = weightsArgument is null || weightsArgument.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
             if (!pretrained && !File.Exists(weightsArgument)) throw new FileNotFoundException($"Weights file '{weightsArgument}' does not exist.", weightsArgument);
@@ -58,17 +60,17 @@ internal static class FeaturizeCommand
             if (recorded is not null && result.GetValue(resolution) is { } size && size >= 32)
                 RecipeArguments.ReportOverride($"--resolution {size}", Path.GetFullPath(weightsArgument!), recorded, recorded.Preprocessing.WithCropSize(size));
             if (result.GetValue(randomWeights) && weightsArgument is not null) throw new ArgumentException("Give either --weights or --random-weights, not both.");
-            if (result.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size must be at least 1; got {result.GetValue(batchSize)}.");
+            int batch = ScoringArguments.Read(result, batchSize);
 
             var errors = new RowErrors();
             var options = new EfficientNetFeaturizerOptions
             {
                 WeightsPath = pretrained ? null : Path.GetFullPath(weightsArgument!),
-                WeightFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
+                WeightFormat = WeightsArguments.ParseFormat(result.GetValue(format)),
                 UseRandomWeights = result.GetValue(randomWeights),
                 RandomSeed = result.GetValue(seed),
                 Resolution = result.GetValue(resolution),
-                BatchSize = result.GetValue(batchSize),
+                BatchSize = batch,
                 ApplyExifOrientation = result.GetValue(exifOrientation),
                 Logger = errors,
             };
@@ -116,7 +118,7 @@ internal static class FeaturizeCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{rows.Count - failed} of {rows.Count} images featurized with EfficientNet-{featurizer.Metadata.Variant} ({width} features, {featurizer.Metadata.Resolution} px, weights {featurizer.Metadata.WeightFile})") +
                 (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}.");
-            return failed > 0 ? PredictCommand.SomeImagesFailed : 0;
+            return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
     }
@@ -129,7 +131,7 @@ internal static class FeaturizeCommand
         var line = new StringBuilder();
         foreach (var r in rows)
         {
-            line.Clear().Append(PredictCommand.Csv(r.Path)).Append(',').Append(PredictCommand.Csv(r.Error ?? ""));
+            line.Clear().Append(Csv.Field(r.Path)).Append(',').Append(Csv.Field(r.Error ?? ""));
             // "R" round-trips float32 exactly; a failed row's features are left empty (pandas reads NaN).
             foreach (float v in r.Features) line.Append(',').Append(r.Error is null ? v.ToString("R", c) : "");
             writer.WriteLine(line);

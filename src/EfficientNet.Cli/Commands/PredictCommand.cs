@@ -1,8 +1,9 @@
 using System.CommandLine;
+using EfficientNet.Cli.Arguments;
+using EfficientNet.Cli.Output;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Scoring;
 using Spectre.Console;
@@ -21,9 +22,6 @@ namespace EfficientNet.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
-    /// <summary>Exit code when some images could not be predicted but the run completed.</summary>
-    public const int SomeImagesFailed = 2;
-
     public static Command Create()
     {
         var model = new Option<string>("--model")
@@ -31,11 +29,11 @@ internal static class PredictCommand
             Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, or a weights file (a run's model.safetensors: its recipe and labels are used).",
             Required = true,
         };
-        var images = new Option<string>("--images") { Description = "An image file, or a folder searched recursively for .jpg, .jpeg, .png, .bmp, .gif and .webp files.", Required = true };
+        var images = ImageArguments.Images();
         var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." };
         var output = new Option<string?>("--output", "-o") { Description = "Also write the predictions to a .csv or .json file (chosen by the extension)." };
         var explain = new Option<string?>("--explain") { Description = "Folder to write one class activation map PNG per image into (the predicted class over the image)." };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.BatchSize, Description = "Images per ONNX Runtime call." };
+        var batchSize = ScoringArguments.BatchSize(EfficientNetPredictorOptions.Defaults.BatchSize);
         var exifOrientation = DataArguments.ApplyExifOrientation();
         var command = new Command("predict", "Top-k classes of images with an exported model; optionally class activation maps as PNG.")
         {
@@ -45,14 +43,14 @@ internal static class PredictCommand
         {
             int k = result.GetValue(top);
             if (k < 1) throw new ArgumentException($"--top must be at least 1; got {k}.");
-            if (result.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size must be at least 1; got {result.GetValue(batchSize)}.");
+            int batch = ScoringArguments.Read(result, batchSize);
             string? outputPath = result.GetValue(output);
-            var format = outputPath is null ? null : OutputFormat(outputPath, "--output", ".csv", ".json");
-            var files = ListImages(result.GetValue(images)!);
+            var format = outputPath is null ? null : OutputArguments.Format(outputPath, "--output", ".csv", ".json");
+            var files = ImageArguments.List(result.GetValue(images)!);
             string? explainFolder = result.GetValue(explain);
             if (explainFolder is not null) Directory.CreateDirectory(explainFolder);
 
-            using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = result.GetValue(batchSize), ApplyExifOrientation = result.GetValue(exifOrientation) });
+            using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = batch, ApplyExifOrientation = result.GetValue(exifOrientation) });
             var rows = new List<Row>(files.Count);
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             bool warned = false;
@@ -93,34 +91,13 @@ internal static class PredictCommand
                 (failed > 0 ? string.Create(c, $"; {failed} failed") : "") +
                 (outputPath is not null ? $"; predictions in {outputPath}" : "") +
                 (explainFolder is not null ? $"; class activation maps in {explainFolder}" : "") + ".");
-            return failed > 0 ? SomeImagesFailed : 0;
+            return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
     }
 
     /// <summary>One output row: the prediction, or the error that kept the image from being predicted.</summary>
     private sealed record Row(string Path, string? Label, float? Score, IReadOnlyList<ClassScore> Top, string? Error, string? Cam);
-
-    /// <summary>The file itself, or a folder's image files (recursive, ordinal order).</summary>
-    internal static List<string> ListImages(string images)
-    {
-        if (File.Exists(images)) return [images];
-        if (!Directory.Exists(images)) throw new FileNotFoundException($"Images '{images}' is neither a file nor a folder.", images);
-        var files = Directory.EnumerateFiles(images, "*", SearchOption.AllDirectories)
-            .Where(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0)
-            throw new ArgumentException($"Folder '{images}' has no image files ({string.Join(", ", ImageFolder.ImageExtensions.Order(StringComparer.Ordinal))}).");
-        return files;
-    }
-
-    /// <summary>The lower-case extension of <paramref name="path"/> when it is one of <paramref name="allowed"/>; else a one-line error.</summary>
-    internal static string OutputFormat(string path, string option, params string[] allowed)
-    {
-        string extension = Path.GetExtension(path).ToLowerInvariant();
-        if (!allowed.Contains(extension))
-            throw new ArgumentException($"{option} '{path}' must end in {string.Join(" or ", allowed)}; the extension chooses the format.");
-        return extension;
-    }
 
     /// <summary><c>photo.cam.png</c> for <c>photo.jpg</c>; <c>photo-2.cam.png</c>, <c>photo-3.cam.png</c> … for later images with the same name.</summary>
     private static string UniqueName(HashSet<string> taken, string source)
@@ -202,13 +179,9 @@ internal static class PredictCommand
         {
             // top: the same list as the JSON output's, as a JSON array in one cell.
             string top = JsonSerializer.Serialize(r.Top.Select(t => new { label = t.Label, score = t.Score }));
-            var cells = new List<string> { Csv(r.Path), Csv(r.Label ?? ""), r.Score?.ToString("R", c) ?? "", Csv(top), Csv(r.Error ?? "") };
-            if (explain) cells.Add(Csv(r.Cam ?? ""));
+            var cells = new List<string> { Csv.Field(r.Path), Csv.Field(r.Label ?? ""), r.Score?.ToString("R", c) ?? "", Csv.Field(top), Csv.Field(r.Error ?? "") };
+            if (explain) cells.Add(Csv.Field(r.Cam ?? ""));
             writer.WriteLine(string.Join(",", cells));
         }
     }
-
-    /// <summary>RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled.</summary>
-    internal static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

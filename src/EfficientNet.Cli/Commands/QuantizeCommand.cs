@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Cli.Arguments;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;

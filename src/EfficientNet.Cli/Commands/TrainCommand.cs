@@ -1,13 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using EfficientNet.Cli.Arguments;
 using EfficientNet.Training.Optimizers;
 using EfficientNet.Training.Reports;
 using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.IO;
-using Microsoft.ML.EfficientNet.Preprocessing;
-using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
 
 namespace EfficientNet.Cli.Commands;
@@ -20,62 +19,51 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Training images: a folder with one sub-folder per class, or fashion-mnist.", Required = true };
-        var validation = new Option<string?>("--validation") { Description = "Validation images (a folder, or fashion-mnist-test). Default: a seeded split of --data." };
+        var data = DataArguments.Data();
+        var validation = DataArguments.Validation();
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
+        var training = new TrainingArguments(EfficientNetTrainingOptions.Defaults.Epochs);
         var variant = new Option<string>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l.", DefaultValueFactory = _ => "b0" };
         var weights = new Option<string?>("--weights") { Description = "Starting weights: a checkpoint file (.pth, .safetensors). Default: the variant's torchvision ImageNet weights (cached; downloaded when missing)." };
         var fromScratch = new Option<bool>(FromScratchFlag) { Description = "Start from random weights instead of the ImageNet weights (needs far more images and epochs)." };
         var keep = new Option<string>("--keep") { DefaultValueFactory = _ => KeptName(EfficientNetTrainingOptions.Defaults.KeepModel), Description = "Weights exported: best (highest validation accuracy; a tie goes to lower validation loss, then the later epoch) or last." };
-        var format = new Option<string?>("--format") { Description = "Format of --weights: torchvision, lukemelas, timm, timm-tf. Default: detected." };
+        var format = WeightsArguments.Format();
         var keepClassifier = new Option<bool>("--keep-classifier") { Description = "Keep the classifier of --weights (same classes); default: a new classifier." };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.Epochs, Description = "Passes over the data." };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per step." };
-        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels. Default: the weights' size or the variant's resolution." };
         var mode = new Option<string>("--mode") { DefaultValueFactory = _ => "full", Description = "full, linear-probe or last-stages." };
         var trainableStages = new Option<int>("--trainable-stages") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.TrainableStages, Description = "For last-stages: feature units trained (1 = head conv)." };
         var freezeBn = new Option<bool>("--freeze-bn") { Description = "Keep batch-norm statistics frozen (small batches)." };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate of the classifier." };
         var backboneLr = new Option<double?>("--backbone-lr") { Description = "Peak learning rate of the backbone. Default: --lr from scratch, --lr/10 from weights." };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => OptimizerKinds.ToName(OptimizerKind.AdamW), Description = Alternatives(OptimizerKinds.Names) };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => OptimizerKinds.ToName(OptimizerKind.AdamW), Description = Choices.Alternatives(OptimizerKinds.Names) };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WeightDecay, Description = "Weight decay." };
         var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Also decay batch-norm parameters and biases." };
-        string cosine = ScheduleKinds.ToName(ScheduleKind.CosineWithWarmup);
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => cosine, Description = Alternatives(ScheduleKinds.Names.Select(n => n == cosine ? n + " (with warm-up)" : n).ToList()) };
-        var warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps." };
         var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LabelSmoothing, Description = "Label smoothing." };
         var clip = new Option<double?>("--clip-grad") { Description = "Clip the gradient norm to this value." };
         var ema = new Option<double?>("--ema") { Description = "EMA decay of the weights (for example 0.999); the EMA is evaluated and exported." };
         var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without validation improvement." };
-        var augment = new Option<string>("--augment") { DefaultValueFactory = _ => "standard", Description = "standard, light, shift or none." };
         var shift = new Option<int>("--shift") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ShiftPixels, Description = "Pixels of random shift for --augment shift." };
-        var mean = new Option<string?>("--mean") { Description = "Normalisation mean, one value or R,G,B on the 0–1 scale. Default: ImageNet's (or the weights')." };
-        var std = new Option<string?>("--std") { Description = "Normalisation std, one value or R,G,B." };
-        var cropFraction = new Option<double?>("--crop-fraction") { Description = "Evaluation centre crop as a fraction of the resize size (1 = no crop). Default 0.875." };
         var valFraction = new Option<double>("--validation-fraction") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ValidationFraction, Description = "Share held out when --validation is not given." };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random." };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu, cuda or cuda:N." };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." };
         var noChannelsLast = new Option<bool>("--no-channels-last") { Description = "Train with NCHW tensors instead of channels-last." };
         var efficientSilu = new Option<bool>("--memory-efficient-silu") { Description = "SiLU that recomputes the sigmoid in the backward pass." };
         var checkpointStages = new Option<string?>("--checkpoint-stages") { Description = "Feature units recomputed in the backward pass, for example 1,2,3 (0 stem … 8 head)." };
-        var noResume = new Option<bool>("--no-resume") { Description = "Start over even if the output folder has a checkpoint." };
         var output = new Option<string>("--output", "-o") { Description = $"Run folder: {RunFolder.CheckpointsFolderName}, {RunFolder.ModelFileName}, {RunFolder.WeightsFileName}, {RunFolder.LabelsFileName}, {RunFolder.SummaryFileName}.", Required = true };
         var report = new Option<bool>("--report") { Description = "Also write training-curves.png and report.html into the run folder." };
         var exifOrientation = DataArguments.ApplyExifOrientation();
         var maxImagePixels = DataArguments.MaxImagePixels();
         var command = new Command("train", "Train or fine-tune an EfficientNet; Ctrl+C saves a checkpoint, running again resumes.")
         {
-            data, validation, classes, perClass, variant, weights, fromScratch, format, keepClassifier, keep, epochs, batchSize, imageSize, mode, trainableStages, freezeBn, lr, backboneLr,
-            optimizer, weightDecay, decayAll, schedule, warmup, smoothing, clip, ema, patience, augment, shift, mean, std, cropFraction, valFraction, seed, device,
-            threads, noChannelsLast, efficientSilu, checkpointStages, noResume, output, report, exifOrientation, maxImagePixels,
+            data, validation, classes, perClass, variant, weights, fromScratch, format, keepClassifier, keep, training.Epochs, training.BatchSize, training.ImageSize, mode,
+            trainableStages, freezeBn, training.LearningRate, backboneLr, optimizer, weightDecay, decayAll, training.Schedule, training.Warmup, smoothing, clip, ema, patience,
+            training.Augment, shift, training.Mean, training.Std, training.CropFraction, valFraction, training.Seed, device, training.Threads, noChannelsLast, efficientSilu,
+            checkpointStages, training.NoResume, output, report, exifOrientation, maxImagePixels,
         };
         command.SetAction(result =>
         {
             // Checked before the data is opened: a contradiction costs nothing to report.
             if (result.GetValue(fromScratch) && result.GetValue(weights) is { } file)
                 throw new ArgumentException($"{FromScratchFlag} and --weights '{file}' contradict each other: give one (--weights to start from a checkpoint file, {FromScratchFlag} to start from random weights).");
+            var shared = training.Read(result);
             var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
             if (val is not null && !val.Classes.SequenceEqual(train.Classes))
@@ -85,47 +73,37 @@ internal static class TrainCommand
             {
                 Variant = result.GetValue(variant)!,
                 InitialWeights = result.GetValue(fromScratch) ? null : result.GetValue(weights) ?? EfficientNetTrainingOptions.Defaults.InitialWeights,
-                KeepModel = ParseEnum<KeptModel>(result.GetValue(keep)!, "--keep"),
-                InitialWeightsFormat = result.GetValue(format) is { } f ? WeightFormats.Parse(f) : null,
+                KeepModel = Choices.ParseEnum<KeptModel>(result.GetValue(keep)!, "--keep"),
+                InitialWeightsFormat = WeightsArguments.ParseFormat(result.GetValue(format)),
                 KeepClassifier = result.GetValue(keepClassifier),
-                Epochs = result.GetValue(epochs),
-                BatchSize = result.GetValue(batchSize),
-                ImageSize = result.GetValue(imageSize),
-                Mode = ParseEnum<TrainingMode>(result.GetValue(mode)!, "--mode"),
+                Epochs = shared.Epochs,
+                ImageSize = shared.ImageSize,
+                Mode = Choices.ParseEnum<TrainingMode>(result.GetValue(mode)!, "--mode"),
                 TrainableStages = result.GetValue(trainableStages),
                 FreezeBatchNorm = result.GetValue(freezeBn),
-                LearningRate = result.GetValue(lr),
                 BackboneLearningRate = result.GetValue(backboneLr),
-                Optimizer = OptimizerKinds.Parse(result.GetValue(optimizer)!),
+                Optimizer = Choices.ParseName(result.GetValue(optimizer)!, "--optimizer", OptimizerKinds.Names, OptimizerKinds.Parse),
                 WeightDecay = result.GetValue(weightDecay),
                 DecayNormAndBias = result.GetValue(decayAll),
-                Schedule = ScheduleKinds.Parse(result.GetValue(schedule)!),
-                WarmupFraction = result.GetValue(warmup),
                 LabelSmoothing = result.GetValue(smoothing),
                 MaxGradNorm = result.GetValue(clip),
                 EmaDecay = result.GetValue(ema),
                 EarlyStoppingPatience = result.GetValue(patience),
-                Augmentation = ParseEnum<AugmentationPreset>(result.GetValue(augment)!, "--augment"),
                 ShiftPixels = result.GetValue(shift),
                 ValidationFraction = result.GetValue(valFraction),
-                Seed = result.GetValue(seed),
+                Seed = shared.Seed,
                 Device = result.GetValue(device)!,
-                Threads = result.GetValue(threads),
+                Threads = shared.Threads,
                 ChannelsLast = !result.GetValue(noChannelsLast),
                 ApplyExifOrientation = result.GetValue(exifOrientation),
                 MaxImagePixels = result.GetValue(maxImagePixels),
                 MemoryEfficientSiLU = result.GetValue(efficientSilu),
                 CheckpointStages = result.GetValue(checkpointStages) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : [],
-                Resume = !result.GetValue(noResume),
+                Resume = shared.Resume,
                 OutputDirectory = result.GetValue(output),
                 Logger = loggerFactory.CreateLogger("efficientnet"),
             };
-            if (result.GetValue(mean) is not null || result.GetValue(std) is not null || result.GetValue(cropFraction) is not null)
-            {
-                int size = options.ImageSize ?? throw new ArgumentException("--mean, --std and --crop-fraction need --image-size.");
-                options.Recipe = PreprocessingRecipe.Centered(size, result.GetValue(cropFraction) ?? PreprocessingRecipe.DefaultCropFraction,
-                    result.GetValue(mean) is { } m ? RgbValues.Parse(m) : PreprocessingRecipe.ImageNetMean, result.GetValue(std) is { } sd ? RgbValues.Parse(sd) : PreprocessingRecipe.ImageNetStd);
-            }
+            shared.ApplyTo(options);
 
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -145,7 +123,7 @@ internal static class TrainCommand
                     AnsiConsole.WriteLine($"Report: {TrainingReport.Write(outcome, outcome.OutputDirectory).Html}");
                 return outcome.Status switch
                 {
-                    TrainingStatus.Cancelled => 130,
+                    TrainingStatus.Cancelled => ExitCodes.Cancelled,
                     TrainingStatus.Diverged => 2,
                     _ => 0,
                 };
@@ -237,12 +215,4 @@ internal static class TrainCommand
     internal const string FromScratchFlag = "--from-scratch";
 
     private static string KeptName(KeptModel keep) => keep.ToString().ToLowerInvariant();
-
-    /// <summary>Help text listing a name table's values: <c>a, b or c.</c></summary>
-    private static string Alternatives(IReadOnlyList<string> names) => $"{string.Join(", ", names.Take(names.Count - 1))} or {names[^1]}.";
-
-    internal static T ParseEnum<T>(string value, string option) where T : struct, Enum =>
-        Enum.TryParse<T>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed)
-            ? parsed
-            : throw new ArgumentException($"Unknown {option} '{value}'. Valid: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
 }

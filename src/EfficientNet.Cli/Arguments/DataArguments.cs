@@ -3,17 +3,30 @@ using System.Globalization;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
-namespace EfficientNet.Cli.Commands;
+namespace EfficientNet.Cli.Arguments;
 
 /// <summary>
 /// How the commands name data: a folder with one sub-folder per class, or <c>fashion-mnist</c> /
 /// <c>fashion-mnist-test</c> (Debian's dataset-fashion-mnist), optionally restricted to some classes and a number of
-/// images per class.
+/// images per class. Each data flag is defined here once, for every command that takes it (train, compare, evaluate).
 /// </summary>
 internal static class DataArguments
 {
     public const string FashionMnist = "fashion-mnist";
     public const string FashionMnistTest = "fashion-mnist-test";
+
+    /// <summary>The labelled images a command trains, compares or evaluates on.</summary>
+    public static Option<string> Data() => new("--data")
+    {
+        Description = $"Images: a folder with one sub-folder per class, {FashionMnist} or {FashionMnistTest}.",
+        Required = true,
+    };
+
+    /// <summary>The validation images of train.</summary>
+    public static Option<string?> Validation() => new("--validation")
+    {
+        Description = $"Validation images (a folder, or {FashionMnistTest}). Default: a seeded split of --data.",
+    };
 
     public static Option<string> Classes() => new("--classes")
     {
@@ -45,15 +58,16 @@ internal static class DataArguments
     private static bool IsFashionMnist(string data) => data.Trim().ToLowerInvariant() is FashionMnist or FashionMnistTest;
 
     /// <summary>Opens a data argument as a labelled image set.</summary>
+    /// <exception cref="ArgumentException">A flag's value is out of range or does not parse; the message names the flag.</exception>
     public static LabeledImageSet Open(string data, string? classes, int? perClass)
     {
+        // Checked before the data is opened, which can take a while.
+        if (perClass is < 1) throw new ArgumentException($"--per-class must be at least 1; got {perClass}.");
         LabeledImageSet set;
         string key = data.Trim().ToLowerInvariant();
         if (IsFashionMnist(data))
         {
-            var kept = string.IsNullOrWhiteSpace(classes) ? null
-                : classes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
-            set = new FashionMnistImageSet(train: key == FashionMnist, kept);
+            set = new FashionMnistImageSet(train: key == FashionMnist, ParseClasses(classes));
         }
         else
         {
@@ -62,5 +76,18 @@ internal static class DataArguments
             set = FileImageSet.FromFolder(data);
         }
         return perClass is { } n ? set.TakePerClass(n) : set;
+    }
+
+    private static int[]? ParseClasses(string? classes)
+    {
+        if (string.IsNullOrWhiteSpace(classes)) return null;
+        var labels = new List<int>();
+        foreach (string label in classes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(label, NumberStyles.None, CultureInfo.InvariantCulture, out int value))
+                throw new ArgumentException($"--classes '{classes}' is not a comma-separated list of Fashion-MNIST labels (for example 5,6,7,8,9); '{label}' is not a label.");
+            labels.Add(value);
+        }
+        return [.. labels];
     }
 }

@@ -3,12 +3,13 @@ using System.Globalization;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 
-namespace EfficientNet.Cli.Commands;
+namespace EfficientNet.Cli.Arguments;
 
 /// <summary>
 /// The flags that change part of the preprocessing a weights file comes with (its recorded recipe,
 /// <see cref="RecipeMetadata"/>, else its published one), and the note a command prints when a flag overrides part of a
-/// recorded recipe.
+/// recorded recipe. The training commands' --mean, --std and --crop-fraction (<see cref="TrainingArguments"/>) are
+/// checked by the same parses.
 /// </summary>
 internal static class RecipeArguments
 {
@@ -40,14 +41,24 @@ internal static class RecipeArguments
             recipe = recipe.WithCropSize(size);
         }
         if (cropFraction is { } fraction)
-        {
-            if (!(fraction > 0 && fraction <= 1)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--crop-fraction must be in (0, 1]; got {fraction}."));
-            recipe = recipe with { ResizeSize = PreprocessingRecipe.Centered(recipe.CropSize, fraction).ResizeSize };
-        }
-        if (mean is not null) recipe = recipe with { Mean = Parse("--mean", mean, positive: false) };
-        if (std is not null) recipe = recipe with { Std = Parse("--std", std, positive: true) };
+            recipe = recipe with { ResizeSize = PreprocessingRecipe.Centered(recipe.CropSize, CheckCropFraction(fraction)).ResizeSize };
+        if (mean is not null) recipe = recipe with { Mean = ParseMean(mean) };
+        if (std is not null) recipe = recipe with { Std = ParseStd(std) };
         return recipe;
     }
+
+    /// <summary>The value of --crop-fraction, checked.</summary>
+    /// <exception cref="ArgumentException">Outside (0, 1]; the message names the flag.</exception>
+    public static double CheckCropFraction(double fraction) =>
+        fraction > 0 && fraction <= 1 ? fraction : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--crop-fraction must be in (0, 1]; got {fraction}."));
+
+    /// <summary>The value of --mean: one number or R,G,B, finite.</summary>
+    /// <exception cref="ArgumentException">It does not parse or is not finite; the message names the flag.</exception>
+    public static RgbValues ParseMean(string text) => Parse("--mean", text, positive: false);
+
+    /// <summary>The value of --std: one number or R,G,B, finite and positive.</summary>
+    /// <exception cref="ArgumentException">It does not parse or is not finite and positive; the message names the flag.</exception>
+    public static RgbValues ParseStd(string text) => Parse("--std", text, positive: true);
 
     /// <summary>
     /// Prints (to standard error, so standard output stays the command's result) what <paramref name="flags"/> change of
