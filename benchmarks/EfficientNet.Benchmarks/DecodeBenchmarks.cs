@@ -5,7 +5,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
-using Microsoft.ML.EfficientNet.Benchmarking;
+using EfficientNet.Cli.Bench.Measuring;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Cli.Bench;
 using EfficientNet.Cli.Commands;
 
 var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, quantise them to int8, fine-tune, evaluate and compare variants, predict and explain, featurize, benchmark.");

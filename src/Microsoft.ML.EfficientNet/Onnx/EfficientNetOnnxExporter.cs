@@ -41,6 +41,26 @@ public static class EfficientNetOnnxExporter
     }
 
     /// <summary>
+    /// <paramref name="model"/> with its output <paramref name="outputName"/> [N, <paramref name="width"/>] reshaped to
+    /// [<paramref name="width"/>], for ML.NET's <c>ApplyOnnxModel</c>: it scores one row at a time and types an
+    /// [N, width] output as <c>Vector&lt;Single, 1, width&gt;</c>, where a rank-1 output gives the flat
+    /// <c>Vector&lt;Single, width&gt;</c> users expect. The featurizer's <c>StandardChain</c> scores such a model.
+    /// </summary>
+    /// <param name="model">An exported model, for example with <see cref="OnnxOutputs.Features"/>.</param>
+    /// <param name="outputName">The output to reshape, for example <see cref="OnnxExportOptions.FeaturesOutputName"/>.</param>
+    /// <param name="width">Its width (the metadata's feature width or class count).</param>
+    /// <remarks>
+    /// Public for <c>efficientnet bench</c>, whose plain ML.NET chain (<c>ApplyOnnxModel</c> with fixed threads) scores
+    /// it from outside this assembly; whether it stays in the public surface is for the review of that surface to decide.
+    /// </remarks>
+    public static byte[] WithRowOutput(byte[] model, string outputName, int width)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(outputName);
+        return OnnxModelEditing.WithRowOutput(model, outputName, width);
+    }
+
+    /// <summary>
     /// The ONNX model that <paramref name="model"/> names, for commands and APIs that score: an <c>.onnx</c> file as it is;
     /// a run folder's <c>model.onnx</c>; or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
     /// features, and with the preprocessing and labels the file records (a run's <c>model.safetensors</c> then scores as its

@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
@@ -54,6 +55,16 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
 
     /// <summary>Length of the features vector: the variant's head channels.</summary>
     public int FeatureWidth => EfficientNetSpec.Create(Variant).HeadChannels;
+
+    /// <summary>
+    /// Drops the exported ONNX models this process keeps in memory for later fits; the files in the cache folder stay.
+    /// The next <see cref="Fit"/> of the same weights then reads the export from the folder, as a new process does.
+    /// </summary>
+    /// <remarks>
+    /// Public for <c>efficientnet bench</c>, which times start-up with the export only on disk and lives outside this
+    /// assembly; whether it stays in the public surface is for the review of that surface to decide.
+    /// </remarks>
+    public static void ClearExportCache() => OnnxExportCache.Clear();
 
     /// <summary>Resolves the weights (loading or downloading them once), builds the scoring chain and fits it.</summary>
     /// <param name="input">Data with the image column.</param>

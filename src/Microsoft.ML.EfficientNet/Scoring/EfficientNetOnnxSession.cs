@@ -44,12 +44,18 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <param name="parallelism">Runs that may proceed at once. Default null: one per logical processor on the CPU, one
     /// on a GPU.</param>
     /// <param name="logger">Receives the GPU fallback warning. Default null.</param>
+    /// <param name="profilePrefix">Runs ONNX Runtime's profiler on every run, its trace file named from this prefix and
+    /// written by <see cref="EndProfiling"/>. Default null: no profiling.</param>
     /// <exception cref="ArgumentException">The model has not one [N, 3, S, S] input, or no [N, width] output named
     /// <paramref name="outputName"/>.</exception>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
+    /// <remarks>
+    /// <paramref name="profilePrefix"/> is public for <c>efficientnet bench</c>'s kernel times, measured outside this
+    /// assembly; whether it stays in the public surface is for the review of that surface to decide.
+    /// </remarks>
     public EfficientNetOnnxSession(byte[] model, string outputName, int? gpuDeviceId = null, bool fallbackToCpu = false,
-        int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null)
-        : this(model, outputName, featureMapOutputName: null, gpuDeviceId, fallbackToCpu, intraOpThreads, parallelism, logger)
+        int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null, string? profilePrefix = null)
+        : this(model, outputName, featureMapOutputName: null, gpuDeviceId, fallbackToCpu, intraOpThreads, parallelism, logger, profilePrefix)
     {
     }
 
@@ -57,7 +63,7 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// As the public constructor, and also <paramref name="featureMapOutputName"/>, a [N, C, h, w] output that
     /// <see cref="ScoreWithFeatureMap"/> returns beside the main one (the class activation maps of
     /// <see cref="EfficientNetPredictor"/>), and, with <paramref name="profilePrefix"/>, ONNX Runtime's profiler on every
-    /// run (its trace file is written by <see cref="EndProfiling"/>; kernel times in <c>efficientnet bench</c>).
+    /// run (its trace file is written by <see cref="EndProfiling"/>).
     /// </summary>
     internal EfficientNetOnnxSession(byte[] model, string outputName, string? featureMapOutputName, int? gpuDeviceId = null, bool fallbackToCpu = false,
         int? intraOpThreads = null, int? parallelism = null, ILogger? logger = null, string? profilePrefix = null)
@@ -223,7 +229,8 @@ public sealed class EfficientNetOnnxSession : IDisposable
     internal delegate void ObserveOutput(string name, ReadOnlySpan<float> values, long[] dimensions);
 
     /// <summary>Ends ONNX Runtime's profiling of a session opened with a profile prefix; the trace file's path.</summary>
-    internal string EndProfiling()
+    /// <remarks>Public with the constructor's <c>profilePrefix</c>, for <c>efficientnet bench</c>'s kernel times.</remarks>
+    public string EndProfiling()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _session.EndProfiling();

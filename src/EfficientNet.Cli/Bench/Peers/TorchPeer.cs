@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
-namespace EfficientNet.Cli.Commands;
+namespace EfficientNet.Cli.Bench.Peers;
 
 /// <summary>
 /// The PyTorch side of <c>efficientnet bench</c>, when Debian's <c>python3-torch</c> and <c>python3-torchvision</c> are
@@ -13,6 +13,9 @@ namespace EfficientNet.Cli.Commands;
 /// </summary>
 internal static class TorchPeer
 {
+    /// <summary>PyTorch eager's rows.</summary>
+    public const string EagerGroup = "PyTorch eager, random input";
+
     /// <summary>PyTorch eager, one setting.</summary>
     public sealed record EagerRow(int BatchSize, int Threads, double ImagesPerSecond);
 

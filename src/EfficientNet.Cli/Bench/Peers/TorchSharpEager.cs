@@ -3,7 +3,7 @@ using EfficientNet.Training.Weights;
 using Microsoft.ML.EfficientNet.Weights;
 using static TorchSharp.torch;
 
-namespace EfficientNet.Cli.Commands;
+namespace EfficientNet.Cli.Bench.Peers;
 
 /// <summary>
 /// TorchSharp eager inference for <c>efficientnet bench</c>: this project's own TorchSharp model (the one that trains) in
@@ -12,6 +12,9 @@ namespace EfficientNet.Cli.Commands;
 /// </summary>
 internal static class TorchSharpEager
 {
+    /// <summary>TorchSharp eager's rows.</summary>
+    public const string Group = "TorchSharp eager, random input";
+
     /// <summary>Best images per second of three passes over about <paramref name="images"/> images, at batch 8 and 32.</summary>
     public static List<(int BatchSize, int Threads, double ImagesPerSecond)> Measure(EfficientNetCheckpoint checkpoint, int resolution, int images)
     {

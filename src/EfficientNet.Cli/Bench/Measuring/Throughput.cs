@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Microsoft.ML.EfficientNet.Benchmarking;
+namespace EfficientNet.Cli.Bench.Measuring;
 
 /// <summary>Wall-clock measurements of whole passes over a set of images: best of several runs, and latency percentiles.</summary>
 internal static class Throughput

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Microsoft.ML.EfficientNet.Benchmarking;
+namespace EfficientNet.Cli.Bench.Machine;
 
 /// <summary>The machine a benchmark ran on, and the process's peak resident memory.</summary>
 internal static class MachineDescription
