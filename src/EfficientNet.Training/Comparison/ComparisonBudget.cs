@@ -6,31 +6,30 @@ namespace EfficientNet.Training.Comparison;
 /// <summary>
 /// When a comparison stops starting candidates, as ML.NET AutoML's stop managers decide for trials: the caller's
 /// cancellation, and the wall-clock budgets (<see cref="EfficientNetComparisonSettings.TimePerCandidate"/>, and
-/// <see cref="EfficientNetComparisonSettings.TotalTime"/> counted from the budget's creation). A candidate that starts
-/// gets the smaller of its own limit and what is left of the total.
+/// <see cref="EfficientNetComparisonSettings.TotalTime"/>). A candidate that starts gets the smaller of its own limit and
+/// what is left of the total.
 /// </summary>
+/// <remarks>
+/// The total is the candidates' training time together, so its clock starts when the first candidate asks for time:
+/// checking settings, fingerprints and reused results before it spends none of it.
+/// </remarks>
 internal sealed class ComparisonBudget
 {
     private readonly TimeSpan? _perCandidate;
     private readonly TimeSpan? _total;
     private readonly CancellationToken _cancellationToken;
-    private readonly Func<TimeSpan> _elapsed;
+    private Func<TimeSpan>? _elapsed;
 
-    /// <summary>Starts the total budget's clock.</summary>
+    /// <summary>Creates the budget; its clock starts at the first <see cref="TryAllot"/>.</summary>
     /// <param name="perCandidate">Training time of one candidate; null: no limit.</param>
     /// <param name="total">Time of the whole comparison; null: no limit.</param>
     /// <param name="cancellationToken">The caller's cancellation.</param>
-    /// <param name="elapsed">Time since the comparison started; default a stopwatch started here.</param>
+    /// <param name="elapsed">Time spent of the total; default a stopwatch started at the first <see cref="TryAllot"/>.</param>
     public ComparisonBudget(TimeSpan? perCandidate, TimeSpan? total, CancellationToken cancellationToken, Func<TimeSpan>? elapsed = null)
     {
         _perCandidate = perCandidate;
         _total = total;
         _cancellationToken = cancellationToken;
-        if (elapsed is null)
-        {
-            var clock = Stopwatch.StartNew();
-            elapsed = () => clock.Elapsed;
-        }
         _elapsed = elapsed;
     }
 
@@ -47,6 +46,11 @@ internal sealed class ComparisonBudget
         limit = _perCandidate;
         refusal = null;
         if (_total is not { } budget) return true;
+        if (_elapsed is null)
+        {
+            var clock = Stopwatch.StartNew();
+            _elapsed = () => clock.Elapsed;
+        }
         var left = budget - _elapsed();
         if (left <= TimeSpan.Zero)
         {

@@ -130,6 +130,12 @@ public sealed class ComparisonPartsTests
         Assert.AreEqual("The total time budget of 1m40s was spent before this candidate started.", refusal);
         Assert.IsNull(budget.Cancelled);
 
+        // The total counts the candidates' time: its clock starts when the first one asks, not when the budget is made.
+        var lazy = new ComparisonBudget(null, TimeSpan.FromMilliseconds(200), CancellationToken.None);
+        Thread.Sleep(400);
+        Assert.IsTrue(lazy.TryAllot(out limit, out _));
+        Assert.IsTrue(limit > TimeSpan.FromMilliseconds(100) && limit <= TimeSpan.FromMilliseconds(200), $"{limit}");
+
         var unlimited = new ComparisonBudget(null, null, new CancellationToken(canceled: true));
         Assert.IsTrue(unlimited.TryAllot(out limit, out _));
         Assert.IsNull(limit);
