@@ -40,6 +40,39 @@ public static class CandidateMeasurements
     }
 
     /// <summary>
+    /// Held-out metrics of an exported candidate, its size, and its latency and throughput on this machine: the
+    /// succeeded form of <paramref name="blank"/>. Both strategies measure through here, so their numbers compare.
+    /// </summary>
+    /// <remarks>
+    /// Accuracy and speed take two scoring paths on purpose. Accuracy, macro-F1, top-5 and the confusion matrix go
+    /// through <see cref="OnnxModelEvaluation"/>, the path of <c>efficientnet evaluate</c>, so a candidate's accuracy is
+    /// the number that command gives for its model file; it needs the <c>logits</c> output and the labels. Speed goes
+    /// through the featurizer (<see cref="Speed"/>), the path an ML.NET pipeline deploys, with its batching and
+    /// concurrency; the featurizer's column is the <c>features</c> output, so it cannot give the labelled logits that
+    /// accuracy needs, and timing the evaluation path would time a loop no deployment runs. Both read the same model
+    /// file with the same recipe in its metadata.
+    /// </remarks>
+    internal static CandidateResult Measure(CandidateResult blank, string model, LabeledImageSet heldOut, EfficientNetComparisonSettings settings)
+    {
+        var metrics = OnnxModelEvaluation.Evaluate(model, heldOut, OnnxModelEvaluation.DefaultBatchSize, settings.Logger).Metrics;
+        var (p50, p95, throughput) = Speed(blank.Variant, model, heldOut, settings.LatencyWarmupRuns, settings.LatencyRuns, settings.ThroughputImages, settings.Logger);
+        return blank with
+        {
+            Status = CandidateStatus.Succeeded,
+            Accuracy = metrics.Accuracy * 100,
+            MacroF1 = MacroF1(metrics.Confusion),
+            // With five classes or fewer every answer is in the top five: the number says nothing.
+            Top5 = metrics.Classes > 5 ? metrics.Top5Accuracy * 100 : double.NaN,
+            Confusion = metrics.Confusion,
+            OnnxBytes = new FileInfo(model).Length,
+            LatencyMilliseconds = p50,
+            LatencyP95Milliseconds = p95,
+            Throughput = throughput,
+            ModelPath = model,
+        };
+    }
+
+    /// <summary>
     /// Speed through the featurizer's batched path (<c>EfficientNetFeaturizer</c> with the exported model as its
     /// weights): batch-1 latency (one image per ONNX Runtime call, one call at a time; p50 and p95 over
     /// <paramref name="runs"/> timed runs after <paramref name="warmup"/> untimed ones, each run a whole pass of one image

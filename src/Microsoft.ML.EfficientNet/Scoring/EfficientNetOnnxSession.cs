@@ -144,27 +144,7 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <param name="input">At least <paramref name="count"/> × <see cref="InputLength"/> floats.</param>
     /// <param name="count">Images in the batch; 0 does nothing.</param>
     /// <param name="output">At least <paramref name="count"/> × <see cref="OutputWidth"/> floats.</param>
-    public void Score(Memory<float> input, int count, Memory<float> output)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (input.Length < count * InputLength)
-            throw new ArgumentException($"{count} images need {count * InputLength} input floats; {input.Length} were given.", nameof(input));
-        if (output.Length < count * OutputWidth)
-            throw new ArgumentException($"{count} images need {count * OutputWidth} output floats; {output.Length} were given.", nameof(output));
-        if (count == 0) return;
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input[..(count * InputLength)], [count, 3, InputSize, InputSize]);
-        using var outputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, output[..(count * OutputWidth)], [count, OutputWidth]);
-        _runs.Wait();
-        try
-        {
-            _session.Run(_runOptions, _inputNames, [inputValue], _outputNames, [outputValue]);
-        }
-        finally
-        {
-            _runs.Release();
-        }
-    }
+    public void Score(Memory<float> input, int count, Memory<float> output) => Run(input, count, output, _outputNames, read: null);
 
     /// <summary>
     /// As <see cref="Score"/>, and also computes the feature-map output named at construction, which ONNX Runtime
@@ -175,25 +155,14 @@ public sealed class EfficientNetOnnxSession : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_featureMapOutputNames is null) throw new InvalidOperationException("This session was opened without a feature-map output.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        if (input.Length < count * InputLength)
-            throw new ArgumentException($"{count} images need {count * InputLength} input floats; {input.Length} were given.", nameof(input));
-        if (output.Length < count * OutputWidth)
-            throw new ArgumentException($"{count} images need {count * OutputWidth} output floats; {output.Length} were given.", nameof(output));
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input[..(count * InputLength)], [count, 3, InputSize, InputSize]);
-        _runs.Wait();
-        try
+        (float[], int, int, int) map = default;
+        Run(input, count, output, _featureMapOutputNames, results =>
         {
-            using var results = _session.Run(_runOptions, _inputNames, [inputValue], _featureMapOutputNames);
             results[0].GetTensorDataAsSpan<float>().CopyTo(output.Span);
-            var map = results[1];
-            long[] shape = map.GetTensorTypeAndShape().Shape;
-            return (map.GetTensorDataAsSpan<float>().ToArray(), (int)shape[1], (int)shape[2], (int)shape[3]);
-        }
-        finally
-        {
-            _runs.Release();
-        }
+            long[] shape = results[1].GetTensorTypeAndShape().Shape;
+            map = (results[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[1], (int)shape[2], (int)shape[3]);
+        });
+        return map;
     }
 
     /// <summary>
@@ -205,28 +174,59 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <param name="count">Images in the batch, at least 1.</param>
     /// <param name="outputs">Output names to compute.</param>
     /// <param name="observe">Receives each output; the span is valid only during the call.</param>
-    internal void Observe(Memory<float> input, int count, IReadOnlyList<string> outputs, ObserveOutput observe)
+    internal void Observe(Memory<float> input, int count, IReadOnlyList<string> outputs, ObserveOutput observe) =>
+        Run(input, count, output: null, outputs.ToArray(), results =>
+        {
+            for (int i = 0; i < outputs.Count; i++)
+                observe(outputs[i], results[i].GetTensorDataAsSpan<float>(), results[i].GetTensorTypeAndShape().Shape);
+        });
+
+    /// <summary>Receives one output of <see cref="Observe"/>.</summary>
+    internal delegate void ObserveOutput(string name, ReadOnlySpan<float> values, long[] dimensions);
+
+    /// <summary>
+    /// The one run of the session, behind <see cref="Score"/>, <see cref="ScoreWithFeatureMap"/> and <see cref="Observe"/>:
+    /// checks the batch against the buffers, wraps the input without copying, waits for one of the
+    /// <see cref="Parallelism"/> run slots, and runs with the shared <see cref="RunOptions"/>. Without
+    /// <paramref name="read"/>, <paramref name="output"/> is bound as the run's one output, so ONNX Runtime writes the
+    /// rows in place and 0 images do nothing; with it, ONNX Runtime allocates <paramref name="outputNames"/>, which
+    /// <paramref name="read"/> sees before they are freed, and at least one image is needed.
+    /// </summary>
+    /// <param name="input">At least <paramref name="count"/> × <see cref="InputLength"/> floats.</param>
+    /// <param name="count">Images in the batch.</param>
+    /// <param name="output">When given, at least <paramref name="count"/> × <see cref="OutputWidth"/> floats.</param>
+    /// <param name="outputNames">The outputs to compute.</param>
+    /// <param name="read">Reads the allocated outputs, in the order of <paramref name="outputNames"/>; null: bind <paramref name="output"/>.</param>
+    private void Run(Memory<float> input, int count, Memory<float>? output, string[] outputNames, Action<IReadOnlyList<OrtValue>>? read)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (read is null) ArgumentOutOfRangeException.ThrowIfNegative(count);
+        else ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (input.Length < count * InputLength)
             throw new ArgumentException($"{count} images need {count * InputLength} input floats; {input.Length} were given.", nameof(input));
+        if (output is { } rows && rows.Length < count * OutputWidth)
+            throw new ArgumentException($"{count} images need {count * OutputWidth} output floats; {rows.Length} were given.", nameof(output));
+        if (count == 0) return;
         using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input[..(count * InputLength)], [count, 3, InputSize, InputSize]);
+        using var outputValue = read is null && output is { } bound
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, bound[..(count * OutputWidth)], [count, OutputWidth])
+            : null;
         _runs.Wait();
         try
         {
-            using var results = _session.Run(_runOptions, _inputNames, [inputValue], outputs.ToArray());
-            for (int i = 0; i < outputs.Count; i++)
-                observe(outputs[i], results[i].GetTensorDataAsSpan<float>(), results[i].GetTensorTypeAndShape().Shape);
+            if (outputValue is not null)
+            {
+                _session.Run(_runOptions, _inputNames, [inputValue], outputNames, [outputValue]);
+                return;
+            }
+            using var results = _session.Run(_runOptions, _inputNames, [inputValue], outputNames);
+            read!(results);
         }
         finally
         {
             _runs.Release();
         }
     }
-
-    /// <summary>Receives one output of <see cref="Observe"/>.</summary>
-    internal delegate void ObserveOutput(string name, ReadOnlySpan<float> values, long[] dimensions);
 
     /// <summary>Ends ONNX Runtime's profiling of a session opened with a profile prefix; the trace file's path.</summary>
     /// <remarks>Public with the constructor's <c>profilePrefix</c>, for <c>efficientnet bench</c>'s kernel times.</remarks>
