@@ -54,10 +54,10 @@ public sealed class InfoCommandTests
         Assert.AreEqual(93.532, rows[0].GetProperty("top5").GetDouble());
         Assert.AreEqual(84.122, rows[7].GetProperty("top1").GetDouble());
         Assert.AreEqual(96.908, rows[7].GetProperty("top5").GetDouble());
-        // Rows 8–10 are V2-S/M/L; phi-1 comes after them.
-        Assert.AreEqual("phi-1", rows[11].GetProperty("name").GetString());
-        Assert.AreEqual(JsonValueKind.Null, rows[11].GetProperty("top1").ValueKind, "no published accuracy for phi-1");
-        Assert.AreEqual(JsonValueKind.Null, rows[11].GetProperty("top5").ValueKind);
+        // Rows 8–10 are V2-S/M/L, 11–15 Lite0–Lite4; phi-1 comes after them.
+        Assert.AreEqual("phi-1", rows[16].GetProperty("name").GetString());
+        Assert.AreEqual(JsonValueKind.Null, rows[16].GetProperty("top1").ValueKind, "no published accuracy for phi-1");
+        Assert.AreEqual(JsonValueKind.Null, rows[16].GetProperty("top5").ValueKind);
 
         var table = CliRunner.Run("info");
         Assert.AreEqual(0, table.ExitCode, table.Error);

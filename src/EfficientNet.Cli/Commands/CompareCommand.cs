@@ -23,7 +23,7 @@ internal static partial class CompareCommand
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
         var training = new TrainingArguments(EfficientNetComparisonSettings.Defaults.Epochs);
-        var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, v2-s, v2-m, v2-l, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
+        var variants = new Option<string?>("--variants") { Description = "Candidates, comma-separated: b0 … b7, v2-s, v2-m, v2-l, lite0 … lite4, phi-1.5 (compound φ), w0.5-d0.5-r64 (custom width, depth, resolution). Default b0." };
         var strategy = new Option<string>("--strategy")
         {
             DefaultValueFactory = _ => "fine-tune",
@@ -250,7 +250,7 @@ internal static partial class CompareCommand
         return list;
     }
 
-    /// <summary>b0 … b7, v2-s/m/l, phi-X (compound coefficient) or wA-dB-rC (custom multipliers and resolution).</summary>
+    /// <summary>b0 … b7, v2-s/m/l, lite0 … lite4, phi-X (compound coefficient) or wA-dB-rC (custom multipliers and resolution).</summary>
     internal static EfficientNetVariant ParseVariant(string text)
     {
         if (EfficientNetVariant.TryParse(text, out var published)) return published;

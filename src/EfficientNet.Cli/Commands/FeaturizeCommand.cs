@@ -31,7 +31,7 @@ internal static class FeaturizeCommand
     public static Command Create()
     {
         var images = ImageArguments.Images();
-        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l. Default: the variant --weights records, else b0." };
+        var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l, lite0 … lite4. Default: the variant --weights records, else b0." };
         var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
         var format = WeightsArguments.Format();
         var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };

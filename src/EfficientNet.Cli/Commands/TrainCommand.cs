@@ -24,7 +24,7 @@ internal static class TrainCommand
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
         var training = new TrainingArguments(EfficientNetTrainingOptions.Defaults.Epochs);
-        var variant = new Option<string>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l.", DefaultValueFactory = _ => "b0" };
+        var variant = new Option<string>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l, lite0 … lite4.", DefaultValueFactory = _ => "b0" };
         var weights = new Option<string?>("--weights") { Description = "Starting weights: a checkpoint file (.pth, .safetensors). Default: the variant's torchvision ImageNet weights (cached; downloaded when missing)." };
         var fromScratch = new Option<bool>(FromScratchFlag) { Description = "Start from random weights instead of the ImageNet weights (needs far more images and epochs)." };
         var keep = new Option<string>("--keep") { DefaultValueFactory = _ => KeptName(EfficientNetTrainingOptions.Defaults.KeepModel), Description = "Weights exported: best (highest validation accuracy; a tie goes to lower validation loss, then the later epoch) or last." };

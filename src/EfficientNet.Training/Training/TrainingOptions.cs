@@ -281,7 +281,7 @@ public class EfficientNetTrainingOptions
     /// <summary>Throws for values no run can use, naming the property.</summary>
     internal void Validate()
     {
-        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7, v2-s, v2-m, v2-l).");
+        if (Variant is null) throw new ArgumentNullException(nameof(Variant), "Set the variant to train (b0 … b7, v2-s, v2-m, v2-l, lite0 … lite4).");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Train for at least one epoch.");
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be at least 2 (batch norm needs two samples).");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be positive.");
