@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evidence for issue 11, item 1: int8 post-training quantisation of a Fashion-MNIST model from `efficientnet train`.
+# Evidence for the int8 defaults: post-training quantisation of a Fashion-MNIST model from `efficientnet train`.
 # Trains B0 on 3,000 images per class (10 classes, 32 px, 8 epochs; about 15 minutes on 2 cores) unless MODEL names an
 # existing run folder, then quantises it with every calibration method and layer set on 256 training images and
 # evaluates each int8 model and the fp32 model on the 10,000 Fashion-MNIST test images. The target: at most 1.0 point

@@ -40,8 +40,9 @@ public sealed class EvaluateCommandTests
         Assert.AreEqual(0, torch.Count, $"evaluate loaded {string.Join(", ", torch)}; loaded: {string.Join(", ", names)}");
     }
 
-    /// <summary><c>efficientnet evaluate</c> on damaged or unsuitable .onnx files (issue 12, item 3): exit 1 and one message
-    /// naming the file and what was expected, checked before any image is read.</summary>
+    /// <summary><c>efficientnet evaluate</c> on damaged or unsuitable .onnx files: exit 1 and one message naming
+    /// the file and what was expected, checked before any image is read, so a wrong file costs no time and no half-written
+    /// results.</summary>
     [TestMethod]
     public void TruncatedAndFeaturesOnlyModelsAreRefusedNamingTheFile()
     {

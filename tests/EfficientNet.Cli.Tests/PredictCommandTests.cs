@@ -14,7 +14,7 @@ using SkiaSharp;
 namespace EfficientNet.Cli.Tests;
 
 /// <summary>
-/// <c>efficientnet predict</c> and <c>featurize</c> as processes (issue 10, items 5 and 6): the CSV/JSON/Parquet contracts,
+/// <c>efficientnet predict</c> and <c>featurize</c> as processes: the CSV/JSON/Parquet contracts,
 /// per-row errors that leave the other images scored, and numbers checked against ONNX Runtime and the featurizer run
 /// independently in this process. Real Fashion-MNIST images; tiny networks at 32 px to keep the processes short.
 /// </summary>

@@ -15,7 +15,7 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 /// memory-bound depthwise layers parallelise poorly inside an operator, and whole batches on separate cores were
 /// measured 1.4× faster than ONNX Runtime's own threading at batch 32 on 2 cores (docs/BENCHMARKS.md; in
 /// <c>efficientnet bench</c>'s grid, which this class opens for each setting, ONNX Runtime's default session at batch 8
-/// came within a few percent of it on a later host). With
+/// came within a few percent of it on an AVX-512 host, which is why the grid keeps measuring both). With
 /// <c>parallelism: 1</c> and no thread count, a run uses ONNX Runtime's own threading.</para>
 /// <para>As ML.NET's <c>OnnxModel</c> does, a constructor that fails releases what it had created (session options,
 /// session, run options) before the exception leaves it. <see cref="Score"/> and <see cref="ScoreAll"/> may be called

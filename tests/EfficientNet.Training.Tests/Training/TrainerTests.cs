@@ -83,7 +83,7 @@ public sealed class TrainerTests
     }
 
     /// <summary>
-    /// Issue 12, item 4: no finalizer frees a tensor or scalar libtorch still reads (the crash class met in training,
+    /// No finalizer frees a tensor or scalar libtorch still reads (the crash class met in training,
     /// where TorchSharp's finalizers ran during libtorch calls). Another thread forces full, blocking collections and
     /// waits for finalizers as fast as it can during a whole training run; a premature free would crash the test host
     /// or corrupt the numbers.

@@ -4,7 +4,7 @@ using Microsoft.ML.EfficientNet.Preprocessing;
 namespace Microsoft.ML.EfficientNet.Tests.Data;
 
 /// <summary>
-/// Issue 12, item 4: the trainer's loader over a long run. Each epoch streams batches from worker threads; nothing may
+/// The trainer's loader over a long run. Each epoch streams batches from worker threads; nothing may
 /// accumulate from epoch to epoch (decoded images, batches, queues), or a long fine-tuning run grows until it dies.
 /// </summary>
 [TestClass]

@@ -8,7 +8,7 @@ using Onnx;
 namespace Microsoft.ML.EfficientNet.Tests.Onnx;
 
 /// <summary>
-/// Damaged or mismatched .onnx files given to the featurizer as WeightsPath (issue 12, item 3): each fails at Fit with
+/// Damaged or mismatched .onnx files given to the featurizer as WeightsPath: each fails at Fit with
 /// an error naming the file and what was expected, before ONNX Runtime sees it. The missing-'features' case and the
 /// bare/variant cases are in FeaturizerTests.ExportedOnnxFilesAreAcceptedAndChecked.
 /// </summary>

@@ -12,7 +12,7 @@ using Onnx;
 namespace Microsoft.ML.EfficientNet.Tests.Quantization;
 
 /// <summary>
-/// int8 post-training quantisation (issue 11, item 1) on the torchvision-initialised B0 fixture at 64 px: the graph ONNX
+/// int8 post-training quantisation on the torchvision-initialised B0 fixture at 64 px: the graph ONNX
 /// Runtime runs, the contract kept, closeness to fp32, the featurizer option and its saved model. Accuracy on a trained
 /// Fashion-MNIST model is tested through the command line (EfficientNet.Cli.Tests) and measured in docs/QUANTIZATION.md.
 /// </summary>

@@ -6,7 +6,7 @@ using Microsoft.ML.EfficientNet.Weights;
 namespace Microsoft.ML.EfficientNet.Tests.Weights;
 
 /// <summary>
-/// Downloads against a misbehaving server on 127.0.0.1 (issue 12, item 6). After each: the stated outcome, and at most
+/// Downloads against a misbehaving server on 127.0.0.1, as real mirrors and proxies misbehave. After each: the stated outcome, and at most
 /// one good copy in the cache (never a final file that is not the published one). WeightCacheTests covers the wrong
 /// hash, resumed dropped connections, and concurrent threads.
 /// </summary>

@@ -8,7 +8,7 @@ using Microsoft.ML.EfficientNet.Weights;
 namespace Microsoft.ML.EfficientNet.Tests.Weights;
 
 /// <summary>
-/// Checkpoints built to attack or confuse the readers (issue 12, item 2): pickles calling code, NaN/Inf weights,
+/// Checkpoints built to attack or confuse the readers, which take files from anywhere: pickles calling code, NaN/Inf weights,
 /// forged safetensors headers and forged zip sizes. Every file is made here, byte by byte.
 /// </summary>
 [TestClass]
