@@ -53,7 +53,7 @@ public sealed class GlobalToolTests
         Assert.AreEqual(0, result.ExitCode, result.Error);
         using var json = JsonDocument.Parse(result.Output);
         var rows = json.RootElement.EnumerateArray().ToList();
-        Assert.AreEqual(11, rows.Count, "B0–B7 and V2-S/M/L");
+        Assert.AreEqual(16, rows.Count, "B0–B7, V2-S/M/L and Lite0–Lite4");
         foreach (string field in (string[])["name", "width", "depth", "resolution", "dropout", "params", "macs", "top1", "top5", "stem", "head", "blocks", "stages", "final_feature_map"])
             Assert.IsTrue(rows.All(r => r.TryGetProperty(field, out _)), field);
         Assert.AreEqual("b0", rows[0].GetProperty("name").GetString());

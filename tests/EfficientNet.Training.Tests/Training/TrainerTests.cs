@@ -156,6 +156,39 @@ public sealed class TrainerTests
     }
 
     [TestMethod]
+    public void FineTunesLite0FromTheTimmFixtureAndExportsIt()
+    {
+        // Lite through the same trainer: timm efficientnet_lite0 weights (timm names, symmetric padding, eps 1e-5), a new
+        // 2-class classifier, one epoch at 32 px; the network trains with ReLU6 and no squeeze-and-excitation, and the
+        // exported ONNX model (ReLU6 as Clip) equals the trained TorchSharp model.
+        using var dir = new TemporaryDirectory();
+        var options = Small(dir.Path, epochs: 1);
+        options.Variant = "lite0";
+        options.InitialWeights = Fixtures.Generated("lite0.timm.pth");
+        options.Recipe = PreprocessingRecipe.Centered(32, 1.0);
+        var result = EfficientNetTrainer.Train(options, Train.Value, Test.Value);
+        Assert.AreEqual(TrainingStatus.Completed, result.Status, result.Message);
+        Assert.IsTrue(result.History.All(h => double.IsFinite(h.TrainLoss)));
+        Assert.AreEqual("lite0", OnnxModelMetadata.Read(result.OnnxPath!).Variant);
+        using var model = ModelWeights.CreateModel(result.Weights!);
+        model.eval();
+        Assert.AreEqual(EfficientNetSpec.Create("lite0", 2).ParameterCount, model.ParameterCount);
+        Assert.IsTrue(model.modules().OfType<TorchSharp.Modules.ReLU6>().Any(), "ReLU6 modules");
+        Assert.IsFalse(model.modules().Any(m => m is TorchSharp.Modules.SiLU or MemoryEfficientSiLU or SqueezeExcitation), "no SiLU, no SE");
+        var graph = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.OnnxPath!)).Graph;
+        // Stem 1, the expand-free first block 1 (depthwise), 15 blocks × 2 (expand, depthwise), head 1.
+        Assert.AreEqual(33, graph.Node.Count(n => n.OpType == "Clip"), "one Clip per activated unit");
+        Assert.IsFalse(graph.Node.Any(n => n.OpType == "Sigmoid"));
+        var images = Test.Value.Subset([0, 1, 150]);
+        var normalized = new EvaluationBatches(images, result.Recipe, 8).All().Single();
+        var raw = new EvaluationBatches(images, result.Recipe, 8, normalize: false).All().Single();
+        float[] torchLogits;
+        using (no_grad()) torchLogits = model.forward(tensor(normalized.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32])).data<float>().ToArray();
+        var onnx = OnnxRunner.Run(File.ReadAllBytes(result.OnnxPath!), OnnxExportOptions.ImageInputName, raw.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32]);
+        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], "trained Lite0: TorchSharp vs exported ONNX");
+    }
+
+    [TestMethod]
     public void ExportedModelSeesExactlyWhatValidationSaw()
     {
         // No train/serve skew: the TorchSharp model on the evaluation batches and ONNX Runtime on the raw pixels of the
