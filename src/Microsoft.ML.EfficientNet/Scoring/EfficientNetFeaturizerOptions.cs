@@ -73,8 +73,9 @@ public sealed class EfficientNetFeaturizerOptions
     public bool AllowDownload { get; set; } = Defaults.AllowDownload;
 
     /// <summary>
-    /// The published file to fetch when <see cref="WeightsPath"/> is null. Default null: torchvision's file for the
-    /// variant (<see cref="PretrainedWeights.Torchvision"/>). Set it to use a mirror or another published file.
+    /// The published file to fetch when <see cref="WeightsPath"/> is null. Default null: the variant's pretrained file
+    /// (<see cref="PretrainedWeights.Default"/>: torchvision's, or timm's for Lite). Set it to use a mirror or another
+    /// published file.
     /// </summary>
     public PretrainedWeights? Pretrained { get; set; }
 

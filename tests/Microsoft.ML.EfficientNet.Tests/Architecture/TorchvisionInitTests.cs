@@ -48,6 +48,6 @@ public sealed class TorchvisionInitTests
         EfficientNetVariant variant = "efficientnet_b4";
         Assert.AreSame(EfficientNetVariant.B4, variant);
         var error = Assert.ThrowsExactly<ArgumentException>(() => { EfficientNetVariant v = "b9"; });
-        StringAssert.Contains(error.Message, "Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l.");
+        StringAssert.Contains(error.Message, "Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l, lite0, lite1, lite2, lite3, lite4.");
     }
 }

@@ -197,7 +197,7 @@ public sealed class FeaturizerTests
     public void UnknownVariantListsTheValidOnes()
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.EfficientNetFeaturizer("b8"));
-        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l.");
+        StringAssert.Contains(error.Message, "Unknown EfficientNet variant 'b8'. Valid variants: b0, b1, b2, b3, b4, b5, b6, b7, v2-s, v2-m, v2-l, lite0, lite1, lite2, lite3, lite4.");
     }
 
     [TestMethod]
