@@ -24,18 +24,19 @@ public sealed class PredictCommandTests
     private static readonly string[] Labels = ["cat", "dog", "bird", "fish"];
 
     /// <summary>A tiny classifier (width 0.25, depth 0.25, 32 px crop of a 36 px resize) with seeded random weights and labels in its metadata.</summary>
-    internal static string TinyModel(string folder)
+    internal static string TinyModel(string folder, string[]? labels = null)
     {
+        labels ??= Labels;
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, "model.onnx");
-        var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 32, name: "tiny"), numClasses: Labels.Length);
+        var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 32, name: "tiny"), numClasses: labels.Length);
         var random = RandomWeights.Create(spec, seed: 7);
         // Random weights at this size give pooled features near 1e-10; a larger classifier spreads the logits over
         // a few units, so the classes are told apart by far more than float rounding.
         var weights = new StateDict(random.Weights.Entries.Select(e => e.Key != spec.Classifier.Name + ".weight" ? e
             : new KeyValuePair<string, WeightTensor>(e.Key, new WeightTensor(e.Value.Shape, e.Value.Values.Select(v => v * 3e10f).ToArray()))));
         var checkpoint = EfficientNetCheckpoint.FromCanonical(spec, weights, random.Source);
-        EfficientNetOnnxExporter.Export(checkpoint, path, new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures, Labels = Labels });
+        EfficientNetOnnxExporter.Export(checkpoint, path, new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures, Labels = labels });
         return path;
     }
 
@@ -153,6 +154,35 @@ public sealed class PredictCommandTests
             Assert.AreEqual(f[1], top.RootElement[0].GetProperty("label").GetString());
             Assert.AreEqual(float.Parse(f[2], CultureInfo.InvariantCulture), top.RootElement[0].GetProperty("score").GetSingle());
         }
+    }
+
+    [TestMethod]
+    public void CsvCellsASpreadsheetWouldRunAsFormulasAreNeutralised()
+    {
+        // Labels come from the model's metadata and paths from folder names: whoever made them controls them. A
+        // spreadsheet opening the CSV must see text, not formulas (OWASP: a leading single quote); the JSON "top" cell
+        // and the JSON output keep the labels as they are.
+        using var dir = new TemporaryDirectory();
+        string[] hostile = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"];
+        string model = TinyModel(Path.Combine(dir.Path, "run"), hostile);
+        string images = Path.Combine(dir.Path, "images");
+        FashionMnist.Load(train: false).WriteImageFolder(images, 2, [1, 8]);
+        WriteWide(Path.Combine(images, "=1+1.png"), 40, 40);
+        string csv = Path.Combine(dir.Path, "predictions.csv");
+        var run = CliRunner.Run("predict", "--model", model, "--images", images, "--top", "4", "--output", csv);
+        Assert.AreEqual(0, run.ExitCode, run.Output + run.Error);
+        var fields = File.ReadAllLines(csv).Skip(1).Select(ParseCsvLine).ToList();
+        Assert.AreEqual(5, fields.Count);
+        foreach (var f in fields)
+        {
+            using var top = JsonDocument.Parse(f[3]);
+            string label = top.RootElement[0].GetProperty("label").GetString()!;
+            CollectionAssert.Contains(hostile, label);
+            Assert.AreEqual("'" + label, f[1], "the label cell starts with a quote");
+        }
+        // Paths are written as listed (absolute here), so one that merely contains '=' is left as it is.
+        Assert.AreEqual(Path.Combine(images, "=1+1.png"), fields.Single(f => f[0].Contains("1+1", StringComparison.Ordinal))[0]);
+        Assert.IsTrue(fields.All(f => f[0].StartsWith(images, StringComparison.Ordinal)), "paths unchanged");
     }
 
     [TestMethod]
