@@ -69,8 +69,9 @@ def images(n, resolution, seed):
     return x + 0.2 * torch.randn(n, 3, resolution, resolution, generator=g)
 
 
-def randomise(model, seed):
-    """Seeded weights: convolutions as torchvision initialises them, random batch-norm affine parameters."""
+def randomise_layers(model, seed, bn_scale=(0.5, 1.5), bn_shift=(0.0, 0.1)):
+    """Seeded weights: convolutions as torchvision initialises them, batch-norm scales uniform in bn_scale and shifts
+    normal with bn_shift's (mean, std)."""
     torch.manual_seed(seed)
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
@@ -78,11 +79,16 @@ def randomise(model, seed):
             if m.bias is not None:
                 nn.init.normal_(m.bias, 0.0, 0.1)
         elif isinstance(m, nn.BatchNorm2d):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.normal_(m.bias, 0.0, 0.1)
+            nn.init.uniform_(m.weight, *bn_scale)
+            nn.init.normal_(m.bias, *bn_shift)
         elif isinstance(m, nn.Linear):
             nn.init.uniform_(m.weight, -0.05, 0.05)
             nn.init.normal_(m.bias, 0.0, 0.1)
+
+
+def randomise(model, seed):
+    """Seeded weights with random batch-norm affine parameters; residual branches end in small scales."""
+    randomise_layers(model, seed)
     for block in model.modules():
         if isinstance(block, (torchvision.models.efficientnet.MBConv, torchvision.models.efficientnet.FusedMBConv)) and block.use_res_connect:
             nn.init.uniform_(block.block[-1][1].weight, 0.2, 0.5)
@@ -333,18 +339,7 @@ class Lite(nn.Module):
 
 def randomise_lite(model, seed):
     """As randomise(), with batch-norm scales large enough that some activations pass 6, so ReLU6's cap matters."""
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.normal_(m.bias, 0.0, 0.1)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.uniform_(m.weight, 1.0, 3.0)
-            nn.init.normal_(m.bias, 0.5, 1.0)
-        elif isinstance(m, nn.Linear):
-            nn.init.uniform_(m.weight, -0.05, 0.05)
-            nn.init.normal_(m.bias, 0.0, 0.1)
+    randomise_layers(model, seed, bn_scale=(1.0, 3.0), bn_shift=(0.5, 1.0))
     for block in model.modules():
         if isinstance(block, LiteBlock) and block.skip:
             last = block.bn2 if block.kind == "ds" else block.bn3

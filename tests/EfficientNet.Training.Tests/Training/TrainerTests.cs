@@ -146,13 +146,19 @@ public sealed class TrainerTests
         model.eval();
         Assert.AreEqual(EfficientNetSpec.Create("v2-s", 2).ParameterCount, model.ParameterCount);
         Assert.AreEqual(1e-3, result.Weights!.Source.BatchNormEpsilon);
+        AssertExportEqualsModel(result, model, "trained V2-S");
+    }
+
+    /// <summary>Three test images through the trained TorchSharp model and through the exported ONNX file: the same logits.</summary>
+    private static void AssertExportEqualsModel(TrainingResult result, EfficientNetModel model, string what)
+    {
         var images = Test.Value.Subset([0, 1, 150]);
         var normalized = new EvaluationBatches(images, result.Recipe, 8).All().Single();
         var raw = new EvaluationBatches(images, result.Recipe, 8, normalize: false).All().Single();
         float[] torchLogits;
         using (no_grad()) torchLogits = model.forward(tensor(normalized.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32])).data<float>().ToArray();
         var onnx = OnnxRunner.Run(File.ReadAllBytes(result.OnnxPath!), OnnxExportOptions.ImageInputName, raw.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32]);
-        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], "trained V2-S: TorchSharp vs exported ONNX");
+        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], what + ": TorchSharp vs exported ONNX");
     }
 
     [TestMethod]
@@ -179,13 +185,7 @@ public sealed class TrainerTests
         // Stem 1, the expand-free first block 1 (depthwise), 15 blocks × 2 (expand, depthwise), head 1.
         Assert.AreEqual(33, graph.Node.Count(n => n.OpType == "Clip"), "one Clip per activated unit");
         Assert.IsFalse(graph.Node.Any(n => n.OpType == "Sigmoid"));
-        var images = Test.Value.Subset([0, 1, 150]);
-        var normalized = new EvaluationBatches(images, result.Recipe, 8).All().Single();
-        var raw = new EvaluationBatches(images, result.Recipe, 8, normalize: false).All().Single();
-        float[] torchLogits;
-        using (no_grad()) torchLogits = model.forward(tensor(normalized.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32])).data<float>().ToArray();
-        var onnx = OnnxRunner.Run(File.ReadAllBytes(result.OnnxPath!), OnnxExportOptions.ImageInputName, raw.Pixels.AsSpan(0, 3 * 3 * 32 * 32).ToArray(), [3, 3, 32, 32]);
-        Parity.AssertClose(torchLogits, onnx[OnnxExportOptions.LogitsOutputName], "trained Lite0: TorchSharp vs exported ONNX");
+        AssertExportEqualsModel(result, model, "trained Lite0");
     }
 
     [TestMethod]
