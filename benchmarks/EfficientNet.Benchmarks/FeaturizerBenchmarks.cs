@@ -5,6 +5,7 @@ using EfficientNet.Cli.Bench.Measuring;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace EfficientNet.Benchmarks;
 

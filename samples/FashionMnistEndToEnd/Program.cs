@@ -13,12 +13,11 @@
 // 3. Saves the fitted pipeline with mlContext.Model.Save, loads it back in a fresh MLContext, scores the test set and
 //    evaluates it with mlContext.MulticlassClassification.Evaluate; prints the accuracy as `efficientnet evaluate` does,
 //    with its 95 % interval and the chance rate, and says what the number means.
-// 4. Writes the training curves, the confusion-matrix heatmap and report.html (EfficientNet.Training.Reports).
+// 4. Writes the training curves, the confusion-matrix heatmap and report.html (EfficientNetMulticlassModel.WriteReport).
 using System.Diagnostics;
 using System.Globalization;
 using EfficientNet.Training.MLNet;
 using EfficientNet.Training.Optimizers;
-using EfficientNet.Training.Reports;
 using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -80,7 +79,7 @@ Console.WriteLine($"Training EfficientNet-B0 from scratch: {epochs} epochs at {s
 var clock = Stopwatch.StartNew();
 var model = pipeline.Fit(trainView);
 // The trainer's model carries the run's history, classes and file paths.
-var training = model.OfType<EfficientNetMulticlassModel>().Single().Training;
+var trained = model.OfType<EfficientNetMulticlassModel>().Single();
 Console.WriteLine($"Trained in {clock.Elapsed.TotalSeconds:F0} s");
 
 string zip = Path.Combine(output, "model.zip");
@@ -95,23 +94,21 @@ var metrics = scoring.MulticlassClassification.Evaluate(scored, "Label", "Score"
 double seconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine();
 Console.WriteLine($"{zip}: {testRows.Count:N0} test images in {seconds:F1} s ({testRows.Count / seconds:F0} images/s)");
-var evaluation = ReportEvaluation.From(metrics, classes, $"Fashion-MNIST test set, {testRows.Count:N0} images, through the reloaded model.zip");
-var judged = ChanceAssessment.FromConfusion(evaluation.Confusion);
+var judged = ChanceAssessment.FromMetrics(metrics);
 // The line `efficientnet evaluate` prints: the interval and the chance rate beside the accuracy.
 Console.WriteLine(string.Create(c, $"accuracy {metrics.MicroAccuracy:P2} (95 % interval {judged.Low:P2}–{judged.High:P2})   majority-class rate {judged.ChanceAccuracy:P2}   top-5 {metrics.TopKAccuracy:P2}   mean cross-entropy {metrics.LogLoss:F4}"));
 Console.WriteLine(judged.Warning(classes, $"trained from scratch for {epochs} epochs") ??
     $"What it means: B0 trained from scratch for {epochs} epochs at {size} px, a few minutes on a CPU; the same network reaches " +
     "89.96 % with 13 epochs at 48 px (docs/TRAINING.md), and a linear model about 84 %.");
-PrintConfusion(evaluation);
+PrintConfusion(metrics.ConfusionMatrix);
 
 // 4. Plots and report.
-var files = TrainingReport.Write(training, output, evaluation);
+var files = trained.WriteReport(output, metrics, $"Fashion-MNIST test set, {testRows.Count:N0} images, through the reloaded model.zip");
 Console.WriteLine();
 Console.WriteLine($"Model:   {zip} (ML.NET pipeline; loads without this library)");
 Console.WriteLine($"         {Path.Combine(run, "model.onnx")} (ONNX, preprocessing inside), {Path.Combine(run, "model.safetensors")} (torchvision names)");
-Console.WriteLine($"Plots:   {files.Curves}");
-Console.WriteLine($"         {files.Confusion}");
-Console.WriteLine($"Report:  {files.Html}");
+Console.WriteLine($"Plots:   {string.Join(Environment.NewLine + "         ", files.Skip(1))}");
+Console.WriteLine($"Report:  {files[0]}");
 Console.WriteLine($"Whole job: {total.Elapsed.TotalSeconds:F0} s");
 return 0;
 
@@ -142,25 +139,25 @@ void WriteOnce(string folder, bool train, int count)
 List<ImageFolderRow> Rows(string folder) =>
     ImageFolder.Open(folder).Rows.Select(r => new ImageFolderRow { Path = Path.Combine(Path.GetFileName(folder), r.Path), Label = r.Label }).ToList();
 
-void PrintConfusion(ReportEvaluation m)
+void PrintConfusion(ConfusionMatrix m)
 {
     // The layout of `efficientnet evaluate`: true classes down, predictions across, recall last.
-    int k = m.Classes.Count;
-    int first = Math.Max("true \\ predicted".Length, m.Classes.Max(n => n.Length)) + 2;
-    var widths = m.Classes.Select(n => Math.Max(n.Length, 5) + 2).ToArray();
+    int k = classes.Length;
+    int first = Math.Max("true \\ predicted".Length, classes.Max(n => n.Length)) + 2;
+    var widths = classes.Select(n => Math.Max(n.Length, 5) + 2).ToArray();
     var line = new System.Text.StringBuilder("true \\ predicted".PadRight(first));
-    for (int j = 0; j < k; j++) line.Append(m.Classes[j].PadLeft(widths[j]));
+    for (int j = 0; j < k; j++) line.Append(classes[j].PadLeft(widths[j]));
     Console.WriteLine(line.Append("  recall").ToString());
     for (int i = 0; i < k; i++)
     {
-        line.Clear().Append(m.Classes[i].PadRight(first));
-        long rowTotal = 0;
+        line.Clear().Append(classes[i].PadRight(first));
+        double rowTotal = 0;
         for (int j = 0; j < k; j++)
         {
-            rowTotal += m.Confusion[i, j];
-            line.Append(m.Confusion[i, j].ToString(c).PadLeft(widths[j]));
+            rowTotal += m.Counts[i][j];
+            line.Append(m.Counts[i][j].ToString("F0", c).PadLeft(widths[j]));
         }
-        Console.WriteLine(line.Append((rowTotal == 0 ? "–" : (m.Confusion[i, i] / (double)rowTotal).ToString("P1", c)).PadLeft(8)).ToString());
+        Console.WriteLine(line.Append((rowTotal == 0 ? "–" : (m.Counts[i][i] / rowTotal).ToString("P1", c)).PadLeft(8)).ToString());
     }
 }
 

@@ -1,13 +1,16 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace EfficientNet.Cli.Tests;
 
 /// <summary>
 /// The benchmark harness lives in the command line (src/EfficientNet.Cli/Bench), not in the scoring assembly that apps
-/// ship: <c>Microsoft.ML.EfficientNet</c> holds no benchmarking type and opens its internals to neither the CLI nor the
-/// BenchmarkDotNet project.
+/// ship: <c>Microsoft.ML.EfficientNet</c> holds no benchmarking type and no public member that exists for bench (the
+/// session, its profiling, the row-output edit and the export cache are internal). Like ML.NET's assemblies, which
+/// share their internals with their command line and performance tests, it shares its internals with a fixed list of
+/// friends and no other.
 /// </summary>
 [TestClass]
 public sealed class BenchBoundaryTests
@@ -25,11 +28,27 @@ public sealed class BenchBoundaryTests
     }
 
     [TestMethod]
-    public void TheScoringAssemblyOpensNoInternalsToBench()
+    public void TheScoringAssemblyExportsNothingForBench()
     {
-        var friends = Library.GetCustomAttributes<InternalsVisibleToAttribute>().Select(a => a.AssemblyName.Split(',')[0].Trim()).ToList();
-        CollectionAssert.Contains(friends, "Microsoft.ML.EfficientNet.Tests", "the attribute is read: the library's own tests are a friend");
-        foreach (string bench in (string[])["efficientnet", "EfficientNet.Benchmarks"])
-            CollectionAssert.DoesNotContain(friends, bench, $"InternalsVisibleTo({bench}); friends: {string.Join(", ", friends)}");
+        var session = Library.GetTypes().Single(t => t.Name == "EfficientNetOnnxSession");
+        Assert.IsFalse(session.IsVisible, "the ONNX Runtime session owner is internal, as ML.NET's OnnxModel");
+        foreach (var (type, member) in new[] { (typeof(Microsoft.ML.EfficientNet.Onnx.EfficientNetOnnxExporter), "WithRowOutput"), (typeof(EfficientNetFeaturizerEstimator), "ClearExportCache") })
+        {
+            var methods = type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic).Where(m => m.Name == member).ToList();
+            Assert.AreEqual(1, methods.Count, $"{type.Name}.{member} exists");
+            Assert.IsFalse(methods[0].IsPublic, $"{type.Name}.{member} is public");
+        }
+    }
+
+    [TestMethod]
+    public void TheScoringAssemblySharesItsInternalsWithItsFriendsOnly()
+    {
+        var friends = Library.GetCustomAttributes<InternalsVisibleToAttribute>().Select(a => a.AssemblyName.Split(',')[0].Trim()).Order(StringComparer.Ordinal).ToList();
+        string[] expected =
+        [
+            "efficientnet", "EfficientNet.Benchmarks", "EfficientNet.Cli.Tests", "EfficientNet.Packaging.Tests", "EfficientNet.Training",
+            "EfficientNet.Training.Tests", "Microsoft.ML.EfficientNet.Gpu.Tests", "Microsoft.ML.EfficientNet.Tests",
+        ];
+        CollectionAssert.AreEqual(expected.Order(StringComparer.Ordinal).ToList(), friends, string.Join(", ", friends));
     }
 }

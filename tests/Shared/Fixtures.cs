@@ -7,7 +7,7 @@ namespace EfficientNetML.Testing;
 /// The parity fixtures made by scripts/make_parity_fixtures.py from Debian's torchvision (the reference implementation).
 /// scripts/test.sh generates them before any test runs; a missing fixture is a failure, never a skip.
 /// </summary>
-public static class Fixtures
+internal static class Fixtures
 {
     private static readonly Lazy<string> RootDirectory = new(() =>
     {
@@ -52,7 +52,7 @@ public static class Fixtures
 }
 
 /// <summary>A checkpoint and the reference input and outputs computed from it by torchvision.</summary>
-public sealed record ParityCase(string Variant, string Format, string Weights, string Io, int Resolution)
+internal sealed record ParityCase(string Variant, string Format, string Weights, string Io, int Resolution)
 {
     /// <summary>Reads the reference input [N,3,R,R], logits [N,1000] and pooled features [N,head].</summary>
     public (WeightTensor Input, WeightTensor Logits, WeightTensor Features) ReadIo()

@@ -13,7 +13,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace EfficientNet.Training.Comparison;
 
 /// <summary>How a comparison measures an exported candidate: as deployed, through ONNX Runtime.</summary>
-public static class CandidateMeasurements
+internal static class CandidateMeasurements
 {
     /// <summary>Macro-averaged F1 from a confusion matrix [true, predicted]: the mean over classes of 2·P·R/(P+R), a class with no examples and no predictions left out.</summary>
     /// <param name="confusion">Counts of [true class, predicted class].</param>

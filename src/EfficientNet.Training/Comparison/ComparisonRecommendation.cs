@@ -9,7 +9,7 @@ namespace EfficientNet.Training.Comparison;
 /// candidate's accuracy is judged against chance by <see cref="ChanceAssessment"/>, the rule training and
 /// <c>efficientnet evaluate</c> use too.
 /// </summary>
-public static class ComparisonRecommendation
+internal static class ComparisonRecommendation
 {
     /// <summary>
     /// What a candidate violates: one phrase per constraint it misses (<c>latency 12.3 ms &gt; 10 ms</c>), or why it has

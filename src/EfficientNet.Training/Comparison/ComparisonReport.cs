@@ -13,14 +13,14 @@ namespace EfficientNet.Training.Comparison;
 /// <param name="Csv"><c>results.csv</c>: the same rows.</param>
 /// <param name="Plots">The PNG plots (accuracy against parameters, MACs, latency; the scaling study's when there is one).</param>
 /// <param name="Html"><c>report.html</c>: table, plots and recommendation.</param>
-public sealed record ComparisonReportFiles(string Json, string Csv, IReadOnlyList<string> Plots, string Html);
+internal sealed record ComparisonReportFiles(string Json, string Csv, IReadOnlyList<string> Plots, string Html);
 
 /// <summary>
 /// Writes a comparison's report, the same for API users and the CLI: <c>results.json</c>, <c>results.csv</c>, PNG plots
 /// of accuracy against parameters, MACs and latency with the Pareto front marked (and <c>scaling.png</c> for a scaling
 /// study), and <c>report.html</c> linking them. Every file is written atomically.
 /// </summary>
-public static class ComparisonReport
+internal static class ComparisonReport
 {
     /// <summary>
     /// The column names of <c>results.csv</c> and the keys of each <c>results.json</c> object, in order. Accuracies, their

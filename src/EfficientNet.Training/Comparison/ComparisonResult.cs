@@ -159,7 +159,7 @@ public sealed record ComparisonResult
     public required IReadOnlyDictionary<string, IReadOnlyList<string>> Violations { get; init; }
 
     /// <summary>The constraints applied.</summary>
-    public required ComparisonConstraints Constraints { get; init; }
+    internal ComparisonConstraints Constraints { get; init; } = new();
 
     /// <summary>The ranking metric.</summary>
     public required ComparisonMetric Metric { get; init; }
@@ -180,10 +180,28 @@ public sealed record ComparisonResult
     /// <param name="candidate">One of <see cref="Candidates"/>.</param>
     public bool MeetsConstraints(CandidateResult candidate) =>
         candidate.Status == CandidateStatus.Succeeded && Violations.TryGetValue(candidate.Name, out var v) && v.Count == 0;
+
+    /// <summary>
+    /// The line a person reads first: <c>Recommended: b1 (accuracy 91.2 %, 95 % interval …): …</c>, or
+    /// <c>Recommended: none — …</c> with the reason (for example no candidate learned beyond chance).
+    /// </summary>
+    public string RecommendedLine => ComparisonReport.RecommendedLine(this);
+
+    /// <summary>
+    /// Writes the report into <paramref name="directory"/>: <c>results.json</c> and <c>results.csv</c> (one row per
+    /// candidate), the PNG plots (accuracy with its interval against latency, parameters and MACs) and <c>report.html</c>.
+    /// </summary>
+    /// <param name="directory">Target folder (created when missing); default <see cref="OutputDirectory"/>.</param>
+    /// <returns>The files written.</returns>
+    public IReadOnlyList<string> WriteReport(string? directory = null)
+    {
+        var files = ComparisonReport.Write(this, directory ?? OutputDirectory);
+        return [files.Json, files.Csv, .. files.Plots, files.Html];
+    }
 }
 
 /// <summary>What a comparison is doing, reported through <see cref="EfficientNetComparisonSettings.Progress"/>.</summary>
-public enum ComparisonPhase
+internal enum ComparisonPhase
 {
     /// <summary>A candidate starts.</summary>
     Starting,
@@ -209,4 +227,4 @@ public enum ComparisonPhase
 /// <param name="Fraction">How much of this candidate's training is done, in [0, 1].</param>
 /// <param name="Remaining">Estimated time to the end of this candidate's training, when known.</param>
 /// <param name="Result">The result, in <see cref="ComparisonPhase.Finished"/> and <see cref="ComparisonPhase.Reused"/>.</param>
-public sealed record ComparisonProgress(int Index, int Count, string Candidate, ComparisonPhase Phase, double Fraction, TimeSpan? Remaining, CandidateResult? Result);
+internal sealed record ComparisonProgress(int Index, int Count, string Candidate, ComparisonPhase Phase, double Fraction, TimeSpan? Remaining, CandidateResult? Result);

@@ -75,7 +75,7 @@ public sealed record ComparisonCandidate(EfficientNetVariant Variant)
 }
 
 /// <summary>Limits a recommended candidate must meet; null means no limit.</summary>
-public sealed class ComparisonConstraints
+internal sealed class ComparisonConstraints
 {
     /// <summary>Largest acceptable median latency at batch 1, in milliseconds. Default null.</summary>
     public double? MaxLatencyMilliseconds { get; set; }
@@ -100,7 +100,7 @@ public sealed class ComparisonConstraints
 public sealed class EfficientNetComparisonSettings
 {
     /// <summary>Default values.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Passes over the training split per candidate.</summary>
         public const int Epochs = 5;
@@ -143,8 +143,20 @@ public sealed class EfficientNetComparisonSettings
     /// <summary>Input side in pixels for every candidate without its own. Default null: each variant's resolution (224 for B0 …).</summary>
     public int? ImageSize { get; set; }
 
-    /// <summary>Limits the recommended candidate must meet. Default: none.</summary>
-    public ComparisonConstraints Constraints { get; set; } = new();
+    /// <summary>Limits the recommended candidate must meet, gathered from the four properties below.</summary>
+    internal ComparisonConstraints Constraints { get; set; } = new();
+
+    /// <summary>Largest acceptable median latency at batch 1, in milliseconds, for the recommended candidate. Default null: no limit.</summary>
+    public double? MaxLatencyMilliseconds { get => Constraints.MaxLatencyMilliseconds; set => Constraints.MaxLatencyMilliseconds = value; }
+
+    /// <summary>Largest acceptable parameter count (of the model as trained, with the data's classes). Default null: no limit.</summary>
+    public long? MaxParameters { get => Constraints.MaxParameters; set => Constraints.MaxParameters = value; }
+
+    /// <summary>Largest acceptable ONNX file, in megabytes (10⁶ bytes). Default null: no limit.</summary>
+    public double? MaxModelMegabytes { get => Constraints.MaxModelMegabytes; set => Constraints.MaxModelMegabytes = value; }
+
+    /// <summary>Smallest acceptable held-out accuracy, in percent (0–100). Default null: no limit.</summary>
+    public double? MinAccuracy { get => Constraints.MinAccuracy; set => Constraints.MinAccuracy = value; }
 
     /// <summary>The metric that ranks candidates. Default <see cref="ComparisonMetric.Accuracy"/>.</summary>
     public ComparisonMetric Metric { get; set; } = ComparisonMetric.Accuracy;
@@ -206,7 +218,7 @@ public sealed class EfficientNetComparisonSettings
     public int? Threads { get; set; }
 
     /// <summary>Called as candidates start, progress and finish. Default null.</summary>
-    public Action<ComparisonProgress>? Progress { get; set; }
+    internal Action<ComparisonProgress>? Progress { get; set; }
 
     /// <summary>Receives one line per candidate and the trainer's epoch lines. Default null.</summary>
     public ILogger? Logger { get; set; }

@@ -8,7 +8,7 @@ namespace EfficientNet.Training.Comparison;
 /// alone (width, depth or resolution) or all three by compound scaling until the MACs reach a multiple of B0's, each
 /// multiplier solved from the architecture's own MAC count.
 /// </summary>
-public static class ScalingStudy
+internal static class ScalingStudy
 {
     /// <summary>The dimensions a study can scale: <c>width</c>, <c>depth</c>, <c>resolution</c>, <c>compound</c>.</summary>
     public static IReadOnlyList<string> Dimensions { get; } = ["width", "depth", "resolution", "compound"];

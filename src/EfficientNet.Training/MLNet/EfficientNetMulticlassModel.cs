@@ -1,3 +1,4 @@
+using EfficientNet.Training.Reports;
 using EfficientNet.Training.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -46,5 +47,21 @@ public sealed class EfficientNetMulticlassModel : ITransformer, IDisposable
     {
         if (_chain is IEnumerable<ITransformer> transformers)
             foreach (var t in transformers) (t as IDisposable)?.Dispose();
+    }
+
+    /// <summary>
+    /// Writes the training run's report into <paramref name="directory"/>: <c>training-curves.png</c> (loss and accuracy per epoch,
+    /// training and validation), <c>report.html</c> (the run's numbers against chance) and, with
+    /// <paramref name="testMetrics"/>, <c>confusion-matrix.png</c>.
+    /// </summary>
+    /// <param name="directory">Target folder (created when missing); default the run folder.</param>
+    /// <param name="testMetrics">ML.NET's evaluation of held-out images (<c>mlContext.MulticlassClassification.Evaluate</c>), in the order of <see cref="Classes"/>; default none.</param>
+    /// <param name="testTitle">What <paramref name="testMetrics"/> were measured on, as the report heads them.</param>
+    /// <returns>The files written: the HTML page first, then the images it shows.</returns>
+    public IReadOnlyList<string> WriteReport(string? directory = null, MulticlassClassificationMetrics? testMetrics = null, string testTitle = "held-out images")
+    {
+        var evaluation = testMetrics is null ? null : ReportEvaluation.From(testMetrics, Training.Classes, testTitle);
+        var files = TrainingReport.Write(Training, directory ?? Training.OutputDirectory, evaluation);
+        return files.Confusion is null ? [files.Html, files.Curves] : [files.Html, files.Curves, files.Confusion];
     }
 }

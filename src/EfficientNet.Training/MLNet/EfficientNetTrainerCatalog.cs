@@ -3,7 +3,7 @@ using EfficientNet.Training.MLNet;
 namespace Microsoft.ML;
 
 /// <summary>EfficientNet trainers for ML.NET.</summary>
-public static class EfficientNetTrainerCatalog
+public static partial class EfficientNetTrainerCatalog
 {
     /// <summary>
     /// Fine-tunes an EfficientNet from the variant's ImageNet weights (or a checkpoint file, or from scratch with

@@ -15,7 +15,7 @@ namespace EfficientNet.Training.Modules;
 /// TorchSharp reads momentum 0 as "cumulative average", so <see cref="FreezeStatistics"/> passes momentum 0 to libtorch
 /// directly, which leaves the statistics untouched.
 /// </remarks>
-public sealed class BatchNorm2d : nn.Module<Tensor, Tensor>
+internal sealed class BatchNorm2d : nn.Module<Tensor, Tensor>
 {
     private readonly TorchSharp.Modules.Parameter weight;
     private readonly TorchSharp.Modules.Parameter bias;

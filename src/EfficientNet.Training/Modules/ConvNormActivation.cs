@@ -24,4 +24,4 @@ internal static class ConvNormActivation
 }
 
 /// <summary>Makes the activation module (SiLU, or its memory-efficient form during training).</summary>
-public delegate nn.Module<Tensor, Tensor> ActivationFactory();
+internal delegate nn.Module<Tensor, Tensor> ActivationFactory();

@@ -11,7 +11,7 @@ namespace EfficientNet.Training.Modules;
 /// <c>features</c> (stem <c>0</c>, stages <c>1</c>–<c>7</c>, head <c>8</c>), <c>avgpool</c> and <c>classifier</c>
 /// (<c>0</c> dropout, <c>1</c> linear), so <see cref="nn.Module.state_dict"/> keys equal torchvision's.
 /// </summary>
-public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
+internal sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential features;
     private readonly AdaptiveAvgPool2d avgpool;

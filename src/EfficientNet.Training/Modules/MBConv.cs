@@ -11,7 +11,7 @@ namespace EfficientNet.Training.Modules;
 /// depth is added when the spec says so. A Fused-MBConv spec (EfficientNetV2) builds torchvision's <c>FusedMBConv</c>:
 /// expand k×k → project 1×1, or one k×k unit.
 /// </summary>
-public sealed class MBConv : nn.Module<Tensor, Tensor>
+internal sealed class MBConv : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> block;
     private readonly StochasticDepth stochastic_depth;

@@ -7,7 +7,7 @@ namespace EfficientNet.Training.Modules;
 /// there (lukemelas' "memory-efficient Swish"). Same values and gradients as <c>nn.SiLU</c>; it cannot be exported to
 /// ONNX by tracing, which does not matter here because the ONNX writer works from the spec.
 /// </summary>
-public sealed class MemoryEfficientSiLU : nn.Module<Tensor, Tensor>
+internal sealed class MemoryEfficientSiLU : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the module.</summary>
     public MemoryEfficientSiLU() : base(nameof(MemoryEfficientSiLU))

@@ -10,7 +10,7 @@ namespace EfficientNet.Training.Modules;
 /// input size at each call, so TF-ported weights give TF's results at any resolution. Its tensors are named
 /// <c>weight</c> and <c>bias</c>, as in <c>torch.nn.Conv2d</c>, so state-dict keys match PyTorch's.
 /// </summary>
-public sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
+internal sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;

@@ -8,7 +8,7 @@ namespace EfficientNet.Training.Modules;
 /// Squeeze-and-excitation: global average pool → <c>fc1</c> (1×1 conv, bias) → SiLU → <c>fc2</c> → sigmoid → scale.
 /// Field names match torchvision's <c>SqueezeExcitation</c>.
 /// </summary>
-public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
+internal sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
 {
     private readonly PaddedConv2d fc1;
     private readonly PaddedConv2d fc2;

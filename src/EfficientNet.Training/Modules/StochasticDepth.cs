@@ -6,7 +6,7 @@ namespace EfficientNet.Training.Modules;
 /// Stochastic depth ("drop path", Huang et al. 2016) in row mode: during training each sample's residual branch is
 /// dropped with probability p and the survivors scaled by 1/(1−p); identity at evaluation. Holds no tensors.
 /// </summary>
-public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
+internal sealed class StochasticDepth : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the module.</summary>
     /// <param name="probability">Drop probability p in [0, 1).</param>

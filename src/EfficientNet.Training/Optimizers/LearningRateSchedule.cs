@@ -17,7 +17,7 @@ public enum ScheduleKind
 }
 
 /// <summary>The names of the learning-rate schedules, as the command line takes them (<c>efficientnet train --schedule</c>).</summary>
-public static class ScheduleKinds
+internal static class ScheduleKinds
 {
     /// <summary>The names, in the order of <see cref="ScheduleKind"/>: <c>cosine</c> (with warm-up), <c>one-cycle</c>, <c>constant</c>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["cosine", "one-cycle", "constant"];
@@ -40,7 +40,7 @@ public static class ScheduleKinds
 /// <param name="PeakLearningRate">Highest learning rate (the head's; groups scale it).</param>
 /// <param name="TotalSteps">Steps in the whole run.</param>
 /// <param name="WarmupFraction">Share of the steps spent warming up (cosine) or rising (one-cycle), in [0, 1).</param>
-public sealed record LearningRateSchedule(ScheduleKind Kind, double PeakLearningRate, long TotalSteps, double WarmupFraction)
+internal sealed record LearningRateSchedule(ScheduleKind Kind, double PeakLearningRate, long TotalSteps, double WarmupFraction)
 {
     private const double OneCycleDivFactor = 25, OneCycleFinalDivFactor = 1e4, MaxMomentum = 0.95, BaseMomentum = 0.85;
 

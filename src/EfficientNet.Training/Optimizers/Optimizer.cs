@@ -17,7 +17,7 @@ public enum OptimizerKind
 }
 
 /// <summary>The names of the update rules, as the command line takes them (<c>efficientnet train --optimizer</c>).</summary>
-public static class OptimizerKinds
+internal static class OptimizerKinds
 {
     /// <summary>The names, in the order of <see cref="OptimizerKind"/>: <c>adamw</c>, <c>rmsprop-tf</c>, <c>sgd</c>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["adamw", "rmsprop-tf", "sgd"];
@@ -36,7 +36,7 @@ public static class OptimizerKinds
 /// An update rule over parameter groups. Written here rather than taken from TorchSharp so that every state tensor is
 /// named (checkpoints store it exactly), momentum can follow a schedule (one-cycle), and TF-style RMSprop exists.
 /// </summary>
-public abstract class Optimizer : IDisposable
+internal abstract class Optimizer : IDisposable
 {
     private readonly Dictionary<string, Tensor> _state = new(StringComparer.Ordinal);
 
@@ -145,7 +145,7 @@ public abstract class Optimizer : IDisposable
 }
 
 /// <summary>AdamW with PyTorch's arithmetic (bias-corrected moments, decoupled decay p ← p·(1 − lr·wd)).</summary>
-public sealed class AdamW(IReadOnlyList<ParameterGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) : Optimizer(groups)
+internal sealed class AdamW(IReadOnlyList<ParameterGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) : Optimizer(groups)
 {
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentum)
@@ -171,7 +171,7 @@ public sealed class AdamW(IReadOnlyList<ParameterGroup> groups, double beta1 = 0
 /// square root, and the learning rate is applied inside the momentum buffer. Decay α 0.9, ε 1e-3, momentum 0.9 as in
 /// the EfficientNet paper's training.
 /// </summary>
-public sealed class RmsPropTF(IReadOnlyList<ParameterGroup> groups, double alpha = 0.9, double epsilon = 1e-3, double momentum = 0.9) : Optimizer(groups)
+internal sealed class RmsPropTF(IReadOnlyList<ParameterGroup> groups, double alpha = 0.9, double epsilon = 1e-3, double momentum = 0.9) : Optimizer(groups)
 {
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentumOverride)
@@ -188,7 +188,7 @@ public sealed class RmsPropTF(IReadOnlyList<ParameterGroup> groups, double alpha
 }
 
 /// <summary>SGD with momentum as PyTorch computes it (coupled weight decay, dampening 0, optional Nesterov).</summary>
-public sealed class SgdMomentum(IReadOnlyList<ParameterGroup> groups, double momentum = 0.9, bool nesterov = true) : Optimizer(groups)
+internal sealed class SgdMomentum(IReadOnlyList<ParameterGroup> groups, double momentum = 0.9, bool nesterov = true) : Optimizer(groups)
 {
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, double? momentumOverride)

@@ -7,4 +7,4 @@ namespace EfficientNet.Training.Optimizers;
 /// <param name="Parameters">Named parameters (names key the optimiser state in checkpoints).</param>
 /// <param name="LearningRateScale">Multiplies the schedule's learning rate (for example backbone rate / head rate).</param>
 /// <param name="WeightDecay">Decay coefficient; 0 for batch-norm parameters and biases.</param>
-public sealed record ParameterGroup(string Name, IReadOnlyList<(string Name, Parameter Parameter)> Parameters, double LearningRateScale, double WeightDecay);
+internal sealed record ParameterGroup(string Name, IReadOnlyList<(string Name, Parameter Parameter)> Parameters, double LearningRateScale, double WeightDecay);

@@ -7,7 +7,7 @@ namespace EfficientNet.Training.Reports;
 /// A model's scores on labelled held-out images, as a <see cref="TrainingReport"/> shows them: accuracy, top-5 and mean
 /// cross-entropy when known, and the confusion matrix.
 /// </summary>
-public sealed record ReportEvaluation
+internal sealed record ReportEvaluation
 {
     /// <summary>What was scored, for headings (for example "Fashion-MNIST test set, 10,000 images").</summary>
     public required string Title { get; init; }
@@ -46,12 +46,9 @@ public sealed record ReportEvaluation
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(classes);
-        var counts = metrics.ConfusionMatrix.Counts;
         int k = metrics.ConfusionMatrix.NumberOfClasses;
         if (classes.Count != k) throw new ArgumentException($"{classes.Count} class names for a {k}-class confusion matrix.", nameof(classes));
-        var confusion = new long[k, k];
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++) confusion[i, j] = (long)Math.Round(counts[i][j]);
+        var confusion = ChanceAssessment.Counts(metrics);
         return new ReportEvaluation
         {
             Title = title,

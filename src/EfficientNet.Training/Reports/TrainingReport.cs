@@ -10,7 +10,7 @@ namespace EfficientNet.Training.Reports;
 /// <param name="Html">The HTML report, which shows the numbers and embeds both images by relative path.</param>
 /// <param name="Curves">PNG: training and validation loss and accuracy per epoch.</param>
 /// <param name="Confusion">PNG: the confusion-matrix heatmap, or null without an evaluation.</param>
-public sealed record TrainingReportFiles(string Html, string Curves, string? Confusion);
+internal sealed record TrainingReportFiles(string Html, string Curves, string? Confusion);
 
 /// <summary>
 /// Writes a training run's report into a folder: <see cref="CurvesFileName"/> (loss and accuracy per epoch, training and
@@ -21,9 +21,10 @@ public sealed record TrainingReportFiles(string Html, string Curves, string? Con
 /// <code>
 /// var result = EfficientNetTrainer.Train(options, train, validation);
 /// TrainingReport.Write(result, result.OutputDirectory, ReportEvaluation.From(mlContext.MulticlassClassification.Evaluate(scored), classes, "test set"));
+/// // apps: result.WriteReport(directory, testMetrics, "test set")
 /// </code>
 /// </example>
-public static class TrainingReport
+internal static class TrainingReport
 {
     /// <summary>File name of the training-curves PNG: <c>training-curves.png</c>.</summary>
     public const string CurvesFileName = "training-curves.png";

@@ -12,6 +12,7 @@ using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using EfficientNet.Training.Data;
 
 namespace EfficientNet.Training.Training;
 
@@ -21,7 +22,7 @@ namespace EfficientNet.Training.Training;
 /// stopping, and a checkpoint after every epoch from which an interrupted run resumes exactly. The result is exported
 /// as ONNX (preprocessing and labels inside) and canonical safetensors.
 /// </summary>
-public static class EfficientNetTrainer
+internal static class EfficientNetTrainer
 {
     /// <summary>Runs training.</summary>
     /// <param name="options">What to train and how.</param>

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace EfficientNet.Training.Training;
 
 /// <summary>Parses <c>cpu</c>, <c>cuda</c> and <c>cuda:N</c>, and checks that the device exists before any work starts.</summary>
-public static class TrainingDevice
+internal static class TrainingDevice
 {
     /// <summary>The TorchSharp device for a name.</summary>
     /// <param name="name"><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</param>

@@ -58,7 +58,7 @@ public enum KeptModel
 public class EfficientNetTrainingOptions
 {
     /// <summary>Default values.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Name of the variant trained (<see cref="EfficientNetVariant.Parse"/>).</summary>
         public const string Variant = "b0";

@@ -20,7 +20,7 @@ public enum TrainingStatus
     Diverged,
 }
 
-/// <summary>The outcome of <see cref="EfficientNetTrainer.Train"/>.</summary>
+/// <summary>The outcome of a training run (<see cref="MLNet.EfficientNetMulticlassModel.Training"/> for the ML.NET trainer).</summary>
 public sealed record TrainingResult
 {
     /// <summary>How the run ended.</summary>
@@ -72,5 +72,6 @@ public sealed record TrainingResult
     public string? WeightsPath { get; init; }
 
     /// <summary>The exported weights, ready for <c>EfficientNetOnnxExporter</c> or <c>ModelWeights.CreateModel</c>, or null.</summary>
-    public EfficientNetCheckpoint? Weights { get; init; }
+    internal EfficientNetCheckpoint? Weights { get; init; }
+
 }

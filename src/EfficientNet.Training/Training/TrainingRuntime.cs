@@ -9,7 +9,7 @@ namespace EfficientNet.Training.Training;
 /// machine for B0 at 224 px, batch 32: 12 s per step with the defaults, 2.4 s with freed memory kept (docs/TRAINING.md).
 /// The cost: the process does not shrink below its peak until it exits, which suits a training run.
 /// </summary>
-public static partial class TrainingRuntime
+internal static partial class TrainingRuntime
 {
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_MAX = -4;

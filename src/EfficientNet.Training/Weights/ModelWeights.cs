@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace EfficientNet.Training.Weights;
 
 /// <summary>Moves weights between checkpoints (plain float arrays, canonical keys) and live TorchSharp modules.</summary>
-public static class ModelWeights
+internal static class ModelWeights
 {
     /// <summary>
     /// Builds a model for a checkpoint: its spec (variant, class count) and its source's padding and batch-norm eps, with

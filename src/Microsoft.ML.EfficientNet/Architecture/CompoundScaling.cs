@@ -4,7 +4,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// The paper's compound scaling (section 3.3): depth d = α^φ, width w = β^φ, resolution r = γ^φ with
 /// α·β²·γ² ≈ 2, so that each unit of φ roughly doubles the FLOPs. Also the rounding rules every implementation shares.
 /// </summary>
-public static class CompoundScaling
+internal static class CompoundScaling
 {
     /// <summary>Depth coefficient α found by grid search on B0 at φ = 1.</summary>
     public const double Alpha = 1.2;

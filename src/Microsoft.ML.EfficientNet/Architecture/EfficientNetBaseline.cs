@@ -4,7 +4,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// The EfficientNet-B0 baseline found by architecture search (paper, Table 1): the only place the network's
 /// layout is written down. Every variant, module, parameter count, ONNX graph and key map is derived from it.
 /// </summary>
-public static class EfficientNetBaseline
+internal static class EfficientNetBaseline
 {
     /// <summary>Channels of the 3×3 stride-2 stem convolution at width 1.0.</summary>
     public const int StemChannels = 32;

@@ -5,7 +5,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// series, <see cref="EfficientNetV2Baseline"/> for V2) scaled by a <see cref="EfficientNetVariant"/>, with a classifier for a given class count. It is the single source from which the
 /// TorchSharp modules, the ONNX graphs, the state-dict key maps, the parameter count and the MAC count are derived.
 /// </summary>
-public sealed class EfficientNetSpec
+internal sealed class EfficientNetSpec
 {
     private EfficientNetSpec(EfficientNetVariant variant, int numClasses, double stochasticDepthRate)
     {
@@ -244,4 +244,4 @@ public sealed class EfficientNetSpec
 /// <param name="Name"><c>stem</c> or <c>stage1</c> … <c>stage7</c>.</param>
 /// <param name="Channels">Channels of the map.</param>
 /// <param name="Reduction">Total stride relative to the input (2 … 32).</param>
-public sealed record FeatureEndpoint(string Name, int Channels, int Reduction);
+internal sealed record FeatureEndpoint(string Name, int Channels, int Reduction);

@@ -6,7 +6,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// baseline: each has its own stage table, built at width and depth 1.0. Stem is 3×3 stride 2 with the first stage's
 /// input channels, head is a 1×1 convolution to <see cref="HeadChannels"/>, batch-norm ε is 1e-3.
 /// </summary>
-public static class EfficientNetV2Baseline
+internal static class EfficientNetV2Baseline
 {
     /// <summary>Channels of the 1×1 head convolution of every V2 variant (torchvision's <c>last_channel</c>).</summary>
     public const int HeadChannels = 1280;

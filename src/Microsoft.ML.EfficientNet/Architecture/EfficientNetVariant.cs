@@ -84,7 +84,7 @@ public sealed record EfficientNetVariant(string Name, double WidthMultiplier, do
     /// <see cref="EfficientNetBaseline.Stages"/> for B0–B7, φ and custom variants; one of
     /// <see cref="EfficientNetV2Baseline"/>'s tables for V2.
     /// </summary>
-    public IReadOnlyList<MBConvStage> Stages { get; init; } = EfficientNetBaseline.Stages;
+    internal IReadOnlyList<MBConvStage> Stages { get; init; } = EfficientNetBaseline.Stages;
 
     /// <summary>True for an EfficientNetV2 variant (a stage table with Fused-MBConv stages).</summary>
     public bool IsV2 => Stages.Any(s => s.Kind == MBConvKind.FusedMBConv);

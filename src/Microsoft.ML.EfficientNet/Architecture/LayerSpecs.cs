@@ -8,7 +8,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// <param name="Stride">Stride in both axes.</param>
 /// <param name="Groups">Channel groups (equal to the channels for a depthwise convolution).</param>
 /// <param name="HasBias">True only for the squeeze-and-excitation convolutions.</param>
-public sealed record ConvSpec(string Name, int InputChannels, int OutputChannels, int KernelSize, int Stride, int Groups, bool HasBias)
+internal sealed record ConvSpec(string Name, int InputChannels, int OutputChannels, int KernelSize, int Stride, int Groups, bool HasBias)
 {
     /// <summary>Weight shape [out, in/groups, k, k].</summary>
     public long[] WeightShape => [OutputChannels, InputChannels / Groups, KernelSize, KernelSize];
@@ -27,7 +27,7 @@ public sealed record ConvSpec(string Name, int InputChannels, int OutputChannels
 /// <param name="Conv">The convolution, child 0 of the unit.</param>
 /// <param name="NormName">State-dict prefix of the batch norm, child 1 of the unit.</param>
 /// <param name="HasActivation">True when SiLU follows the batch norm (all but the project convolution).</param>
-public sealed record ConvNormActivationSpec(ConvSpec Conv, string NormName, bool HasActivation)
+internal sealed record ConvNormActivationSpec(ConvSpec Conv, string NormName, bool HasActivation)
 {
     /// <summary>Channels normalised by the batch norm (the convolution's output channels).</summary>
     public int Channels => Conv.OutputChannels;
@@ -37,20 +37,20 @@ public sealed record ConvNormActivationSpec(ConvSpec Conv, string NormName, bool
 /// <param name="Name">State-dict prefix; the convolutions are <c>{Name}.fc1</c> and <c>{Name}.fc2</c>.</param>
 /// <param name="Reduce">The reducing convolution (expanded → squeeze channels, with bias).</param>
 /// <param name="Expand">The expanding convolution (squeeze → expanded channels, with bias).</param>
-public sealed record SqueezeExcitationSpec(string Name, ConvSpec Reduce, ConvSpec Expand);
+internal sealed record SqueezeExcitationSpec(string Name, ConvSpec Reduce, ConvSpec Expand);
 
 /// <summary>The fully connected classifier after pooling and dropout.</summary>
 /// <param name="Name">State-dict prefix, <c>classifier.1</c>.</param>
 /// <param name="InputFeatures">Pooled feature width (the head channels).</param>
 /// <param name="OutputFeatures">Class count.</param>
-public sealed record LinearSpec(string Name, int InputFeatures, int OutputFeatures)
+internal sealed record LinearSpec(string Name, int InputFeatures, int OutputFeatures)
 {
     /// <summary>Weight and bias elements.</summary>
     public long ParameterCount => (long)InputFeatures * OutputFeatures + OutputFeatures;
 }
 
 /// <summary>What a state-dict tensor is, which decides how it is loaded, folded and counted.</summary>
-public enum TensorRole
+internal enum TensorRole
 {
     /// <summary>A convolution, linear or batch-norm weight (γ); a learnable parameter.</summary>
     Weight,
@@ -69,7 +69,7 @@ public enum TensorRole
 }
 
 /// <summary>What a layer does in the network; weight formats name layers by this role and the block they sit in.</summary>
-public enum LayerRole
+internal enum LayerRole
 {
     /// <summary>The stem convolution.</summary>
     StemConv,
@@ -115,14 +115,14 @@ public enum LayerRole
 /// <param name="Name">State-dict prefix, for example <c>features.2.0.block.1.0</c>.</param>
 /// <param name="Role">What the layer does.</param>
 /// <param name="Block">The block that holds the layer; null for stem, head and classifier.</param>
-public sealed record LayerSpec(string Name, LayerRole Role, MBConvBlockSpec? Block);
+internal sealed record LayerSpec(string Name, LayerRole Role, MBConvBlockSpec? Block);
 
 /// <summary>One entry of the network's state dict: canonical (torchvision) name, shape and role.</summary>
 /// <param name="Name">Full key, for example <c>features.1.0.block.0.1.running_var</c>.</param>
 /// <param name="Shape">Tensor shape; empty for a scalar.</param>
 /// <param name="Role">What the tensor is.</param>
 /// <param name="Layer">The layer that owns it.</param>
-public sealed record TensorSpec(string Name, long[] Shape, TensorRole Role, LayerSpec Layer)
+internal sealed record TensorSpec(string Name, long[] Shape, TensorRole Role, LayerSpec Layer)
 {
     /// <summary>The part of the key after the layer prefix: <c>weight</c>, <c>bias</c>, <c>running_mean</c> ….</summary>
     public string Leaf => Name[(Layer.Name.Length + 1)..];

@@ -5,7 +5,7 @@ namespace Microsoft.ML.EfficientNet.Architecture;
 /// project 1×1 → [stochastic depth + identity residual]; or, for <see cref="MBConvKind.FusedMBConv"/>, expand k×k →
 /// project 1×1 (a single k×k unit without expansion) → [residual]. Layer names follow torchvision's state-dict keys.
 /// </summary>
-public sealed class MBConvBlockSpec
+internal sealed class MBConvBlockSpec
 {
     internal MBConvBlockSpec(int stage, int indexInStage, int index, int inputChannels, int outputChannels,
         MBConvStage stageConfig, int stride, double dropPathRate)

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.EfficientNet.Architecture;
 
 /// <summary>The two block kinds of the EfficientNet families.</summary>
-public enum MBConvKind
+internal enum MBConvKind
 {
     /// <summary>Mobile inverted bottleneck: [expand 1×1] → depthwise k×k → squeeze-excitation → project 1×1 (B0–B7, V2's later stages).</summary>
     MBConv,
@@ -26,6 +26,6 @@ public enum MBConvKind
 /// <param name="Repeats">Number of blocks at depth 1.0.</param>
 /// <param name="SqueezeRatio">Squeeze-and-excitation width as a fraction of the block's input channels (0 for Fused-MBConv and Lite, which have none).</param>
 /// <param name="Kind">The block kind; MBConv unless given.</param>
-public sealed record MBConvStage(
+internal sealed record MBConvStage(
     int ExpandRatio, int KernelSize, int Stride, int InputChannels, int OutputChannels, int Repeats, double SqueezeRatio,
     MBConvKind Kind = MBConvKind.MBConv);

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.EfficientNet.Architecture;
 
 /// <summary>How convolutions pad their input. Both give the same output size; they differ in where the zeros go.</summary>
-public enum PaddingMode
+internal enum PaddingMode
 {
     /// <summary>(k − 1)/2 zeros on every side, as torchvision and timm's <c>efficientnet_bN</c> weights were trained.</summary>
     Symmetric,
@@ -15,7 +15,7 @@ public enum PaddingMode
 }
 
 /// <summary>Padding arithmetic shared by the TorchSharp model, the ONNX writer and the MAC count.</summary>
-public static class ConvPadding
+internal static class ConvPadding
 {
     /// <summary>Zeros before and after the input along one axis.</summary>
     /// <param name="mode">The padding rule.</param>

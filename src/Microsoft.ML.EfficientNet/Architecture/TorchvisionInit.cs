@@ -1,7 +1,7 @@
 namespace Microsoft.ML.EfficientNet.Architecture;
 
 /// <summary>The distribution a tensor's first values are drawn from.</summary>
-public enum InitDistribution
+internal enum InitDistribution
 {
     /// <summary>All zeros.</summary>
     Zeros,
@@ -19,7 +19,7 @@ public enum InitDistribution
 /// <summary>How one tensor starts.</summary>
 /// <param name="Distribution">The distribution.</param>
 /// <param name="Scale">Standard deviation for <see cref="InitDistribution.Normal"/>, bound for <see cref="InitDistribution.Uniform"/>, 0 otherwise.</param>
-public readonly record struct TensorInit(InitDistribution Distribution, double Scale);
+internal readonly record struct TensorInit(InitDistribution Distribution, double Scale);
 
 /// <summary>
 /// torchvision's initialisation of EfficientNet, written once for both places that start a network from nothing: the
@@ -27,7 +27,7 @@ public readonly record struct TensorInit(InitDistribution Distribution, double S
 /// torchvision's <c>EfficientNet.__init__</c>: convolutions Kaiming normal with <c>mode="fan_out"</c>, batch norms
 /// γ = 1 and β = 0 (running statistics 0 and 1), the classifier uniform in ±1/√classes with zero bias; every bias zero.
 /// </summary>
-public static class TorchvisionInit
+internal static class TorchvisionInit
 {
     /// <summary>
     /// A convolution's weight: Kaiming normal, fan-out, gain √2 (ReLU), so std = √2 / √(out · k²). PyTorch counts the

@@ -10,7 +10,7 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// <c>LoadImages</c> records the path in <see cref="MLImage.Tag"/>) are re-read from disk when needed, so the set holds
 /// only paths; other images are kept decoded in memory.
 /// </summary>
-public sealed class DataViewImageSet : LabeledImageSet
+internal sealed class DataViewImageSet : LabeledImageSet
 {
     private readonly List<string?> _paths = [];
     private readonly List<RgbImage?> _decoded = [];
@@ -87,16 +87,16 @@ public sealed class DataViewImageSet : LabeledImageSet
     public override int Label(int index) => _labels[index];
 
     /// <inheritdoc />
-    public override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
+    internal override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
+    internal override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override RgbImage Load(int index, ImageDecoder decoder) => _decoded[index] ?? decoder.DecodeRgb(_paths[index]!);
+    internal override RgbImage Load(int index, ImageDecoder decoder) => _decoded[index] ?? decoder.DecodeRgb(_paths[index]!);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index, ImageDecoder decoder)
+    internal override MLImage LoadMLImage(int index, ImageDecoder decoder)
     {
         if (_paths[index] is { } path) return decoder.DecodeMLImage(path);
         var rgb = _decoded[index]!;

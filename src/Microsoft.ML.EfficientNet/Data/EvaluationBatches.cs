@@ -12,7 +12,7 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// (<see cref="PreprocessingRecipe.Normalize"/>), the same float constants as the ONNX graph. Validation accuracy during
 /// training is therefore the accuracy of the deployed model, with no train/serve skew.
 /// </summary>
-public sealed class EvaluationBatches
+internal sealed class EvaluationBatches
 {
     private readonly LabeledImageSet _images;
     private readonly PreprocessingRecipe _recipe;

@@ -7,7 +7,7 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// The IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed): a big-endian magic number whose last byte is
 /// the rank (type byte 0x08 = unsigned byte), one big-endian int32 per dimension, then the data.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     /// <summary>Reads an unsigned-byte IDX file (gzip when the name ends with <c>.gz</c>).</summary>
     /// <param name="path">The file.</param>

@@ -9,6 +9,31 @@ namespace Microsoft.ML.EfficientNet.Data;
 /// </summary>
 public abstract class LabeledImageSet
 {
+    private protected LabeledImageSet()
+    {
+    }
+
+    /// <summary>All images of a folder with one sub-folder per class (the sub-folder's name is the label).</summary>
+    /// <param name="root">The folder.</param>
+    /// <returns>The images, loaded on demand.</returns>
+    public static LabeledImageSet FromFolder(string root) => FileImageSet.FromFolder(root);
+
+    /// <summary>
+    /// A folder with one sub-folder per class as <see cref="FromFolder"/>, or, when it has fewer than two class folders
+    /// with images, every image under it as one unlabelled class: calibration images for the quantizer need no labels.
+    /// </summary>
+    /// <param name="root">The folder.</param>
+    /// <returns>The images, loaded on demand.</returns>
+    public static LabeledImageSet FromFolderOrFlat(string root) => FileImageSet.FromFolderOrFlat(root);
+
+    /// <summary>The images of an ML.NET data view: an <see cref="MLImage"/> column and a key-typed label column.</summary>
+    /// <param name="data">The data view.</param>
+    /// <param name="imageColumnName">An <see cref="MLImage"/> column (from <c>LoadImages</c>).</param>
+    /// <param name="labelColumnName">A key-typed label column (from <c>MapValueToKey</c>); its key values are the class names.</param>
+    /// <returns>The images, read once.</returns>
+    public static LabeledImageSet FromDataView(IDataView data, string imageColumnName = "Image", string labelColumnName = "Label") =>
+        new DataViewImageSet(data, imageColumnName, labelColumnName);
+
     /// <summary>Number of images.</summary>
     public abstract int Count { get; }
 
@@ -21,11 +46,11 @@ public abstract class LabeledImageSet
 
     /// <summary>Decodes image <paramref name="index"/> for training-time augmentation.</summary>
     /// <param name="index">Zero-based image index.</param>
-    public abstract RgbImage Load(int index);
+    internal abstract RgbImage Load(int index);
 
     /// <summary>The image as ML.NET's <c>LoadImages</c> would produce it, for evaluation through the scoring chain.</summary>
     /// <param name="index">Zero-based image index.</param>
-    public abstract MLImage LoadMLImage(int index);
+    internal abstract MLImage LoadMLImage(int index);
 
     /// <summary>
     /// Decodes image <paramref name="index"/> with a run's <paramref name="decoder"/> (EXIF orientation, pixel limit, the
@@ -34,14 +59,14 @@ public abstract class LabeledImageSet
     /// </summary>
     /// <param name="index">Zero-based image index.</param>
     /// <param name="decoder">The run's decoder.</param>
-    public virtual RgbImage Load(int index, ImageDecoder decoder) => Load(index);
+    internal virtual RgbImage Load(int index, ImageDecoder decoder) => Load(index);
 
     /// <summary>
     /// As <see cref="LoadMLImage(int)"/>, with a run's <paramref name="decoder"/>; the default ignores the decoder.
     /// </summary>
     /// <param name="index">Zero-based image index.</param>
     /// <param name="decoder">The run's decoder.</param>
-    public virtual MLImage LoadMLImage(int index, ImageDecoder decoder) => LoadMLImage(index);
+    internal virtual MLImage LoadMLImage(int index, ImageDecoder decoder) => LoadMLImage(index);
 
     /// <summary>Where image <paramref name="index"/> comes from (file path or data-set position), for messages.</summary>
     /// <param name="index">Zero-based image index.</param>
@@ -83,16 +108,16 @@ public abstract class LabeledImageSet
         public override int Count => indices.Count;
         public override IReadOnlyList<string> Classes => parent.Classes;
         public override int Label(int index) => parent.Label(indices[index]);
-        public override RgbImage Load(int index) => parent.Load(indices[index]);
-        public override MLImage LoadMLImage(int index) => parent.LoadMLImage(indices[index]);
-        public override RgbImage Load(int index, ImageDecoder decoder) => parent.Load(indices[index], decoder);
-        public override MLImage LoadMLImage(int index, ImageDecoder decoder) => parent.LoadMLImage(indices[index], decoder);
+        internal override RgbImage Load(int index) => parent.Load(indices[index]);
+        internal override MLImage LoadMLImage(int index) => parent.LoadMLImage(indices[index]);
+        internal override RgbImage Load(int index, ImageDecoder decoder) => parent.Load(indices[index], decoder);
+        internal override MLImage LoadMLImage(int index, ImageDecoder decoder) => parent.LoadMLImage(indices[index], decoder);
         public override string Describe(int index) => parent.Describe(indices[index]);
     }
 }
 
 /// <summary>Image files with labels, for example an <see cref="ImageFolder"/>.</summary>
-public sealed class FileImageSet : LabeledImageSet
+internal sealed class FileImageSet : LabeledImageSet
 {
     private readonly string[] _paths;
     private readonly int[] _labels;
@@ -113,7 +138,7 @@ public sealed class FileImageSet : LabeledImageSet
 
     /// <summary>All images of a folder with one sub-folder per class.</summary>
     /// <param name="root">The folder.</param>
-    public static FileImageSet FromFolder(string root)
+    public static new FileImageSet FromFolder(string root)
     {
         var folder = ImageFolder.Open(root);
         var index = folder.Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
@@ -131,7 +156,7 @@ public sealed class FileImageSet : LabeledImageSet
     /// <param name="root">The folder.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">It holds no image files.</exception>
-    public static FileImageSet FromFolderOrFlat(string root)
+    public static new FileImageSet FromFolderOrFlat(string root)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         root = Path.GetFullPath(root);
@@ -155,23 +180,23 @@ public sealed class FileImageSet : LabeledImageSet
     public override int Label(int index) => _labels[index];
 
     /// <inheritdoc />
-    public override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
+    internal override RgbImage Load(int index) => Load(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
+    internal override MLImage LoadMLImage(int index) => LoadMLImage(index, ImageDecoder.Default);
 
     /// <inheritdoc />
-    public override RgbImage Load(int index, ImageDecoder decoder) => decoder.DecodeRgb(_paths[index]);
+    internal override RgbImage Load(int index, ImageDecoder decoder) => decoder.DecodeRgb(_paths[index]);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index, ImageDecoder decoder) => decoder.DecodeMLImage(_paths[index]);
+    internal override MLImage LoadMLImage(int index, ImageDecoder decoder) => decoder.DecodeMLImage(_paths[index]);
 
     /// <inheritdoc />
     public override string Describe(int index) => _paths[index];
 }
 
 /// <summary>Fashion-MNIST images (grayscale expanded to RGB), optionally a subset of classes relabelled 0…k−1.</summary>
-public sealed class FashionMnistImageSet : LabeledImageSet
+internal sealed class FashionMnistImageSet : LabeledImageSet
 {
     private readonly FashionMnist _data;
     private readonly int[] _indices;
@@ -204,10 +229,10 @@ public sealed class FashionMnistImageSet : LabeledImageSet
     public override int Label(int index) => _labelMap[_data.Labels[_indices[index]]];
 
     /// <inheritdoc />
-    public override RgbImage Load(int index) => RgbImage.FromGray(_data.Image(_indices[index]), FashionMnist.ImageSize, FashionMnist.ImageSize);
+    internal override RgbImage Load(int index) => RgbImage.FromGray(_data.Image(_indices[index]), FashionMnist.ImageSize, FashionMnist.ImageSize);
 
     /// <inheritdoc />
-    public override MLImage LoadMLImage(int index)
+    internal override MLImage LoadMLImage(int index)
     {
         var gray = _data.Image(_indices[index]);
         var bgra = new byte[gray.Length * 4];

@@ -1,3 +1,5 @@
+using Microsoft.ML.Data;
+
 namespace Microsoft.ML.EfficientNet.Evaluation;
 
 /// <summary>
@@ -31,6 +33,22 @@ public sealed record ChanceAssessment(double Accuracy, double Low, double High, 
 
     /// <summary>True when either warning applies.</summary>
     public bool AtChance => !AboveChance || Collapsed;
+
+    /// <summary>Judges ML.NET's evaluation of a classifier (<c>mlContext.MulticlassClassification.Evaluate</c>) by its confusion matrix.</summary>
+    /// <param name="metrics">The evaluation.</param>
+    public static ChanceAssessment FromMetrics(MulticlassClassificationMetrics metrics) => FromConfusion(Counts(metrics));
+
+    /// <summary>ML.NET's confusion matrix as whole counts of [true class, predicted class].</summary>
+    internal static long[,] Counts(MulticlassClassificationMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var counts = metrics.ConfusionMatrix.Counts;
+        int k = metrics.ConfusionMatrix.NumberOfClasses;
+        var confusion = new long[k, k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) confusion[i, j] = (long)Math.Round(counts[i][j]);
+        return confusion;
+    }
 
     /// <summary>Judges a confusion matrix (rows: true class, columns: predicted class).</summary>
     /// <param name="confusion">Counts of [true class, predicted class].</param>

@@ -4,7 +4,7 @@ namespace Microsoft.ML.EfficientNet.Evaluation;
 /// Accumulates top-1 and top-5 accuracy, mean cross-entropy and the confusion matrix from logits, batch by batch. Used
 /// for validation during training and by <c>efficientnet evaluate</c>, so both report the same numbers.
 /// </summary>
-public sealed class ClassificationMetrics
+internal sealed class ClassificationMetrics
 {
     private readonly long[,] _confusion;
     private double _lossSum;

@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Onnx;
-using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Evaluation;
 
@@ -11,7 +11,7 @@ namespace Microsoft.ML.EfficientNet.Evaluation;
 /// metadata) and accumulates the metrics: the one evaluation of an ONNX model, used by <c>efficientnet evaluate</c> and
 /// by <c>compare</c>, so both report the same numbers.
 /// </summary>
-public static class OnnxModelEvaluation
+internal static class OnnxModelEvaluation
 {
     /// <summary>Images per ONNX Runtime call when none is given.</summary>
     public const int DefaultBatchSize = 32;

@@ -317,7 +317,7 @@ public sealed class ClassActivationMap
 /// grayscale and by colour-blind readers), approximated by linear interpolation between nine of its colours, sampled at
 /// 0, 1/8, …, 1.
 /// </summary>
-public static class CamColormap
+internal static class CamColormap
 {
     private static readonly (byte R, byte G, byte B)[] Stops =
     [

@@ -16,7 +16,7 @@ namespace Microsoft.ML.EfficientNet.IO;
 /// <c>state.json</c>; <c>checkpoints/latest</c> names the last complete one.</item>
 /// </list>
 /// </summary>
-public sealed class RunFolder
+internal sealed class RunFolder
 {
     /// <summary>File name of the exported ONNX model: <c>model.onnx</c>.</summary>
     public const string ModelFileName = "model.onnx";

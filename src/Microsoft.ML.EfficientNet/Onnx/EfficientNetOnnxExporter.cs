@@ -28,16 +28,35 @@ public static class EfficientNetOnnxExporter
     /// <summary>Serialises the model to ONNX bytes.</summary>
     /// <param name="checkpoint">Weights checked against their spec.</param>
     /// <param name="options">Outputs, preprocessing, resolution and labels; default logits with the source's preprocessing.</param>
-    public static byte[] Export(EfficientNetCheckpoint checkpoint, OnnxExportOptions? options = null) => CreateModel(checkpoint, options).ToByteArray();
+    internal static byte[] Export(EfficientNetCheckpoint checkpoint, OnnxExportOptions? options = null) => CreateModel(checkpoint, options).ToByteArray();
 
     /// <summary>Writes the model to a file atomically (temporary file in the same folder, then rename).</summary>
     /// <param name="checkpoint">Weights checked against their spec.</param>
     /// <param name="path">The .onnx file to write.</param>
     /// <param name="options">Outputs, preprocessing, resolution and labels.</param>
-    public static void Export(EfficientNetCheckpoint checkpoint, string path, OnnxExportOptions? options = null)
+    internal static void Export(EfficientNetCheckpoint checkpoint, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         AtomicFile.WriteAllBytes(path, Export(checkpoint, options));
+    }
+
+    /// <summary>
+    /// Reads a checkpoint (.safetensors or .pth: a run's <c>model.safetensors</c>, torchvision's or timm's files), checks
+    /// it against its variant (the one its recipe records, else the one its shapes identify) and writes the ONNX model
+    /// atomically.
+    /// </summary>
+    /// <param name="weightsPath">The checkpoint file.</param>
+    /// <param name="outputPath">The .onnx file to write; it must not be <paramref name="weightsPath"/>.</param>
+    /// <param name="options">Outputs, preprocessing, resolution and labels; default logits with the checkpoint's recipe.</param>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit their variant: every problem key is named.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable checkpoint.</exception>
+    public static void Export(string weightsPath, string outputPath, OnnxExportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(weightsPath);
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        if (string.Equals(Path.GetFullPath(weightsPath), Path.GetFullPath(outputPath), StringComparison.Ordinal))
+            throw new ArgumentException($"The ONNX output '{outputPath}' is the checkpoint being read; choose another file.", nameof(outputPath));
+        Export(EfficientNetCheckpoint.Load(weightsPath), outputPath, options);
     }
 
     /// <summary>
@@ -53,7 +72,7 @@ public static class EfficientNetOnnxExporter
     /// Public for <c>efficientnet bench</c>, whose plain ML.NET chain (<c>ApplyOnnxModel</c> with fixed threads) scores
     /// it from outside this assembly; whether it stays in the public surface is for the review of that surface to decide.
     /// </remarks>
-    public static byte[] WithRowOutput(byte[] model, string outputName, int width)
+    internal static byte[] WithRowOutput(byte[] model, string outputName, int width)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(outputName);

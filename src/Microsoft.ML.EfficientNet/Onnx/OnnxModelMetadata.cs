@@ -22,7 +22,7 @@ namespace Microsoft.ML.EfficientNet.Onnx;
 /// <param name="WeightSha256">SHA-256 of the weights file (lowercase hex).</param>
 /// <param name="Padding">Convolution padding the weights were trained with.</param>
 /// <param name="BatchNormEpsilon">Batch-norm ε folded into the convolutions.</param>
-public sealed record OnnxModelMetadata(string Variant, int NumClasses, int FeatureWidth, PreprocessingRecipe Preprocessing, bool Bare,
+internal sealed record OnnxModelMetadata(string Variant, int NumClasses, int FeatureWidth, PreprocessingRecipe Preprocessing, bool Bare,
     IReadOnlyList<string>? Labels, string WeightSource, string WeightFile, string WeightSha256, PaddingMode Padding, double BatchNormEpsilon)
 {
     /// <summary>Network input side in pixels (the crop size).</summary>

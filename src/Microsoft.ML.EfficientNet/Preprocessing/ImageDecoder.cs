@@ -1,14 +1,13 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
-using Microsoft.ML.EfficientNet.Data;
 using SkiaSharp;
 
 namespace Microsoft.ML.EfficientNet.Preprocessing;
 
 /// <summary>
-/// The one image decoder of this library: the featurizer's path column, the trainer's loaders (<see cref="FileImageSet"/>,
-/// <see cref="DataViewImageSet"/>, <see cref="RgbImage.Decode"/>) all decode through it, with SkiaSharp, the decoder
+/// The one image decoder of this library: the featurizer's path column, the trainer's loaders (<c>FileImageSet</c>,
+/// <c>DataViewImageSet</c>, <see cref="RgbImage.Decode"/>) all decode through it, with SkiaSharp, the decoder
 /// ML.NET's <c>LoadImages</c> uses. A good file gives the same pixels as <c>LoadImages</c>; where they differ, this decoder
 /// is stricter:
 /// <list type="bullet">
@@ -22,7 +21,7 @@ namespace Microsoft.ML.EfficientNet.Preprocessing;
 /// the run's loaders warn about each unreadable file once (<see cref="FirstFailure"/>). It may be used from several threads
 /// at once.
 /// </summary>
-public sealed class ImageDecoder
+internal sealed class ImageDecoder
 {
     /// <summary>
     /// The default of <see cref="MaxPixels"/>: 100 million pixels (400 MB decoded), above any camera photo (a 12000×8000

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.ML.EfficientNet.Architecture;
-using Microsoft.ML.EfficientNet.Weights;
 
 namespace Microsoft.ML.EfficientNet.Preprocessing;
 
@@ -66,29 +65,6 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     /// default for ImageNet evaluation.
     /// </summary>
     public const double DefaultCropFraction = 0.875;
-
-    /// <summary>
-    /// The evaluation transform published with a weight source for B0–B7 and V2-S/M/L, read from <see cref="PretrainedWeights.Published"/>
-    /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
-    /// native size, timm's crop fractions (also used for timm's PyTorch-trained format). Variants that are not B0–B7 get
-    /// resize = ⌊crop/<see cref="DefaultCropFraction"/>⌋ at their native resolution.
-    /// </summary>
-    /// <param name="format">Where the weights come from.</param>
-    /// <param name="variant">The variant.</param>
-    /// <param name="advProp">True for AdvProp weights (mean = std = 0.5).</param>
-    public static PreprocessingRecipe For(WeightFormat format, EfficientNetVariant variant, bool advProp = false)
-    {
-        ArgumentNullException.ThrowIfNull(variant);
-        var (mean, std) = advProp ? (AdvProp, AdvProp) : (ImageNetMean, ImageNetStd);
-        // timm's own efficientnet_* files evaluate with the crop fractions of their tf_efficientnet_* ports, but with
-        // ImageNet statistics (the Lite ports' are 0.5), unless the table has the file itself (efficientnet_lite0).
-        var published = PretrainedWeights.Find(format, variant);
-        if (published is null && format == WeightFormat.Timm && PretrainedWeights.Find(WeightFormat.TimmTensorFlow, variant) is { } port)
-            published = port with { Preprocessing = port.Preprocessing with { Mean = ImageNetMean, Std = ImageNetStd } };
-        // A published recipe keeps its own statistics (V2-L's are 0.5) unless AdvProp weights ask for 0.5.
-        if (published is not null) return advProp ? published.Preprocessing with { Mean = mean, Std = std } : published.Preprocessing;
-        return Centered(variant.Resolution, DefaultCropFraction, mean, std);
-    }
 
     /// <summary>A centre-crop recipe: resize to ⌊crop/cropFraction⌋, crop <paramref name="cropSize"/>, ImageNet statistics by default.</summary>
     /// <param name="cropSize">Network input side, in pixels.</param>

@@ -9,7 +9,7 @@ namespace Microsoft.ML.EfficientNet.Preprocessing;
 /// definition; the crop to the network size and the normalisation follow in the ONNX graph or in
 /// <see cref="PreprocessingRecipe.Normalize"/>.
 /// </summary>
-public static class RecipeTransforms
+internal static class RecipeTransforms
 {
     /// <summary>ResizeImages(resize, resize, IsoCrop, Center) → ExtractPixels(planar RGB, scale 1, offset 0).</summary>
     /// <param name="catalog">The transforms catalog.</param>

@@ -1,6 +1,6 @@
 using Google.Protobuf;
-using Microsoft.ML.EfficientNet.Scoring;
 using Onnx;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Quantization;
 

@@ -6,8 +6,8 @@ using Microsoft.ML.EfficientNet.Evaluation;
 using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
-using Microsoft.ML.EfficientNet.Scoring;
 using Onnx;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Quantization;
 
@@ -28,7 +28,7 @@ public sealed record QuantizationReport(int Images, string Output, double? Top1A
 /// <summary>An int8 model and how it compares with its float original.</summary>
 /// <param name="Model">The serialised ONNX model (QDQ form).</param>
 /// <param name="Report">Agreement with the float model on the calibration images.</param>
-public sealed record QuantizationResult(byte[] Model, QuantizationReport Report);
+internal sealed record QuantizationResult(byte[] Model, QuantizationReport Report);
 
 /// <summary>
 /// Post-training static int8 quantisation of the ONNX models this library writes, in managed code: activation ranges
@@ -48,7 +48,7 @@ public static class EfficientNetQuantizer
     /// taken in turn from each class. Labels, when they are the model's classes, give the accuracies of the report.</param>
     /// <param name="options">Calibration method and layers; default <see cref="QuantizationOptions"/>.</param>
     /// <exception cref="InvalidDataException">The model is not one this library wrote, is already quantised, or no calibration image can be read.</exception>
-    public static QuantizationResult Quantize(byte[] model, LabeledImageSet calibration, QuantizationOptions? options = null) =>
+    internal static QuantizationResult Quantize(byte[] model, LabeledImageSet calibration, QuantizationOptions? options = null) =>
         Quantize(model, "the model", calibration, options);
 
     /// <summary>As the public overload; errors about the model name <paramref name="source"/> (its file, when there is one).</summary>

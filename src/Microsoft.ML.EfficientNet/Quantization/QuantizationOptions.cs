@@ -46,7 +46,7 @@ public enum QuantizedLayers
 public sealed class QuantizationOptions
 {
     /// <summary>Default values of the options.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Calibration images used at most (the first ones of the set, spread over its classes).</summary>
         public const int CalibrationImages = 256;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 

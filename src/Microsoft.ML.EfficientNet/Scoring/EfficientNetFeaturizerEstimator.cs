@@ -3,6 +3,7 @@ using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
@@ -64,7 +65,7 @@ public sealed class EfficientNetFeaturizerEstimator : IEstimator<EfficientNetFea
     /// Public for <c>efficientnet bench</c>, which times start-up with the export only on disk and lives outside this
     /// assembly; whether it stays in the public surface is for the review of that surface to decide.
     /// </remarks>
-    public static void ClearExportCache() => OnnxExportCache.Clear();
+    internal static void ClearExportCache() => OnnxExportCache.Clear();
 
     /// <summary>Resolves the weights (loading or downloading them once), builds the scoring chain and fits it.</summary>
     /// <param name="input">Data with the image column.</param>

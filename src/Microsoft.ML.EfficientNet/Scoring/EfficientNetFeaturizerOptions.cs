@@ -13,7 +13,7 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 public sealed class EfficientNetFeaturizerOptions
 {
     /// <summary>Default values of the options.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Images scored per ONNX Runtime call on the batched path (8 measured best on a 2-core CPU).</summary>
         public const int BatchSize = 8;

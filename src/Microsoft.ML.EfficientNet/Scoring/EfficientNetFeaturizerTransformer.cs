@@ -4,6 +4,7 @@ using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.EfficientNet.Architecture;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
@@ -43,7 +44,7 @@ public sealed class EfficientNetFeaturizerTransformer : ITransformer, IDisposabl
     public string OutputColumnName => _model.OutputName;
 
     /// <summary>Recipe, weight source and SHA-256 of the model in use.</summary>
-    public OnnxModelMetadata Metadata => _model.Metadata;
+    internal OnnxModelMetadata Metadata => _model.Metadata;
 
     /// <summary>Where batches run: <c>CPU</c> or <c>CUDA:{id}</c> (after any fallback).</summary>
     public string ExecutionProvider => _scorer.ExecutionProvider;

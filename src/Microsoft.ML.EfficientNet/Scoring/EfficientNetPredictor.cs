@@ -5,6 +5,7 @@ using Microsoft.ML.EfficientNet.IO;
 using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Scoring;
 
@@ -80,7 +81,7 @@ public sealed class EfficientNetPredictor : IDisposable
     public string ModelPath { get; }
 
     /// <summary>The model's recorded variant, classes, preprocessing and labels.</summary>
-    public OnnxModelMetadata Metadata { get; }
+    internal OnnxModelMetadata Metadata { get; }
 
     /// <summary>Class labels in logit order: the model's, or "0", "1", … when it records none.</summary>
     public IReadOnlyList<string> Labels { get; }

@@ -8,7 +8,7 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 public sealed class EfficientNetPredictorOptions
 {
     /// <summary>Default values of the options.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Images scored per ONNX Runtime call.</summary>
         public const int BatchSize = 16;

@@ -6,7 +6,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// State-dict key names of each weight format, derived from the spec's layers: the same tensors in the same order,
 /// only the names differ (docs/WEIGHTS.md, "State-dict key names"). Canonical names are torchvision's.
 /// </summary>
-public static class CheckpointKeyMap
+internal static class CheckpointKeyMap
 {
     /// <summary>The key of one tensor in a format.</summary>
     /// <param name="tensor">A tensor of <see cref="EfficientNetSpec.StateDict"/>.</param>

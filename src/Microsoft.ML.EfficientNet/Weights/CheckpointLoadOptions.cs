@@ -1,7 +1,7 @@
 namespace Microsoft.ML.EfficientNet.Weights;
 
 /// <summary>How <see cref="EfficientNetCheckpoint.Load(string, Architecture.EfficientNetVariant, CheckpointLoadOptions?)"/> and <see cref="EfficientNetCheckpoint.FromStateDict"/> read and check a checkpoint.</summary>
-public sealed class CheckpointLoadOptions
+internal sealed class CheckpointLoadOptions
 {
     /// <summary>
     /// The checkpoint's format, which fixes key names, padding and batch-norm eps. Default null: detected from the key

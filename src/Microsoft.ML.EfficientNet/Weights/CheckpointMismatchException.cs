@@ -4,7 +4,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// <param name="Key">The key as written in the checkpoint.</param>
 /// <param name="Expected">The network's shape, for example <c>[32, 3, 3, 3]</c>.</param>
 /// <param name="Actual">The checkpoint's shape.</param>
-public sealed record ShapeMismatch(string Key, string Expected, string Actual);
+internal sealed record ShapeMismatch(string Key, string Expected, string Actual);
 
 /// <summary>
 /// A checkpoint does not fit the network it is loaded into. The message names every missing, unexpected and
@@ -17,7 +17,7 @@ public sealed class CheckpointMismatchException : Exception
     /// <param name="missing">Keys the network needs that the checkpoint lacks (in the checkpoint's naming).</param>
     /// <param name="unexpected">Keys of the checkpoint the network does not have.</param>
     /// <param name="mismatched">Keys present in both with different shapes.</param>
-    public CheckpointMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<ShapeMismatch> mismatched)
+    internal CheckpointMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<ShapeMismatch> mismatched)
         : base(message)
     {
         Missing = missing;
@@ -32,5 +32,5 @@ public sealed class CheckpointMismatchException : Exception
     public IReadOnlyList<string> Unexpected { get; }
 
     /// <summary>Keys present in both with different shapes.</summary>
-    public IReadOnlyList<ShapeMismatch> Mismatched { get; }
+    internal IReadOnlyList<ShapeMismatch> Mismatched { get; }
 }

@@ -10,7 +10,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// conventions of their source and the preprocessing they come with: the recipe the file records
 /// (<see cref="RecipeMetadata"/>), else the published one. Both the TorchSharp model and the ONNX writer consume this.
 /// </summary>
-public sealed class EfficientNetCheckpoint
+internal sealed class EfficientNetCheckpoint
 {
     private const string DataParallelPrefix = "module.";
 
@@ -25,14 +25,14 @@ public sealed class EfficientNetCheckpoint
     }
 
     /// <summary>The network the weights fit.</summary>
-    public EfficientNetSpec Spec { get; }
+    internal EfficientNetSpec Spec { get; }
 
     /// <summary>Padding and batch-norm conventions of the weights.</summary>
-    public WeightSource Source { get; }
+    internal WeightSource Source { get; }
 
     /// <summary>The weights under canonical keys, in spec order. Without the classifier when <see cref="HeadReplaced"/>;
     /// <c>num_batches_tracked</c> entries only where the file had them.</summary>
-    public StateDict Weights { get; }
+    internal StateDict Weights { get; }
 
     /// <summary>True when the checkpoint's classifier was dropped because another class count was asked for.</summary>
     public bool HeadReplaced { get; }
@@ -44,13 +44,13 @@ public sealed class EfficientNetCheckpoint
     /// The preprocessing and labels the file records in its metadata (every weight file a training run writes does), or
     /// null when it records none (published files).
     /// </summary>
-    public RecipeMetadata? Recipe { get; }
+    internal RecipeMetadata? Recipe { get; }
 
     /// <summary>
     /// The preprocessing the weights expect: the recorded <see cref="Recipe"/>, else the published recipe of their format
-    /// and variant (<see cref="PreprocessingRecipe.For"/>). The ONNX writer, the featurizer and the trainer start from it.
+    /// and variant (<see cref="PretrainedWeights.RecipeFor"/>). The ONNX writer, the featurizer and the trainer start from it.
     /// </summary>
-    public PreprocessingRecipe Preprocessing => Recipe?.Preprocessing ?? PreprocessingRecipe.For(Source.Format, Spec.Variant);
+    public PreprocessingRecipe Preprocessing => Recipe?.Preprocessing ?? PretrainedWeights.RecipeFor(Source.Format, Spec.Variant);
 
     /// <summary>
     /// The class labels the file records, when its classifier is kept (not <see cref="HeadReplaced"/>); else null.
@@ -104,7 +104,7 @@ public sealed class EfficientNetCheckpoint
     /// <param name="stateDict">Weights in any supported naming.</param>
     /// <param name="variant">The variant the weights should be.</param>
     /// <param name="options">Format, class count, head replacement and strictness.</param>
-    public static EfficientNetCheckpoint FromStateDict(StateDict stateDict, EfficientNetVariant variant, CheckpointLoadOptions? options = null)
+    internal static EfficientNetCheckpoint FromStateDict(StateDict stateDict, EfficientNetVariant variant, CheckpointLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentNullException.ThrowIfNull(variant);
@@ -168,7 +168,7 @@ public sealed class EfficientNetCheckpoint
     /// <param name="spec">The network the weights belong to.</param>
     /// <param name="weights">Weights under canonical (torchvision) keys.</param>
     /// <param name="source">Their padding and batch-norm conventions.</param>
-    public static EfficientNetCheckpoint FromCanonical(EfficientNetSpec spec, StateDict weights, WeightSource source)
+    internal static EfficientNetCheckpoint FromCanonical(EfficientNetSpec spec, StateDict weights, WeightSource source)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(weights);
@@ -182,7 +182,7 @@ public sealed class EfficientNetCheckpoint
     /// </summary>
     /// <param name="stateDict">Weights in any supported naming.</param>
     /// <param name="format">Their naming; null to detect.</param>
-    public static EfficientNetVariant? IdentifyVariant(StateDict stateDict, WeightFormat? format = null)
+    internal static EfficientNetVariant? IdentifyVariant(StateDict stateDict, WeightFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         stateDict = StripDataParallelPrefix(stateDict);

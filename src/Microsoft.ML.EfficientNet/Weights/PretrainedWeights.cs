@@ -7,7 +7,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// A published weights file and everything that must match it, as torchvision's <c>EfficientNet_B0_Weights</c> entries
 /// hold url + transforms + meta: where to download it, what it must hash to, its format, its evaluation preprocessing,
 /// its batch-norm/padding conventions and its published ImageNet accuracy. <see cref="Published"/> is the one table of
-/// these facts (docs/WEIGHTS.md lists it with its sources); <see cref="PreprocessingRecipe.For"/> and
+/// these facts (docs/WEIGHTS.md lists it with its sources); <see cref="PretrainedWeights.RecipeFor"/> and
 /// <see cref="WeightSource.For"/> read it for B0–B7.
 /// </summary>
 /// <param name="Variant">The variant the file holds.</param>
@@ -36,11 +36,11 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
 
     /// <summary>
     /// The evaluation transform the file's published accuracy was measured with. Unless set, the one
-    /// <see cref="PreprocessingRecipe.For"/> gives for <see cref="Format"/> and <see cref="Variant"/>.
+    /// <see cref="PretrainedWeights.RecipeFor"/> gives for <see cref="Format"/> and <see cref="Variant"/>.
     /// </summary>
     public PreprocessingRecipe Preprocessing
     {
-        get => _preprocessing ?? PreprocessingRecipe.For(Format, Variant);
+        get => _preprocessing ?? PretrainedWeights.RecipeFor(Format, Variant);
         init => _preprocessing = value;
     }
 
@@ -48,7 +48,7 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     /// The padding and batch-norm eps/momentum the weights were trained with. Unless set, the one
     /// <see cref="WeightSource.For"/> gives for <see cref="Format"/> and <see cref="Variant"/>.
     /// </summary>
-    public WeightSource Source
+    internal WeightSource Source
     {
         get => _source ?? WeightSource.For(Format, Variant);
         init => _source = value;
@@ -213,5 +213,28 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
             Source = new(WeightFormat.TimmTensorFlow, PaddingMode.TensorFlowSame, 1e-3, 0.1),
             Top1 = top1,
         };
+    }
+
+    /// <summary>
+    /// The evaluation transform published with a weight source for B0–B7 and V2-S/M/L, read from <see cref="Published"/>
+    /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
+    /// native size, timm's crop fractions (also used for timm's PyTorch-trained format). Variants that are not B0–B7 get
+    /// resize = ⌊crop/<see cref="PreprocessingRecipe.DefaultCropFraction"/>⌋ at their native resolution.
+    /// </summary>
+    /// <param name="format">Where the weights come from.</param>
+    /// <param name="variant">The variant.</param>
+    /// <param name="advProp">True for AdvProp weights (mean = std = 0.5).</param>
+    public static PreprocessingRecipe RecipeFor(WeightFormat format, EfficientNetVariant variant, bool advProp = false)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        var (mean, std) = advProp ? (PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp) : (PreprocessingRecipe.ImageNetMean, PreprocessingRecipe.ImageNetStd);
+        // timm's own efficientnet_* files evaluate with the crop fractions of their tf_efficientnet_* ports, but with
+        // ImageNet statistics (the Lite ports' are 0.5), unless the table has the file itself (efficientnet_lite0).
+        var published = Find(format, variant);
+        if (published is null && format == WeightFormat.Timm && Find(WeightFormat.TimmTensorFlow, variant) is { } port)
+            published = port with { Preprocessing = port.Preprocessing with { Mean = PreprocessingRecipe.ImageNetMean, Std = PreprocessingRecipe.ImageNetStd } };
+        // A published recipe keeps its own statistics (V2-L's are 0.5) unless AdvProp weights ask for 0.5.
+        if (published is not null) return advProp ? published.Preprocessing with { Mean = mean, Std = std } : published.Preprocessing;
+        return PreprocessingRecipe.Centered(variant.Resolution, PreprocessingRecipe.DefaultCropFraction, mean, std);
     }
 }

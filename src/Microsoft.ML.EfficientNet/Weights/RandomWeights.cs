@@ -7,7 +7,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// Kaiming-normal fan-out convolutions, identity batch norm, uniform classifier). For tests, benchmarks and training from
 /// scratch only: features from random weights carry little meaning, so nothing in this library falls back to them silently.
 /// </summary>
-public static class RandomWeights
+internal static class RandomWeights
 {
     /// <summary>Creates the weights.</summary>
     /// <param name="spec">The network.</param>

@@ -15,7 +15,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// </summary>
 /// <param name="Variant">The variant's name, for example <c>b0</c>.</param>
 /// <param name="Preprocessing">Resize, crop, mean, std and interpolation.</param>
-public sealed record RecipeMetadata(string Variant, PreprocessingRecipe Preprocessing)
+internal sealed record RecipeMetadata(string Variant, PreprocessingRecipe Preprocessing)
 {
     /// <summary>Marks a file that records a recipe, with the version of these keys' format: <c>efficientnetml_recipe</c> = <c>1</c>.</summary>
     public const string FormatKey = "efficientnetml_recipe";

@@ -9,7 +9,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// The safetensors format (Hugging Face): a little-endian u64 header length, a JSON header mapping each tensor name to
 /// its dtype, shape and byte range, an optional <c>__metadata__</c> object of strings, then the raw little-endian data.
 /// </summary>
-public static class SafeTensorsFile
+internal static class SafeTensorsFile
 {
     private const string MetadataKey = "__metadata__";
 

@@ -8,7 +8,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// Reading needs no TorchSharp: <c>.pth</c> (torch's zip serialisation) is read by a small built-in unpickler and
 /// <c>.safetensors</c> by its JSON header.
 /// </summary>
-public sealed class StateDict
+internal sealed class StateDict
 {
     private readonly OrderedDictionary<string, WeightTensor> _tensors;
 

@@ -10,7 +10,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// into a <c>.partial</c> file that later attempts resume (HTTP range requests), checked against the published SHA-256,
 /// then renamed into place atomically, all under a lock file so concurrent processes neither corrupt nor duplicate it.
 /// </summary>
-public sealed class WeightCache
+internal sealed class WeightCache
 {
     /// <summary>Environment variable naming the cache folder when no folder is given in code.</summary>
     public const string DirectoryVariable = "EFFICIENTNETML_CACHE";

@@ -21,7 +21,7 @@ public enum WeightFormat
 }
 
 /// <summary>Names for <see cref="WeightFormat"/> on command lines and in metadata.</summary>
-public static class WeightFormats
+internal static class WeightFormats
 {
     /// <summary>The command-line names: <c>torchvision</c>, <c>lukemelas</c>, <c>timm</c>, <c>timm-tf</c>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["torchvision", "lukemelas", "timm", "timm-tf"];

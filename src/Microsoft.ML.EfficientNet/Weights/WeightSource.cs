@@ -10,7 +10,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// <param name="Padding">Convolution padding.</param>
 /// <param name="BatchNormEpsilon">The ε added to the running variance.</param>
 /// <param name="BatchNormMomentum">PyTorch-style momentum for running statistics during training.</param>
-public sealed record WeightSource(WeightFormat Format, PaddingMode Padding, double BatchNormEpsilon, double BatchNormMomentum)
+internal sealed record WeightSource(WeightFormat Format, PaddingMode Padding, double BatchNormEpsilon, double BatchNormMomentum)
 {
     /// <summary>
     /// The conventions of a weight format for a variant: for B0–B7 and V2-S/M/L those of the published file in

@@ -6,7 +6,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// One tensor of a checkpoint, converted to float32 in row-major (C) order. Integer tensors such as
 /// <c>num_batches_tracked</c> are converted too; EfficientNet has no integer tensor whose exact value matters.
 /// </summary>
-public sealed class WeightTensor
+internal sealed class WeightTensor
 {
     /// <summary>Creates a tensor from a shape and row-major values.</summary>
     /// <param name="shape">Dimensions; empty for a scalar.</param>

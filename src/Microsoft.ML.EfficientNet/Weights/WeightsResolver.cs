@@ -9,7 +9,7 @@ namespace Microsoft.ML.EfficientNet.Weights;
 /// <see cref="UseRandomWeights"/> asks for them — seeded random weights.
 /// </summary>
 /// <param name="Variant">The variant the weights must be.</param>
-public sealed record WeightsRequest(EfficientNetVariant Variant)
+internal sealed record WeightsRequest(EfficientNetVariant Variant)
 {
     /// <summary>A checkpoint file (.pth, .safetensors) in any supported format. Default null: a published file.</summary>
     public string? File { get; init; }
@@ -50,7 +50,7 @@ public sealed record WeightsRequest(EfficientNetVariant Variant)
 /// cache → download → random only when asked. Missing weights are an error naming the file or address, never a silent
 /// fall-back to random weights.
 /// </summary>
-public static class WeightsResolver
+internal static class WeightsResolver
 {
     /// <summary>Loads the weights a request names and checks them against the variant's spec.</summary>
     /// <param name="request">What to load.</param>

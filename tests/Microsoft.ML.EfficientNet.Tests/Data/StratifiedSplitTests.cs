@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.EfficientNet.Data;
+using Microsoft.ML.EfficientNet.Preprocessing;
 
 namespace Microsoft.ML.EfficientNet.Tests.Data;
 
@@ -113,8 +114,8 @@ public sealed class StratifiedSplitTests
         public override int Count => labels.Length;
         public override IReadOnlyList<string> Classes { get; } = Enumerable.Range(0, classes).Select(c => $"class{c}").ToArray();
         public override int Label(int index) => labels[index];
-        public override RgbImage Load(int index) => throw new NotSupportedException();
-        public override MLImage LoadMLImage(int index) => throw new NotSupportedException();
+        internal override RgbImage Load(int index) => throw new NotSupportedException();
+        internal override MLImage LoadMLImage(int index) => throw new NotSupportedException();
         public override string Describe(int index) => index.ToString(CultureInfo.InvariantCulture);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
+using EfficientNet.Training.Data;
 
 namespace Microsoft.ML.EfficientNet.Tests.Data;
 

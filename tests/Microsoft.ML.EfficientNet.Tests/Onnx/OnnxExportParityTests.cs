@@ -49,7 +49,7 @@ public sealed class OnnxExportParityTests
         var c = Fixtures.Cases.Single(x => x.Weights == "b0.torchvision.pth");
         var checkpoint = EfficientNetCheckpoint.Load(Fixtures.Generated(c.Weights), EfficientNetVariant.B0);
         var (input, logits, _) = c.ReadIo();
-        var recipe = PreprocessingRecipe.For(WeightFormat.TorchVision, EfficientNetVariant.B0); // 256 → 224
+        var recipe = PretrainedWeights.RecipeFor(WeightFormat.TorchVision, EfficientNetVariant.B0); // 256 → 224
         Assert.AreEqual(16, recipe.CropOffset);
         var raw = ToRaw(input.Values, 224, recipe.Mean, recipe.Std);
         int n = (int)input.Shape[0], big = recipe.ResizeSize, offset = recipe.CropOffset;

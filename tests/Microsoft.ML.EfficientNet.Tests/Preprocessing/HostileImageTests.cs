@@ -4,6 +4,7 @@ using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Scoring;
 using SkiaSharp;
+using EfficientNet.Training.Data;
 
 namespace Microsoft.ML.EfficientNet.Tests.Preprocessing;
 

@@ -5,6 +5,7 @@ using Microsoft.ML.EfficientNet.Onnx;
 using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.EfficientNet.Weights;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Tests.Scoring;
 

@@ -181,7 +181,7 @@ public sealed class PathInputTests
         var ml = new MLContext(seed: 1);
         var rows = Enumerable.Range(0, 5).Select(i => new ImageData.Row { Path = $"photo_{i}.jpg" }).ToArray();
         var data = ImageData.Load(ml, rows);
-        var recipe = PreprocessingRecipe.For(WeightFormat.TorchVision, EfficientNet.Architecture.EfficientNetVariant.B0);
+        var recipe = PretrainedWeights.RecipeFor(WeightFormat.TorchVision, EfficientNet.Architecture.EfficientNetVariant.B0);
         var resize = RecipeTransforms.ResizeAndExtract(ml.Transforms, recipe, "Image", "Resized", "Pixels");
         var loaded = ml.Transforms.LoadImages("Image", LargeFolder, "Path").Fit(data).Transform(data);
         var full = ImageData.Column(resize.Fit(loaded).Transform(loaded), "Pixels");

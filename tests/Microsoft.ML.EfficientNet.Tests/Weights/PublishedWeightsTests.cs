@@ -37,7 +37,7 @@ public sealed class PublishedWeightsTests
         var l = PretrainedWeights.Torchvision(EfficientNetVariant.V2L);
         Assert.AreEqual("efficientnet_v2_l-59c71312.pth", l.FileName);
         Assert.AreEqual(new PreprocessingRecipe(480, 480, PreprocessingRecipe.AdvProp, PreprocessingRecipe.AdvProp, ResizeInterpolation.Bicubic), l.Preprocessing);
-        Assert.AreEqual(l.Preprocessing, PreprocessingRecipe.For(WeightFormat.TorchVision, EfficientNetVariant.V2L), "V2-L keeps mean = std = 0.5");
+        Assert.AreEqual(l.Preprocessing, PretrainedWeights.RecipeFor(WeightFormat.TorchVision, EfficientNetVariant.V2L), "V2-L keeps mean = std = 0.5");
         Assert.AreEqual(85.808, l.Top1);
         Assert.AreEqual(97.788, l.Top5);
         foreach (var variant in EfficientNetVariant.V2)
@@ -94,7 +94,7 @@ public sealed class PublishedWeightsTests
             Assert.AreEqual(entry.FileName, PretrainedWeights.Default(variant).FileName);
             // timm's own efficientnet_liteN evaluate with ImageNet statistics at the same crops.
             Assert.AreEqual(entry.Preprocessing with { Mean = PreprocessingRecipe.ImageNetMean, Std = PreprocessingRecipe.ImageNetStd },
-                PreprocessingRecipe.For(WeightFormat.Timm, variant), variant.Name);
+                PretrainedWeights.RecipeFor(WeightFormat.Timm, variant), variant.Name);
         }
         var lite0 = PretrainedWeights.Find(WeightFormat.Timm, EfficientNetVariant.Lite0)!;
         Assert.AreEqual("efficientnet_lite0_ra-37913777.pth", lite0.FileName);
@@ -122,22 +122,22 @@ public sealed class PublishedWeightsTests
         {
             var v = B0ToB7[i];
             var torchvision = new PreprocessingRecipe(TorchvisionSizes[i].Resize, TorchvisionSizes[i].Crop, mean, std, ResizeInterpolation.Bicubic);
-            Assert.AreEqual(torchvision, PreprocessingRecipe.For(WeightFormat.TorchVision, v), v.Name);
+            Assert.AreEqual(torchvision, PretrainedWeights.RecipeFor(WeightFormat.TorchVision, v), v.Name);
             Assert.AreEqual(torchvision, PretrainedWeights.Find(WeightFormat.TorchVision, v)!.Preprocessing);
-            Assert.AreEqual(new PreprocessingRecipe(v.Resolution, v.Resolution, mean, std, ResizeInterpolation.Bicubic), PreprocessingRecipe.For(WeightFormat.LukeMelas, v), v.Name);
+            Assert.AreEqual(new PreprocessingRecipe(v.Resolution, v.Resolution, mean, std, ResizeInterpolation.Bicubic), PretrainedWeights.RecipeFor(WeightFormat.LukeMelas, v), v.Name);
             var timm = new PreprocessingRecipe((int)Math.Floor(v.Resolution / TimmCropFractions[i]), v.Resolution, mean, std, ResizeInterpolation.Bicubic);
-            Assert.AreEqual(timm, PreprocessingRecipe.For(WeightFormat.TimmTensorFlow, v), v.Name);
-            Assert.AreEqual(timm, PreprocessingRecipe.For(WeightFormat.Timm, v), v.Name);
-            var advProp = PreprocessingRecipe.For(WeightFormat.TimmTensorFlow, v, advProp: true);
+            Assert.AreEqual(timm, PretrainedWeights.RecipeFor(WeightFormat.TimmTensorFlow, v), v.Name);
+            Assert.AreEqual(timm, PretrainedWeights.RecipeFor(WeightFormat.Timm, v), v.Name);
+            var advProp = PretrainedWeights.RecipeFor(WeightFormat.TimmTensorFlow, v, advProp: true);
             Assert.AreEqual(timm with { Mean = PreprocessingRecipe.AdvProp, Std = PreprocessingRecipe.AdvProp }, advProp);
         }
         // Real numbers: B3 320 → 300, timm B7 ⌊600 / 0.949⌋ = 632.
-        Assert.AreEqual(320, PreprocessingRecipe.For(WeightFormat.TorchVision, EfficientNetVariant.B3).ResizeSize);
-        Assert.AreEqual(632, PreprocessingRecipe.For(WeightFormat.TimmTensorFlow, EfficientNetVariant.B7).ResizeSize);
+        Assert.AreEqual(320, PretrainedWeights.RecipeFor(WeightFormat.TorchVision, EfficientNetVariant.B3).ResizeSize);
+        Assert.AreEqual(632, PretrainedWeights.RecipeFor(WeightFormat.TimmTensorFlow, EfficientNetVariant.B7).ResizeSize);
         // Not published: the rule, ⌊crop / 0.875⌋ at the native resolution, for every format.
         var custom = EfficientNetVariant.FromPhi(1);
         foreach (var format in Enum.GetValues<WeightFormat>())
-            Assert.AreEqual(PreprocessingRecipe.Centered(custom.Resolution, 0.875), PreprocessingRecipe.For(format, custom));
+            Assert.AreEqual(PreprocessingRecipe.Centered(custom.Resolution, 0.875), PretrainedWeights.RecipeFor(format, custom));
         Assert.AreEqual(0.875, PreprocessingRecipe.DefaultCropFraction);
         Assert.AreEqual(256, PreprocessingRecipe.Centered(224).ResizeSize);
     }
@@ -207,7 +207,7 @@ public sealed class PublishedWeightsTests
     public void AUserBuiltRecordGetsTheFormatsConventions()
     {
         var own = new PretrainedWeights(EfficientNetVariant.B3, "b3.pth", new Uri("http://127.0.0.1:9/b3.pth"), "", WeightFormat.LukeMelas);
-        Assert.AreEqual(PreprocessingRecipe.For(WeightFormat.LukeMelas, EfficientNetVariant.B3), own.Preprocessing);
+        Assert.AreEqual(PretrainedWeights.RecipeFor(WeightFormat.LukeMelas, EfficientNetVariant.B3), own.Preprocessing);
         Assert.AreEqual(WeightSource.For(WeightFormat.LukeMelas, EfficientNetVariant.B3), own.Source);
         Assert.IsNull(own.Top1);
         Assert.IsFalse(own.HasDigest);

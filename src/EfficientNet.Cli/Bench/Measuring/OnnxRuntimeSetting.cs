@@ -1,4 +1,5 @@
 using Microsoft.ML.EfficientNet.Scoring;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace EfficientNet.Cli.Bench.Measuring;
 

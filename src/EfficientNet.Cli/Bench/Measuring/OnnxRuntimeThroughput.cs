@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.EfficientNet.Scoring;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.EfficientNet.Runtime;
 
 namespace EfficientNet.Cli.Bench.Measuring;
 

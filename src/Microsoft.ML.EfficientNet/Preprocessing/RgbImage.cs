@@ -1,12 +1,12 @@
 using Microsoft.ML.EfficientNet.Preprocessing;
 
-namespace Microsoft.ML.EfficientNet.Data;
+namespace Microsoft.ML.EfficientNet.Preprocessing;
 
 /// <summary>A decoded image: interleaved 8-bit RGB, row-major, no padding.</summary>
 /// <param name="Width">Columns.</param>
 /// <param name="Height">Rows.</param>
 /// <param name="Pixels">Width × Height × 3 bytes.</param>
-public sealed record RgbImage(int Width, int Height, byte[] Pixels)
+internal sealed record RgbImage(int Width, int Height, byte[] Pixels)
 {
     /// <summary>
     /// Decodes an image file (JPEG, PNG, BMP, GIF, WebP) with SkiaSharp, the decoder ML.NET uses, through

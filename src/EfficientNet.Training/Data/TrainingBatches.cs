@@ -1,16 +1,9 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
-namespace Microsoft.ML.EfficientNet.Data;
-
-/// <summary>A batch of normalised images and their labels.</summary>
-/// <param name="Pixels">Count × 3 × size × size floats (<paramref name="ChannelsLast"/> false) or Count × size × size × 3 (true).</param>
-/// <param name="Labels">Count labels.</param>
-/// <param name="Count">Images in the batch (fewer than asked when images failed to load).</param>
-/// <param name="Size">Image side, in pixels.</param>
-/// <param name="ChannelsLast">Memory layout of <paramref name="Pixels"/>: HWC per image when true, CHW when false.</param>
-public sealed record ImageBatch(float[] Pixels, long[] Labels, int Count, int Size, bool ChannelsLast);
+namespace EfficientNet.Training.Data;
 
 /// <summary>
 /// Streams training batches: images are decoded and augmented by worker threads while the model trains on the previous
@@ -20,7 +13,7 @@ public sealed record ImageBatch(float[] Pixels, long[] Labels, int Count, int Si
 /// claiming more than the decoder's pixel limit) is skipped, with one warning naming it per decoder (per run, however many
 /// epochs); the batch is one image shorter.
 /// </summary>
-public sealed class TrainingBatches
+internal sealed class TrainingBatches
 {
     private readonly LabeledImageSet _images;
     private readonly TrainAugmentation _augmentation;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Microsoft.ML.EfficientNet.Scoring;
+namespace Microsoft.ML.EfficientNet.Runtime;
 
 /// <summary>
 /// The owner of one ONNX Runtime session over an EfficientNet model: image batches [N, 3, S, S] of floats in, one
@@ -21,7 +21,7 @@ namespace Microsoft.ML.EfficientNet.Scoring;
 /// session, run options) before the exception leaves it. <see cref="Score"/> and <see cref="ScoreAll"/> may be called
 /// from several threads at once.</para>
 /// </remarks>
-public sealed class EfficientNetOnnxSession : IDisposable
+internal sealed class EfficientNetOnnxSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions;
@@ -62,7 +62,7 @@ public sealed class EfficientNetOnnxSession : IDisposable
     /// <summary>
     /// As the public constructor, and also <paramref name="featureMapOutputName"/>, a [N, C, h, w] output that
     /// <see cref="ScoreWithFeatureMap"/> returns beside the main one (the class activation maps of
-    /// <see cref="EfficientNetPredictor"/>), and, with <paramref name="profilePrefix"/>, ONNX Runtime's profiler on every
+    /// <c>EfficientNetPredictor</c>), and, with <paramref name="profilePrefix"/>, ONNX Runtime's profiler on every
     /// run (its trace file is written by <see cref="EndProfiling"/>).
     /// </summary>
     internal EfficientNetOnnxSession(byte[] model, string outputName, string? featureMapOutputName, int? gpuDeviceId = null, bool fallbackToCpu = false,

@@ -1,13 +1,14 @@
+using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
-namespace Microsoft.ML.EfficientNet.Data;
+namespace EfficientNet.Training.Data;
 
 /// <summary>
 /// Training-time augmentation: a random crop (torchvision's <c>RandomResizedCrop</c>, or a zero-padded shift as in
 /// small-image recipes), a random horizontal flip, a bilinear resize to <see cref="OutputSize"/> and the recipe's
 /// normalisation. Evaluation never uses this: it goes through the scoring chain (<see cref="EvaluationBatches"/>).
 /// </summary>
-public sealed record TrainAugmentation
+internal sealed record TrainAugmentation
 {
     /// <summary>Network input side, in pixels.</summary>
     public required int OutputSize { get; init; }

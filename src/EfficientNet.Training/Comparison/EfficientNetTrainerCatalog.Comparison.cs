@@ -3,7 +3,7 @@ using EfficientNet.Training.Comparison;
 namespace Microsoft.ML;
 
 /// <summary>The comparison of EfficientNet variants on the user's images, as an ML.NET catalog extension.</summary>
-public static class EfficientNetComparisonCatalog
+public static partial class EfficientNetTrainerCatalog
 {
     /// <summary>
     /// Creates an experiment that trains every candidate variant on the same split of the user's images, measures
@@ -21,12 +21,12 @@ public static class EfficientNetComparisonCatalog
     ///     Strategy = ComparisonStrategy.FineTune,
     ///     Epochs = 3,
     ///     ImageSize = 64,
-    ///     Constraints = { MaxLatencyMilliseconds = 20 },
+    ///     MaxLatencyMilliseconds = 20,
     ///     OutputDirectory = "compare",
     /// };
-    /// var result = mlContext.MulticlassClassification.CreateEfficientNetComparison(settings).Execute(FileImageSet.FromFolder("images"));
-    /// ComparisonReport.Write(result, "compare");
-    /// Console.WriteLine(ComparisonReport.RecommendedLine(result));
+    /// var result = mlContext.MulticlassClassification.CreateEfficientNetComparison(settings).Execute(LabeledImageSet.FromFolder("images"));
+    /// result.WriteReport();
+    /// Console.WriteLine(result.RecommendedLine);
     /// </code>
     /// </example>
     public static EfficientNetComparisonExperiment CreateEfficientNetComparison(this MulticlassClassificationCatalog catalog, EfficientNetComparisonSettings settings)
