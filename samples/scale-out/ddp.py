@@ -218,17 +218,18 @@ def build_model(metadata, num_classes):
     return model
 
 
-def worker(rank, args, port):
+def worker(rank, args, port, local_world):
     world = args.processes
     prefix = f"[rank {rank}/{world}]"
 
     def log(text):
         print(f"{prefix} {text}", flush=True)
 
-    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+    if port is not None:  # ranks started here; torchrun sets MASTER_ADDR and MASTER_PORT itself
+        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
-    # The machine's cores shared out between the ranks, so that they do not oversubscribe it.
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    # The machine's cores shared out between the ranks on it, so that they do not oversubscribe it.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
     torch.manual_seed(args.seed)
 
     state, metadata, data = read_run(args.run)
@@ -238,7 +239,9 @@ def worker(rank, args, port):
     images = RunImages(data, labels, int(metadata["resize_size"]), int(metadata["crop_size"]),
                        parse_rgb(metadata["mean"]), parse_rgb(metadata["std"]))
     sampler = torch.utils.data.distributed.DistributedSampler(images, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
-    loader = torch.utils.data.DataLoader(images, batch_size=args.batch_size, sampler=sampler, num_workers=0)
+    # A last batch of one image would stop batch norm in training mode (one value per channel): it is left out.
+    loader = torch.utils.data.DataLoader(images, batch_size=args.batch_size, sampler=sampler, num_workers=0,
+                                         drop_last=len(sampler) % args.batch_size == 1)
     log(f"{metadata['variant']} {len(labels)} classes, {len(images)} images from {data['source']}, "
         f"{len(sampler)} on this rank, {torch.get_num_threads()} threads")
 
@@ -291,15 +294,17 @@ def main():
     parser = argparse.ArgumentParser(prog="ddp.sh", description=__doc__.split("\n")[0])
     parser.add_argument("--run", required=True, help="run folder written by `efficientnet train`")
     parser.add_argument("--output", required=True, help="folder for model.safetensors and labels.txt")
-    parser.add_argument("--processes", type=int, default=2, help="DDP ranks, one process each (default 2)")
+    parser.add_argument("--processes", type=int, default=2, help="DDP ranks, one process each (default 2); under torchrun, its --nproc_per_node and --nnodes decide")
     parser.add_argument("--epochs", type=int, default=1, help="passes over the run's training images (default 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per step on each rank (default 32)")
     parser.add_argument("--lr", type=float, default=3e-4, help="peak AdamW learning rate, cosine decay (default 3e-4)")
     parser.add_argument("--seed", type=int, default=0, help="shuffle and initialisation seed (default 0)")
     args = parser.parse_args()
-    for name in ("processes", "epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(args, name)}.")
+    for name, least in (("processes", 1), ("epochs", 1), ("batch_size", 2)):  # batch norm needs two images
+        if getattr(args, name) < least:
+            parser.error(f"--{name.replace('_', '-')} must be at least {least}; got {getattr(args, name)}.")
+    if not args.lr > 0:
+        parser.error(f"--lr must be positive; got {args.lr}.")
     args.run, args.output = os.path.abspath(args.run), os.path.abspath(args.output)
     try:
         # Refused here, once, before any process starts: a bad run folder or missing data gives one message, not one per rank.
@@ -310,9 +315,15 @@ def main():
     except Refused as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        # Started by torchrun, on this machine or on several (the run folder's data at the same path on each): this
+        # process is one rank.
+        args.processes = int(os.environ["WORLD_SIZE"])
+        worker(int(os.environ["RANK"]), args, None, int(os.environ.get("LOCAL_WORLD_SIZE", args.processes)))
+        return 0
     # fork: the ranks inherit the imported torch instead of importing it again (seconds each); nothing in this process
     # has started a torch thread pool yet, so forking is safe.
-    mp.start_processes(worker, args=(args, free_port()), nprocs=args.processes, join=True, start_method="fork")
+    mp.start_processes(worker, args=(args, free_port(), args.processes), nprocs=args.processes, join=True, start_method="fork")
     return 0
 
 
