@@ -108,6 +108,11 @@ public sealed class TrainCommandTests
         Assert.AreEqual(1 / 3.0, root.GetProperty("chance_accuracy").GetDouble(), 1e-12);
         Assert.IsFalse(root.GetProperty("above_chance").GetBoolean());
         Assert.AreEqual(JsonValueKind.Null, root.GetProperty("initialWeights").ValueKind);
+        // The data flags, for tools that open the same images again (samples/scale-out/ddp.py).
+        var data = root.GetProperty("data");
+        Assert.AreEqual("fashion-mnist", data.GetProperty("source").GetString());
+        CollectionAssert.AreEqual(new[] { 0, 1, 7 }, data.GetProperty("fashionMnistLabels").EnumerateArray().Select(l => l.GetInt32()).ToArray());
+        Assert.AreEqual(40, data.GetProperty("perClass").GetInt32());
     }
 
     [TestMethod]

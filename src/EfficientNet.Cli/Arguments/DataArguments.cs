@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EfficientNet.Training.Training;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
@@ -77,6 +78,14 @@ internal static class DataArguments
         }
         return perClass is { } n ? set.TakePerClass(n) : set;
     }
+
+    /// <summary>
+    /// The data flags of a run as <c>training.json</c> records them (<see cref="TrainingDataSource"/>): a folder made
+    /// absolute, so that the record still names it from another working directory. Call after <see cref="Open"/>, which
+    /// checks the flags.
+    /// </summary>
+    public static TrainingDataSource Source(string data, string? classes, int? perClass) =>
+        IsFashionMnist(data) ? new(data.Trim().ToLowerInvariant(), ParseClasses(classes), perClass) : new(Path.GetFullPath(data), null, perClass);
 
     private static int[]? ParseClasses(string? classes)
     {

@@ -101,6 +101,7 @@ internal static class TrainCommand
                 CheckpointStages = result.GetValue(checkpointStages) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : [],
                 Resume = shared.Resume,
                 OutputDirectory = result.GetValue(output),
+                DataSource = DataArguments.Source(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass)),
                 Logger = loggerFactory.CreateLogger("efficientnet"),
             };
             shared.ApplyTo(options);

@@ -420,7 +420,7 @@ internal static class EfficientNetTrainer
                 Weights = checkpoint,
             };
             RunExport.WriteSummary(_folder.SummaryPath, result, _model.Spec.Variant.Name, _imageSize, _train.Count, _validation?.Count ?? 0,
-                _o.InitialWeights, _o.KeepModel);
+                _o.InitialWeights, _o.KeepModel, _o.DataSource);
             return result;
         }
 

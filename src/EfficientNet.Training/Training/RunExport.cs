@@ -52,8 +52,9 @@ internal static class RunExport
     /// <param name="validationImages">Validation images (0 without validation data).</param>
     /// <param name="initialWeights">What the run started from: <c>pretrained</c>, a checkpoint file, or null (from scratch).</param>
     /// <param name="keep">The rule that chose the exported epoch.</param>
+    /// <param name="data">Where the training images came from; null when unknown.</param>
     public static void WriteSummary(string path, TrainingResult result, string variant, int imageSize, int trainImages, int validationImages,
-        string? initialWeights, KeptModel keep)
+        string? initialWeights, KeptModel keep, TrainingDataSource? data)
     {
         // chance_accuracy (the majority-class rate), above_chance and collapsed judge the exported model's validation
         // accuracy (ChanceAssessment); null without validation data.
@@ -65,6 +66,7 @@ internal static class RunExport
             imageSize,
             initialWeights,
             classes = result.Classes,
+            data = data is null ? null : new { source = data.Source, fashionMnistLabels = data.FashionMnistLabels, perClass = data.PerClass },
             trainImages,
             validationImages,
             bestEpoch = result.BestEpoch + 1,

@@ -278,6 +278,13 @@ public class EfficientNetTrainingOptions
     /// <summary>Steps between step log lines. Default 50.</summary>
     public int LogEverySteps { get; set; } = 50;
 
+    /// <summary>
+    /// Where the training images came from, written into <c>training.json</c> as <c>data</c> so that a tool outside .NET
+    /// (samples/scale-out/ddp.py, PyTorch DDP) can open the same images. Null when the caller has no such description
+    /// (an ML.NET <c>IDataView</c>); then <c>data</c> is null.
+    /// </summary>
+    internal TrainingDataSource? DataSource { get; set; }
+
     /// <summary>Throws for values no run can use, naming the property.</summary>
     internal void Validate()
     {
