@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EfficientNet.Cli.Output;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
@@ -53,7 +54,20 @@ internal static class DataArguments
     /// or has one sub-folder per class (<see cref="FileImageSet.FromFolderOrFlat"/>).
     /// </summary>
     public static LabeledImageSet OpenUnlabelled(string data) =>
-        IsFashionMnist(data) ? Open(data, null, null) : FileImageSet.FromFolderOrFlat(data);
+        IsFashionMnist(data) ? Open(data, null, null) : FromListing(ImageFolder.OpenOrFlat(data));
+
+    /// <summary>The images of a folder listing, after saying on standard error what the listing left out and why.</summary>
+    public static FileImageSet FromListing(ImageFolder folder)
+    {
+        ReportSkipped(folder);
+        return FileImageSet.FromFolder(folder);
+    }
+
+    /// <summary>Says, once each, what a folder listing left out (link cycles, FIFOs, output folders inside the data).</summary>
+    public static void ReportSkipped(ImageFolder folder)
+    {
+        foreach (string skipped in folder.Skipped) Terminal.Error("note", skipped);
+    }
 
     private static bool IsFashionMnist(string data) => data.Trim().ToLowerInvariant() is FashionMnist or FashionMnistTest;
 
@@ -73,7 +87,7 @@ internal static class DataArguments
         {
             if (!string.IsNullOrWhiteSpace(classes)) throw new ArgumentException("--classes applies to fashion-mnist only; an image folder's classes are its sub-folders.");
             if (!Directory.Exists(data)) throw new DirectoryNotFoundException($"Data folder '{data}' does not exist (give a folder with one sub-folder per class, or fashion-mnist).");
-            set = FileImageSet.FromFolder(data);
+            set = FromListing(ImageFolder.Open(data));
         }
         return perClass is { } n ? set.TakePerClass(n) : set;
     }

@@ -53,6 +53,8 @@ internal static partial class CompareCommand
         command.SetAction(result =>
         {
             var shared = training.Read(result);
+            // Marked before the data is listed: a results folder inside --data is never read as a class of images.
+            OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var candidates = Candidates(result.GetValue(variants), shared.ImageSize, result.GetValue(scaling), result.GetValue(scalingFactors)!);
             ApplyWeights(candidates, result.GetValue(weights));

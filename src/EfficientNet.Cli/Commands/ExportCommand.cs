@@ -40,6 +40,7 @@ internal static class ExportCommand
         {
             var weightsFile = result.GetValue(weights)!;
             if (!weightsFile.Exists) throw new FileNotFoundException($"Weights file '{weightsFile.FullName}' does not exist.", weightsFile.FullName);
+            OutputArguments.RefuseInput(result.GetValue(output)!.FullName, "--output", (weightsFile.FullName, "--weights"), (result.GetValue(labels)?.FullName, "--labels"));
             WeightFormat? weightFormat = WeightsArguments.ParseFormat(result.GetValue(format));
             var stateDict = StateDict.Load(weightsFile.FullName);
             var recorded = RecipeMetadata.FromMetadata(stateDict.Metadata, weightsFile.FullName);

@@ -48,8 +48,9 @@ internal static class FeaturizeCommand
         {
             string outputPath = result.GetValue(output)!;
             string kind = OutputArguments.Format(outputPath, "--output", ".csv", ".parquet");
-            var files = ImageArguments.List(result.GetValue(images)!);
             string? weightsArgument = result.GetValue(weights);
+            OutputArguments.RefuseInput(outputPath, "--output", (weightsArgument, "--weights"), (result.GetValue(images), "--images"));
+            var files = ImageArguments.List(result.GetValue(images)!);
             bool pretrained = weightsArgument is null || weightsArgument.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
             if (!pretrained && !File.Exists(weightsArgument)) throw new FileNotFoundException($"Weights file '{weightsArgument}' does not exist.", weightsArgument);
             var recorded = pretrained ? null : RecipeMetadata.Read(Path.GetFullPath(weightsArgument!));

@@ -46,13 +46,15 @@ internal static class PredictCommand
             int batch = ScoringArguments.Read(result, batchSize);
             string? outputPath = result.GetValue(output);
             var format = outputPath is null ? null : OutputArguments.Format(outputPath, "--output", ".csv", ".json");
+            string modelPath = RunFolder.ModelPathOf(result.GetValue(model)!);
+            if (outputPath is not null) OutputArguments.RefuseInput(outputPath, "--output", (modelPath, "--model"), (result.GetValue(images), "--images"));
             var files = ImageArguments.List(result.GetValue(images)!);
+            if (outputPath is not null) OutputArguments.RefuseInput(outputPath, "--output", files.Select(f => ((string?)f, "--images")).ToArray());
             string? explainFolder = result.GetValue(explain);
-            if (explainFolder is not null) Directory.CreateDirectory(explainFolder);
+            var maps = explainFolder is null ? null : new OutputArguments.SharedFolder(explainFolder, "--explain");
 
             using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = batch, ApplyExifOrientation = result.GetValue(exifOrientation) });
             var rows = new List<Row>(files.Count);
-            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             bool warned = false;
             foreach (var p in predictor.Predict(files, k, explain: explainFolder is not null))
             {
@@ -65,7 +67,7 @@ internal static class PredictCommand
                         Console.Error.WriteLine($"warning: {warning}");
                         warned = true;
                     }
-                    cam = Path.Combine(explainFolder!, UniqueName(names, p.Source));
+                    cam = maps!.Claim(CamStem(p.Source), ".cam.png");
                     try
                     {
                         map.SavePng(p.Source, cam);
@@ -99,14 +101,11 @@ internal static class PredictCommand
     /// <summary>One output row: the prediction, or the error that kept the image from being predicted.</summary>
     private sealed record Row(string Path, string? Label, float? Score, IReadOnlyList<ClassScore> Top, string? Error, string? Cam);
 
-    /// <summary><c>photo.cam.png</c> for <c>photo.jpg</c>; <c>photo-2.cam.png</c>, <c>photo-3.cam.png</c> … for later images with the same name.</summary>
-    private static string UniqueName(HashSet<string> taken, string source)
+    /// <summary>The name a map of <paramref name="source"/> starts with: <c>photo</c> for <c>photo.jpg</c> (<c>photo.cam.png</c>, then <c>photo-2.cam.png</c> … for later images with the same name).</summary>
+    private static string CamStem(string source)
     {
         string stem = Path.GetFileNameWithoutExtension(source);
-        if (stem.Length == 0) stem = "image";
-        string name = stem + ".cam.png";
-        for (int i = 2; !taken.Add(name); i++) name = string.Create(CultureInfo.InvariantCulture, $"{stem}-{i}.cam.png");
-        return name;
+        return stem.Length == 0 ? "image" : stem;
     }
 
     private static void Print(List<Row> rows, int k)

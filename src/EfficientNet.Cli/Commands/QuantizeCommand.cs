@@ -51,6 +51,7 @@ internal static class QuantizeCommand
         {
             string path = RunFolder.ModelPathOf(result.GetValue(model)!);
             string data = result.GetValue(calibration)!;
+            OutputArguments.RefuseInput(result.GetValue(output)!.FullName, "--output", (path, "--model"));
             var images = DataArguments.OpenUnlabelled(data);
             // Warnings (skipped images) go to stderr, so --json output stays one JSON document.
             using var loggerFactory = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)

@@ -64,6 +64,8 @@ internal static class TrainCommand
             if (result.GetValue(fromScratch) && result.GetValue(weights) is { } file)
                 throw new ArgumentException($"{FromScratchFlag} and --weights '{file}' contradict each other: give one (--weights to start from a checkpoint file, {FromScratchFlag} to start from random weights).");
             var shared = training.Read(result);
+            // Marked before the data is listed: a run folder inside --data is never read as a class of images.
+            OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
             if (val is not null && !val.Classes.SequenceEqual(train.Classes))
