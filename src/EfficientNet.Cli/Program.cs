@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EfficientNet.Cli.Bench;
 using EfficientNet.Cli.Commands;
+using EfficientNet.Cli.Output;
 
 var root = new RootCommand("EfficientNet B0–B7 for .NET: inspect the family, export ONNX models, quantise them to int8, fine-tune, evaluate and compare variants, predict and explain, featurize, benchmark.");
 root.Subcommands.Add(InfoCommand.Create());
@@ -21,7 +22,18 @@ try
 catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
                               or Microsoft.ML.EfficientNet.Weights.CheckpointMismatchException or UnauthorizedAccessException)
 {
-    Console.Error.WriteLine($"error: {e.Message}");
+    return Failed(e, e.Message);
+}
+catch (Exception e)
+{
+    // Anything else is a defect, not the user's doing; still one line and exit code 1 (never the runtime's 134), with the
+    // kind of failure to quote in a bug report.
+    return Failed(e, $"{e.Message} ({e.GetType().Name}; run with EFFICIENTNET_DEBUG=1 for details to report)");
+}
+
+static int Failed(Exception e, string message)
+{
+    Terminal.Error("error", message);
     // EFFICIENTNET_DEBUG=1 shows where the error came from, for bug reports.
     if (Environment.GetEnvironmentVariable("EFFICIENTNET_DEBUG") == "1") Console.Error.WriteLine(e);
     return 1;

@@ -14,7 +14,7 @@ namespace EfficientNet.Cli.Tests;
 [TestClass]
 public sealed class HostileInputTests
 {
-    private static void AssertRefused(ProcessRunner.Result run, params string[] expected)
+    internal static void AssertRefused(ProcessRunner.Result run, params string[] expected)
     {
         Assert.AreEqual(1, run.ExitCode, run.Output + run.Error);
         Assert.IsFalse(run.Error.Contains("   at ", StringComparison.Ordinal) || run.Error.Contains("Unhandled", StringComparison.Ordinal), "no stack trace: " + run.Error);
@@ -93,4 +93,81 @@ public sealed class HostileInputTests
         Assert.IsFalse(File.Exists(Path.Combine(images, "shoe-3.cam.png")), string.Join(", ", Directory.GetFiles(images)));
         CollectionAssert.AreEqual(mine, File.ReadAllBytes(users));
     }
+}
+
+[TestClass]
+public sealed class HostileModelTests
+{
+    /// <summary>The tiny model with one metadata value replaced (or added).</summary>
+    private static string Damaged(string folder, string key, string value)
+    {
+        string model = PredictCommandTests.TinyModel(folder, ["a", "b"]);
+        var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(model));
+        var entry = proto.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (entry is null) proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = key, Value = value });
+        else entry.Value = value;
+        File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        return model;
+    }
+
+    private static string Data(string root)
+    {
+        foreach (var (name, shade) in new[] { ("a", (byte)20), ("b", (byte)220) })
+            for (int i = 0; i < 2; i++)
+            {
+                string path = Path.Combine(root, name, $"{i}.png");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                using var bitmap = new SKBitmap(28, 28);
+                bitmap.Erase(new SKColor(shade, (byte)(i * 50), 90));
+                using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+                File.WriteAllBytes(path, data.ToArray());
+            }
+        return root;
+    }
+
+    [TestMethod]
+    [DataRow("labels", "cat, dog", "has a damaged 'labels' in its metadata_props: 'cat, dog' is not a JSON array of strings.")]
+    [DataRow("labels", "[\"a\"]", "has 1 'labels' in its metadata_props for 2 classes ('num_classes'); each output needs one label.")]
+    [DataRow("mean", "abc", "has a damaged 'mean' in its metadata_props: 'abc' is not one or three finite numbers.")]
+    [DataRow("bn_eps", "x", "has a damaged 'bn_eps' in its metadata_props: 'x' is not a number in (0, 1).")]
+    [DataRow("num_classes", "99999999999", "has a damaged 'num_classes' in its metadata_props: '99999999999' is not a whole number from 1 to 1,000,000.")]
+    [DataRow("crop_size", "100000", "has a damaged 'crop_size' in its metadata_props: '100000' is not a whole number from 32 to 2,048.")]
+    public void DamagedModelMetadataIsRefusedNamingTheFileAndTheKey(string key, string value, string expected)
+    {
+        using var dir = new TemporaryDirectory();
+        string model = Damaged(Path.Combine(dir.Path, "run"), key, value);
+        string data = Data(Path.Combine(dir.Path, "data"));
+        var run = CliRunner.Run("predict", "--model", model, "--images", data);
+        HostileInputTests.AssertRefused(run, $"'{model}'", expected);
+        if (key != "labels" || value != "cat, dog") return;
+        // Every command that reads a model says the same.
+        HostileInputTests.AssertRefused(CliRunner.Run("evaluate", "--model", model, "--data", data), $"'{model}'", expected);
+        HostileInputTests.AssertRefused(CliRunner.Run("quantize", "--model", model, "--calibration", data, "--output", Path.Combine(dir.Path, "q.onnx")), $"'{model}'", expected);
+        HostileInputTests.AssertRefused(CliRunner.Run("featurize", "--weights", model, "--images", data, "--output", Path.Combine(dir.Path, "f.csv")), $"'{model}'", expected);
+    }
+
+    [TestMethod]
+    public void EvaluateCountsEachImageOnceThroughALinkCycleAndSkipsOutputFoldersInTheData()
+    {
+        using var dir = new TemporaryDirectory();
+        string model = PredictCommandTests.TinyModel(Path.Combine(dir.Path, "run"), ["a", "b"]);
+        string data = Data(Path.Combine(dir.Path, "data"));
+        Directory.CreateSymbolicLink(Path.Combine(data, "a", "loop"), data);
+        Directory.CreateSymbolicLink(Path.Combine(data, "b", "loop"), Path.Combine(data, "b"));
+        // What a comparison writes into its --output: marked, then plots.
+        string compare = Path.Combine(data, "compare");
+        Directory.CreateDirectory(compare);
+        File.WriteAllText(Path.Combine(compare, ".efficientnet-output"), "*\n");
+        File.Copy(Path.Combine(data, "a", "0.png"), Path.Combine(compare, "pareto.png"));
+        var run = CliRunner.Run("evaluate", "--model", model, "--data", data, "--json");
+        Assert.AreEqual(0, run.ExitCode, run.Output + run.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(run.Output);
+        Assert.AreEqual(4, json.RootElement.GetProperty("images").GetInt32(), "2 + 2 images, each once");
+        CollectionAssert.AreEqual(new[] { "a", "b" }, json.RootElement.GetProperty("labels").EnumerateArray().Select(l => l.GetString()).ToArray());
+        Assert.AreEqual(1, CountOf(run.Error, $"note: '{Path.Combine(data, "a", "loop")}' leads to"), run.Error);
+        Assert.AreEqual(1, CountOf(run.Error, $"note: '{Path.Combine(data, "b", "loop")}' leads to"), run.Error);
+        Assert.AreEqual(1, CountOf(run.Error, $"note: '{compare}' holds efficientnet's own output"), run.Error);
+    }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 }

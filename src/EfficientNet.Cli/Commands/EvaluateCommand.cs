@@ -38,8 +38,7 @@ internal static class EvaluateCommand
             string path = result.GetValue(model)!;
             path = RunFolder.ModelPathOf(path);
             // A wrong model is reported before the data is opened (which can take a while, and fails for its own reasons).
-            if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-            OnnxModelValidation.Check(File.ReadAllBytes(path), path, OnnxExportOptions.LogitsOutputName);
+            OnnxModelValidation.Check(FileStat.ReadAllBytes(path, "model"), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var clock = Stopwatch.StartNew();
             var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, batch);

@@ -92,6 +92,19 @@ internal readonly record struct FileStat(FileKind Kind, long Length, string Iden
         };
     }
 
+    /// <summary>The bytes of <paramref name="path"/>, once it is known to be a regular file that one array can hold.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="what">What the file was given as, for the message.</param>
+    /// <exception cref="FileNotFoundException">Nothing is there.</exception>
+    /// <exception cref="InvalidDataException">It is not a regular file, or larger than an array can hold; the message names it.</exception>
+    public static byte[] ReadAllBytes(string path, string what)
+    {
+        var stat = RequireRegular(path, what);
+        if (stat.Length > Array.MaxLength)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{Capitalise(what)} '{path}' is {stat.Length:N0} bytes, more than one read can hold ({Array.MaxLength:N0}); it was not read."));
+        return File.ReadAllBytes(path);
+    }
+
     private static string Capitalise(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 
     /// <summary>The path with every link resolved, for systems without <c>statx</c>.</summary>

@@ -75,7 +75,7 @@ public static class EfficientNetOnnxExporter
         string path = RunFolder.ModelPathOf(model);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
         if (CheckpointFileKind.Detect(path) is not (CheckpointFileKind.Kind.SafeTensors or CheckpointFileKind.Kind.TorchZip or CheckpointFileKind.Kind.TorchLegacy))
-            return File.ReadAllBytes(path);
+            return FileStat.ReadAllBytes(path, "model");
         return Export(EfficientNetCheckpoint.Load(path), new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures });
     }
 

@@ -67,6 +67,16 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     /// </summary>
     public const double DefaultCropFraction = 0.875;
 
+    /// <summary>Smallest network input side, 32 pixels: the network's total stride.</summary>
+    public const int MinimumInputSize = 32;
+
+    /// <summary>
+    /// Largest network input side accepted, 2048 pixels: over three times B7's 600, and small enough that one image's
+    /// tensors (side² × channels × 4 bytes) stay far from the 2 GB an array may hold. Metadata, options and flags claiming
+    /// more are refused.
+    /// </summary>
+    public const int MaximumInputSize = 2048;
+
     /// <summary>
     /// The evaluation transform published with a weight source for B0–B7 and V2-S/M/L, read from <see cref="PretrainedWeights.Published"/>
     /// (docs/WEIGHTS.md, "Published weights"): torchvision's per-variant resize/crop pairs, lukemelas' resize = crop =
