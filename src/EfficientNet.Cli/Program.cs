@@ -17,7 +17,15 @@ root.Subcommands.Add(BenchCommand.Create());
 try
 {
     // Errors a user can cause (bad argument, missing file, mismatched checkpoint) print one clear line, not a stack trace.
-    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    var parsed = root.Parse(args);
+    // A value that does not parse or is out of range (Arguments/Numbers), an unknown flag, a missing required one: one
+    // error line each, as for every other refusal, rather than the full help.
+    if (parsed.Errors.Count > 0 && parsed.CommandResult.Command != root)
+    {
+        foreach (var error in parsed.Errors) Terminal.Error("error", error.Message);
+        return 1;
+    }
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
                               or Microsoft.ML.EfficientNet.Weights.CheckpointMismatchException or UnauthorizedAccessException)

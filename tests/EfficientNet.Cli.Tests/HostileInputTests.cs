@@ -68,6 +68,32 @@ public sealed class HostileInputTests
     }
 
     [TestMethod]
+    [DataRow("featurize --images x --output y.csv --resolution 20000", "error: --resolution must be from 32 to 2048 pixels; got 20000.")]
+    [DataRow("train --data x --output y --image-size 100000", "error: --image-size must be from 32 to 2048 pixels; got 100000.")]
+    [DataRow("info --phi 1000", "error: --phi must be in [0, 15]; got 1000.")]
+    [DataRow("info --phi abc", "error: --phi 'abc' is not a number; it must be in [0, 15].")]
+    [DataRow("info --width 100000 --depth 1 --resolution 2147483647", "error: --width must be in (0, 16]; got 100000.\nerror: --resolution must be from 32 to 2048 pixels; got 2147483647.")]
+    [DataRow("train --data x --output y --threads 0", "error: --threads must be from 1 to 1024; got 0.")]
+    [DataRow("train --data x --output y --threads 100000", "error: --threads must be from 1 to 1024; got 100000.")]
+    [DataRow("quantize --model x --calibration y --output z.onnx --percentile NaN", "error: --percentile must be in [50, 100]; got NaN.")]
+    [DataRow("evaluate --model x --data y --per-class 0", "error: --per-class must be at least 1; got 0.")]
+    [DataRow("train --data x --output y --validation-fraction NaN", "error: --validation-fraction must be in [0, 1); got NaN.")]
+    [DataRow("train --data x --output y --lr Infinity", "error: --lr must be a number > 0; got Infinity.")]
+    [DataRow("predict --model x --images y --batch-size 0", "error: --batch-size must be from 1 to 4096; got 0.")]
+    [DataRow("info --classes 3000000000", "error: --classes must be from 1 to 1000000; got 3000000000.")]
+    [DataRow("compare --data x --output y --hold-out 1", "error: --hold-out must be in (0, 1); got 1.")]
+    public void ANumberOutOfRangeIsOneLineWithTheRangeBeforeAnyWork(string command, string expected)
+    {
+        using var dir = new TemporaryDirectory();
+        // Relative paths land in the temporary folder: nothing may be created there.
+        var run = ProcessRunner.RunDotnet(CliRunner.Assembly, command.Split(' ').Select(a => a is "x" or "y" or "z.onnx" or "y.csv" ? Path.Combine(dir.Path, a) : a));
+        Assert.AreEqual(1, run.ExitCode, run.Output + run.Error);
+        Assert.AreEqual(expected.Replace("\\n", "\n", StringComparison.Ordinal), run.Error.Trim().Replace("\r", "", StringComparison.Ordinal));
+        Assert.AreEqual("", run.Output);
+        Assert.AreEqual(0, Directory.GetFileSystemEntries(dir.Path).Length, "refused before anything is written");
+    }
+
+    [TestMethod]
     public void ExplainNeverReplacesAFileItDidNotWriteAndSaysWhereTheMapWent()
     {
         using var dir = new TemporaryDirectory();

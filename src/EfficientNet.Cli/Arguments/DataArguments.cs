@@ -34,7 +34,7 @@ internal static class DataArguments
         Description = "Fashion-MNIST only: the original labels to keep, comma-separated (for example 5,6,7,8,9); they become classes 0…k−1.",
     };
 
-    public static Option<int?> PerClass() => new("--per-class") { Description = "Keep only the first N images of each class." };
+    public static Option<int?> PerClass() => new Option<int?>("--per-class") { Description = "Keep only the first N images of each class." }.Within(1);
 
     /// <summary>The EXIF flag of every command that decodes image files (train, predict, featurize).</summary>
     public static Option<bool> ApplyExifOrientation() => new("--apply-exif-orientation")
@@ -43,11 +43,11 @@ internal static class DataArguments
     };
 
     /// <summary>The pixel limit of image files (train).</summary>
-    public static Option<long> MaxImagePixels() => new("--max-image-pixels")
+    public static Option<long> MaxImagePixels() => new Option<long>("--max-image-pixels")
     {
         DefaultValueFactory = _ => ImageDecoder.DefaultMaxPixels,
         Description = "Largest width × height an image file may claim in its header; a larger one is skipped, with a warning, before it is decoded.",
-    };
+    }.Within(1);
 
     /// <summary>
     /// Opens images that need no labels (calibration): Fashion-MNIST as <see cref="Open"/> does, or a folder that is flat
@@ -75,8 +75,6 @@ internal static class DataArguments
     /// <exception cref="ArgumentException">A flag's value is out of range or does not parse; the message names the flag.</exception>
     public static LabeledImageSet Open(string data, string? classes, int? perClass)
     {
-        // Checked before the data is opened, which can take a while.
-        if (perClass is < 1) throw new ArgumentException($"--per-class must be at least 1; got {perClass}.");
         LabeledImageSet set;
         string key = data.Trim().ToLowerInvariant();
         if (IsFashionMnist(data))

@@ -43,6 +43,9 @@ internal static class EvaluateCommand
             var clock = Stopwatch.StartNew();
             var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, batch);
             double seconds = clock.Elapsed.TotalSeconds;
+            // An accuracy of no images is NaN, which exit code 0 would pass on as a result.
+            if (metrics.Count == 0 || double.IsNaN(metrics.Accuracy))
+                throw new InvalidDataException($"No image of --data '{result.GetValue(data)}' was evaluated ({metrics.Count} images); nothing to report.");
             if (result.GetValue(json)) PrintJson(metrics, labels, seconds);
             else Print(metrics, labels, path, seconds);
             return 0;

@@ -30,7 +30,7 @@ internal static class PredictCommand
             Required = true,
         };
         var images = ImageArguments.Images();
-        var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." };
+        var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." }.Within(1);
         var output = new Option<string?>("--output", "-o") { Description = "Also write the predictions to a .csv or .json file (chosen by the extension)." };
         var explain = new Option<string?>("--explain") { Description = "Folder to write one class activation map PNG per image into (the predicted class over the image)." };
         var batchSize = ScoringArguments.BatchSize(EfficientNetPredictorOptions.Defaults.BatchSize);
@@ -42,7 +42,6 @@ internal static class PredictCommand
         command.SetAction(result =>
         {
             int k = result.GetValue(top);
-            if (k < 1) throw new ArgumentException($"--top must be at least 1; got {k}.");
             int batch = ScoringArguments.Read(result, batchSize);
             string? outputPath = result.GetValue(output);
             var format = outputPath is null ? null : OutputArguments.Format(outputPath, "--output", ".csv", ".json");

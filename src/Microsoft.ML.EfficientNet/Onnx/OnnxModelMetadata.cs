@@ -145,8 +145,11 @@ public sealed record OnnxModelMetadata(string Variant, int NumClasses, int Featu
             Get("padding") == "tf-same" ? PaddingMode.TensorFlowSame : PaddingMode.Symmetric, eps);
     }
 
-    /// <summary>The most classes (and feature channels) a model's metadata may claim: far above any classifier, far below what allocation could not survive.</summary>
-    private const int MaximumClasses = 1_000_000;
+    /// <summary>
+    /// The most classes (and feature channels) a model may have, 1,000,000: far above any classifier, far below what
+    /// allocation could not survive. Metadata and flags claiming more are refused.
+    /// </summary>
+    public const int MaximumClasses = 1_000_000;
 
     private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }
