@@ -70,8 +70,8 @@ public sealed class HostileInputTests
     [TestMethod]
     [DataRow("featurize --images x --output y.csv --resolution 20000", "error: --resolution must be from 32 to 2048 pixels; got 20000.")]
     [DataRow("train --data x --output y --image-size 100000", "error: --image-size must be from 32 to 2048 pixels; got 100000.")]
-    [DataRow("info --phi 1000", "error: --phi must be in [0, 15]; got 1000.")]
-    [DataRow("info --phi abc", "error: --phi 'abc' is not a number; it must be in [0, 15].")]
+    [DataRow("info --phi 1000", "error: --phi must be in [0, 15] (the compound coefficient φ); got 1000.")]
+    [DataRow("info --phi abc", "error: --phi 'abc' is not a number; it must be in [0, 15] (the compound coefficient φ).")]
     [DataRow("info --width 100000 --depth 1 --resolution 2147483647", "error: --width must be in (0, 16]; got 100000.\nerror: --resolution must be from 32 to 2048 pixels; got 2147483647.")]
     [DataRow("train --data x --output y --threads 0", "error: --threads must be from 1 to 1024; got 0.")]
     [DataRow("train --data x --output y --threads 100000", "error: --threads must be from 1 to 1024; got 100000.")]
@@ -91,6 +91,29 @@ public sealed class HostileInputTests
         Assert.AreEqual(expected.Replace("\\n", "\n", StringComparison.Ordinal), run.Error.Trim().Replace("\r", "", StringComparison.Ordinal));
         Assert.AreEqual("", run.Output);
         Assert.AreEqual(0, Directory.GetFileSystemEntries(dir.Path).Length, "refused before anything is written");
+    }
+
+    [TestMethod]
+    public void ControlCharactersNeverReachTheTerminalAndJsonUsesStandardEscaping()
+    {
+        using var dir = new TemporaryDirectory();
+        string[] labels = ["men's café", "\u001b]0;owned\u0007", "red\u001b[31m", "two\nlines"];
+        string model = PredictCommandTests.TinyModel(Path.Combine(dir.Path, "run"), labels);
+        string images = Path.Combine(dir.Path, "images");
+        for (int i = 0; i < 6; i++) WritePng(Path.Combine(images, $"{i}\u001b[2J.png"), (byte)(40 * i));
+        string json = Path.Combine(dir.Path, "p.json");
+        var run = CliRunner.Run("predict", "--model", model, "--images", images, "--top", "4", "--output", json);
+        Assert.AreEqual(0, run.ExitCode, run.Output + run.Error);
+        Assert.IsFalse((run.Output + run.Error).Any(c => char.IsControl(c) && c is not '\n' and not '\r'), "no control character printed: " + run.Output);
+        StringAssert.Contains(run.Output, "0\\u001B[2J.png");
+        StringAssert.Contains(run.Output, "two\\nlines");
+        Assert.AreEqual(7, run.Output.Trim().Split('\n').Length, "one line per image and the summary: the label's line break is not a line");
+        // JSON: the labels as they are (escaped only where JSON must), with no \u0027 for the apostrophe.
+        string text = File.ReadAllText(json);
+        StringAssert.Contains(text, "men's café");
+        Assert.IsFalse(text.Contains("\\u0027", StringComparison.Ordinal) || text.Contains("\\u00E9", StringComparison.Ordinal), text);
+        using var parsed = JsonDocument.Parse(text);
+        CollectionAssert.AreEquivalent(labels, parsed.RootElement[0].GetProperty("top").EnumerateArray().Select(t => t.GetProperty("label").GetString()).ToArray());
     }
 
     [TestMethod]

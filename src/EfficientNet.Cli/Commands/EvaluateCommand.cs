@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EfficientNet.Cli.Arguments;
+using EfficientNet.Cli.Output;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -56,7 +57,7 @@ internal static class EvaluateCommand
     private static void Print(ClassificationMetrics m, IReadOnlyList<string> labels, string model, double seconds)
     {
         var c = CultureInfo.InvariantCulture;
-        AnsiConsole.WriteLine($"{model}: {m.Count:N0} images in {seconds:F1} s ({m.Count / seconds:F0} images/s)");
+        AnsiConsole.WriteLine($"{Terminal.Safe(model)}: {m.Count:N0} images in {seconds:F1} s ({m.Count / seconds:F0} images/s)");
         var chance = m.Chance();
         // The majority-class rate beside the accuracy: what always answering the most frequent class would score. Top-5
         // only with more than five classes, where it can be below 100 %.
@@ -66,12 +67,12 @@ internal static class EvaluateCommand
         var used = Enumerable.Range(0, m.Classes).Where(i => Enumerable.Range(0, m.Classes).Any(j => confusion[i, j] + confusion[j, i] > 0)).ToList();
         if (AnsiConsole.Profile.Width < 40 + 8 * used.Count && Console.IsOutputRedirected) AnsiConsole.Profile.Width = 40 + 10 * used.Count;
         var table = new Table().Border(TableBorder.Simple).AddColumn("true \\ predicted");
-        foreach (int j in used) table.AddColumn(new TableColumn(Markup.Escape(labels[j])).RightAligned());
+        foreach (int j in used) table.AddColumn(new TableColumn(Markup.Escape(Terminal.Safe(labels[j]))).RightAligned());
         table.AddColumn(new TableColumn("recall").RightAligned());
         foreach (int i in used)
         {
             long total = Enumerable.Range(0, m.Classes).Sum(j => confusion[i, j]);
-            var cells = new List<string> { Markup.Escape(labels[i]) };
+            var cells = new List<string> { Markup.Escape(Terminal.Safe(labels[i])) };
             cells.AddRange(used.Select(j => confusion[i, j].ToString(c)));
             cells.Add(total == 0 ? "–" : (confusion[i, i] / (double)total).ToString("P1", c));
             table.AddRow(cells.ToArray());
@@ -80,8 +81,8 @@ internal static class EvaluateCommand
         if (chance.Warning(labels, "the model separates these classes no better than guessing: trained too briefly, or from scratch on few images, or on images unlike these") is { } warning)
         {
             // One line when redirected, as scripts read it; Spectre.Console would wrap it.
-            if (Console.IsOutputRedirected) Console.Out.WriteLine("Warning: " + warning);
-            else AnsiConsole.MarkupLine($"[yellow]{Markup.Escape("Warning: " + warning)}[/]");
+            if (Console.IsOutputRedirected) Console.Out.WriteLine(Terminal.Safe("Warning: " + warning));
+            else AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(Terminal.Safe("Warning: " + warning))}[/]");
         }
     }
 
@@ -102,6 +103,6 @@ internal static class EvaluateCommand
             labels,
             confusion = rows,
             seconds,
-        }));
+        }, JsonFormat.Compact));
     }
 }

@@ -115,10 +115,10 @@ internal static class FeaturizeCommand
                 AtomicFile.Write(outputPath, s => WriteCsv(s, rows, width));
             }
             int failed = rows.Count(r => r.Error is not null);
-            foreach (var r in rows.Where(r => r.Error is not null)) Console.Error.WriteLine($"warning: {r.Path}: {r.Error}");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            foreach (var r in rows.Where(r => r.Error is not null)) Terminal.Error("warning", $"{r.Path}: {r.Error}");
+            Console.WriteLine(Terminal.Safe(string.Create(CultureInfo.InvariantCulture,
                 $"{rows.Count - failed} of {rows.Count} images featurized with EfficientNet-{featurizer.Metadata.Variant} ({width} features, {featurizer.Metadata.Resolution} px, weights {featurizer.Metadata.WeightFile})") +
-                (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}.");
+                (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}."));
             return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
@@ -181,7 +181,7 @@ internal static class FeaturizeCommand
             }
             else
             {
-                Console.Error.WriteLine($"warning: {formatter(state, exception)}");
+                Terminal.Error("warning", formatter(state, exception));
             }
         }
     }

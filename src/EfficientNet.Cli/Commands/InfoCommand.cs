@@ -26,7 +26,7 @@ internal static class InfoCommand
     public static Command Create()
     {
         // φ up to 15 keeps the resolution (224·1.15^φ) within the largest input size.
-        var phi = new Option<double?>("--phi") { Description = "Add a variant scaled by the compound coefficient φ ≥ 0 (w = 1.1^φ, d = 1.2^φ, r = 224·1.15^φ)." }.Within(0, MaxPhi);
+        var phi = new Option<double?>("--phi") { Description = "Add a variant scaled by the compound coefficient φ ≥ 0 (w = 1.1^φ, d = 1.2^φ, r = 224·1.15^φ)." }.Within(0, MaxPhi, why: "the compound coefficient φ");
         var width = new Option<double?>("--width") { Description = "Add a custom variant with this width multiplier (needs --depth and --resolution)." }.Within(0, MaxMultiplier, openMin: true);
         var depth = new Option<double?>("--depth") { Description = "Depth multiplier of the custom variant." }.Within(0, MaxMultiplier, openMin: true);
         var resolution = new Option<int?>("--resolution") { Description = "Input resolution of the custom variant, in pixels." }
@@ -73,7 +73,7 @@ internal static class InfoCommand
     private static void PrintJson(IReadOnlyList<Row> rows)
     {
         using var stream = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, Microsoft.ML.EfficientNet.IO.JsonFormat.Writer))
         {
             writer.WriteStartArray();
             foreach (var r in rows)

@@ -63,7 +63,7 @@ internal static class PredictCommand
                     // The same for every map of the model: said once, before the table.
                     if (map.Warning is { } warning && !warned)
                     {
-                        Console.Error.WriteLine($"warning: {warning}");
+                        Terminal.Error("warning", warning);
                         warned = true;
                     }
                     cam = maps!.Claim(CamStem(p.Source), ".cam.png");
@@ -88,10 +88,10 @@ internal static class PredictCommand
             Print(rows, k);
             int failed = rows.Count(r => r.Error is not null);
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{rows.Count - failed} of {rows.Count} images predicted with {predictor.ModelPath}") +
+            Console.WriteLine(Terminal.Safe(string.Create(c, $"{rows.Count - failed} of {rows.Count} images predicted with {predictor.ModelPath}") +
                 (failed > 0 ? string.Create(c, $"; {failed} failed") : "") +
                 (outputPath is not null ? $"; predictions in {outputPath}" : "") +
-                (explainFolder is not null ? $"; class activation maps in {explainFolder}" : "") + ".");
+                (explainFolder is not null ? $"; class activation maps in {explainFolder}" : "") + "."));
             return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
@@ -113,26 +113,26 @@ internal static class PredictCommand
         if (Console.IsOutputRedirected)
         {
             foreach (var r in rows)
-                Console.WriteLine(r.Error is not null ? $"{r.Path}\terror: {r.Error}"
-                    : string.Create(c, $"{r.Path}\t{r.Label}\t{r.Score:F4}\t") + string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}"))));
+                Console.WriteLine(Terminal.Safe(r.Error is not null ? $"{r.Path}\terror: {r.Error}"
+                    : string.Create(c, $"{r.Path}\t{r.Label}\t{r.Score:F4}\t") + string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}")))));
             return;
         }
         var table = new Table().Border(TableBorder.Simple).AddColumn("image").AddColumn("label").AddColumn(new TableColumn("score").RightAligned());
         if (k > 1) table.AddColumn($"top {k}");
         foreach (var r in rows)
         {
-            var cells = new List<string> { Markup.Escape(r.Path) };
+            var cells = new List<string> { Markup.Escape(Terminal.Safe(r.Path)) };
             if (r.Error is not null)
             {
                 cells.Add("[red]error[/]");
                 cells.Add("");
-                if (k > 1) cells.Add(Markup.Escape(r.Error));
+                if (k > 1) cells.Add(Markup.Escape(Terminal.Safe(r.Error)));
             }
             else
             {
-                cells.Add(Markup.Escape(r.Label!));
+                cells.Add(Markup.Escape(Terminal.Safe(r.Label!)));
                 cells.Add(r.Score!.Value.ToString("P1", c));
-                if (k > 1) cells.Add(Markup.Escape(string.Join(", ", r.Top.Skip(1).Select(t => string.Create(c, $"{t.Label} {t.Score:P1}")))));
+                if (k > 1) cells.Add(Markup.Escape(Terminal.Safe(string.Join(", ", r.Top.Skip(1).Select(t => string.Create(c, $"{t.Label} {t.Score:P1}"))))));
             }
             table.AddRow(cells.ToArray());
         }
@@ -141,7 +141,7 @@ internal static class PredictCommand
 
     private static void WriteJson(Stream stream, List<Row> rows, bool explain)
     {
-        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var json = new Utf8JsonWriter(stream, JsonFormat.Writer);
         json.WriteStartArray();
         foreach (var r in rows)
         {
@@ -176,7 +176,7 @@ internal static class PredictCommand
         foreach (var r in rows)
         {
             // top: the same list as the JSON output's, as a JSON array in one cell.
-            string top = JsonSerializer.Serialize(r.Top.Select(t => new { label = t.Label, score = t.Score }));
+            string top = JsonSerializer.Serialize(r.Top.Select(t => new { label = t.Label, score = t.Score }), JsonFormat.Compact);
             var cells = new List<string> { Csv.Field(r.Path), Csv.Field(r.Label ?? ""), r.Score?.ToString("R", c) ?? "", Csv.Field(top), Csv.Field(r.Error ?? "") };
             if (explain) cells.Add(Csv.Field(r.Cam ?? ""));
             writer.WriteLine(string.Join(",", cells));

@@ -146,5 +146,5 @@ internal static class QuantizeCommand
             bytesBefore = before,
             bytesAfter = after,
             seconds = r.Seconds,
-        }));
+        }, JsonFormat.Compact));
 }
