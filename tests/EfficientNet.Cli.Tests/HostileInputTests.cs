@@ -104,7 +104,7 @@ public sealed class HostileInputTests
         string json = Path.Combine(dir.Path, "p.json");
         var run = CliRunner.Run("predict", "--model", model, "--images", images, "--top", "4", "--output", json);
         Assert.AreEqual(0, run.ExitCode, run.Output + run.Error);
-        Assert.IsFalse((run.Output + run.Error).Any(c => char.IsControl(c) && c is not '\n' and not '\r'), "no control character printed: " + run.Output);
+        Assert.IsFalse((run.Output + run.Error).Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'), "no control character printed: " + run.Output);
         StringAssert.Contains(run.Output, "0\\u001B[2J.png");
         StringAssert.Contains(run.Output, "two\\nlines");
         Assert.AreEqual(7, run.Output.Trim().Split('\n').Length, "one line per image and the summary: the label's line break is not a line");

@@ -23,7 +23,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A run folder of efficientnet train (its model.onnx) or an .onnx file from efficientnet export.", Required = true };
+        var model = new Option<string>("--model") { Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, an ML.NET model.zip saved from this library's trainer, or a weights file.", Required = true };
         var data = DataArguments.Data();
         var classes = DataArguments.Classes();
         var perClass = DataArguments.PerClass();
@@ -39,7 +39,8 @@ internal static class EvaluateCommand
             string path = result.GetValue(model)!;
             path = RunFolder.ModelPathOf(path);
             // A wrong model is reported before the data is opened (which can take a while, and fails for its own reasons).
-            OnnxModelValidation.Check(FileStat.ReadAllBytes(path, "model"), path, OnnxExportOptions.LogitsOutputName);
+            if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+            OnnxModelValidation.Check(EfficientNetOnnxExporter.ReadOrExport(path), path, OnnxExportOptions.LogitsOutputName);
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var clock = Stopwatch.StartNew();
             var (metrics, labels) = OnnxModelEvaluation.Evaluate(path, images, batch);

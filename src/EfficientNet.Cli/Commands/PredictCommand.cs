@@ -26,7 +26,7 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, or a weights file (a run's model.safetensors: its recipe and labels are used).",
+            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, an ML.NET model.zip saved from this library's trainer, or a weights file (a run's model.safetensors: its recipe and labels are used).",
             Required = true,
         };
         var images = ImageArguments.Images();
@@ -113,8 +113,8 @@ internal static class PredictCommand
         if (Console.IsOutputRedirected)
         {
             foreach (var r in rows)
-                Console.WriteLine(Terminal.Safe(r.Error is not null ? $"{r.Path}\terror: {r.Error}"
-                    : string.Create(c, $"{r.Path}\t{r.Label}\t{r.Score:F4}\t") + string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}")))));
+                Console.WriteLine(r.Error is not null ? $"{Terminal.Safe(r.Path)}\terror: {Terminal.Safe(r.Error)}"
+                    : string.Create(c, $"{Terminal.Safe(r.Path)}\t{Terminal.Safe(r.Label!)}\t{r.Score:F4}\t") + Terminal.Safe(string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}")))));
             return;
         }
         var table = new Table().Border(TableBorder.Simple).AddColumn("image").AddColumn("label").AddColumn(new TableColumn("score").RightAligned());

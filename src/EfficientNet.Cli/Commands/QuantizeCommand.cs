@@ -21,7 +21,7 @@ internal static class QuantizeCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "An .onnx file of efficientnet export (--bare ones too), a run folder of efficientnet train, or a weights file (a run's model.safetensors: exported first with its recipe and labels).",
+            Description = "An .onnx file of efficientnet export (--bare ones too), a run folder of efficientnet train, an ML.NET model.zip saved from this library's trainer, or a weights file (a run's model.safetensors: exported first with its recipe and labels).",
             Required = true,
         };
         var calibration = new Option<string>("--calibration")

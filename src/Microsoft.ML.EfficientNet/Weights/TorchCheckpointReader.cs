@@ -254,7 +254,8 @@ internal static class TorchCheckpointReader
     /// <summary>The most tensor data a torch checkpoint may declare, 2 GiB: four times the largest EfficientNet checkpoint (V2-L, about 0.5 GB).</summary>
     internal const long MaxTensorBytes = 2L << 30;
 
-    private static byte[] ReadAll(ZipArchiveEntry entry, string path)
+    /// <summary>An entry's bytes, once its declared size is known to fit the bytes stored (deflate's ratio) and one array.</summary>
+    internal static byte[] ReadAll(ZipArchiveEntry entry, string path)
     {
         // The declared size comes from the zip's header: check it against the bytes really present before allocating it.
         long fileLength = new FileInfo(path).Length;
