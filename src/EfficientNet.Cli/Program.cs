@@ -30,13 +30,13 @@ try
 catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
                               or Microsoft.ML.EfficientNet.Weights.CheckpointMismatchException or UnauthorizedAccessException)
 {
-    return Failed(e, e.Message);
+    return Failed(e, Terminal.InFlagWords(e));
 }
 catch (Exception e)
 {
     // Anything else is a defect, not the user's doing; still one line and exit code 1 (never the runtime's 134), with the
     // kind of failure to quote in a bug report.
-    return Failed(e, $"{e.Message} ({e.GetType().Name}; run with EFFICIENTNET_DEBUG=1 for details to report)");
+    return Failed(e, $"{Terminal.InFlagWords(e)} ({e.GetType().Name}; run with EFFICIENTNET_DEBUG=1 for details to report)");
 }
 
 static int Failed(Exception e, string message)

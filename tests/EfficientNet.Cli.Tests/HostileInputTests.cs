@@ -82,6 +82,7 @@ public sealed class HostileInputTests
     [DataRow("predict --model x --images y --batch-size 0", "error: --batch-size must be from 1 to 4096; got 0.")]
     [DataRow("info --classes 3000000000", "error: --classes must be from 1 to 1000000; got 3000000000.")]
     [DataRow("compare --data x --output y --hold-out 1", "error: --hold-out must be in (0, 1); got 1.")]
+    [DataRow("train --data x --output y --seed abc", "error: --seed 'abc' is not a whole number.")]
     public void ANumberOutOfRangeIsOneLineWithTheRangeBeforeAnyWork(string command, string expected)
     {
         using var dir = new TemporaryDirectory();

@@ -19,6 +19,9 @@ internal static class Numbers
         return option;
     }
 
+    /// <summary>Any whole number (a seed): only the parse, with its error in the flag's words.</summary>
+    public static Option<int> Whole(this Option<int> option) => option.Within(int.MinValue);
+
     /// <inheritdoc cref="Within(Option{int}, int, int, string?, string?)"/>
     public static Option<int?> Within(this Option<int?> option, int min, int max = int.MaxValue, string? unit = null, string? why = null)
     {
@@ -51,13 +54,14 @@ internal static class Numbers
     {
         string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
         var c = CultureInfo.InvariantCulture;
-        string range = max is int.MaxValue or long.MaxValue
+        string range = min is int.MinValue or long.MinValue ? "any whole number"
+            : max is int.MaxValue or long.MaxValue
             ? string.Create(c, $"at least {min}{(unit is null ? "" : " " + unit)}")
             : string.Create(c, $"from {min} to {max}{(unit is null ? "" : " " + unit)}");
         string reason = why is null ? "" : $" ({why})";
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, c, out long value))
         {
-            result.AddError($"{flag} '{text}' is not a whole number; it must be {range}{reason}.");
+            result.AddError(min is int.MinValue or long.MinValue ? $"{flag} '{text}' is not a whole number." : $"{flag} '{text}' is not a whole number; it must be {range}{reason}.");
             return null;
         }
         if (value < min || value > max)

@@ -39,7 +39,7 @@ internal sealed class TrainingArguments
             Description = "Evaluation centre crop as a fraction of the resize size (1 = no crop). Default " +
                           PreprocessingRecipe.DefaultCropFraction.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".",
         }.Within(0, 1, openMin: true);
-        Seed = new("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random: the split, the initial weights, augmentation and batch order." };
+        Seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random: the split, the initial weights, augmentation and batch order." }.Whole();
         Threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." }.Within(1, MaxThreads);
         NoResume = new("--no-resume") { Description = "Start over even if the output folder holds a checkpoint or a saved result of the same settings." };
     }

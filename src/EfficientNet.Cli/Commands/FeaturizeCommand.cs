@@ -35,7 +35,7 @@ internal static class FeaturizeCommand
         var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
         var format = WeightsArguments.Format();
         var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." }.Whole();
         var resolution = RecipeArguments.Resolution();
         var batchSize = ScoringArguments.BatchSize(EfficientNetFeaturizerOptions.Defaults.BatchSize);
         var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };

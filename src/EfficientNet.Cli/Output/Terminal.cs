@@ -29,6 +29,23 @@ internal static class Terminal
         return safe.ToString();
     }
 
+    /// <summary>
+    /// A library exception's message in the command line's words: without .NET's <c>(Parameter 'name')</c> suffix, and
+    /// with the option names of the API that the commands set from flags replaced by the flags.
+    /// </summary>
+    public static string InFlagWords(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            string suffix = $" (Parameter '{name}')";
+            if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        }
+        return message.Replace("as WeightsPath", "with --weights", StringComparison.Ordinal)
+            .Replace("pass WeightsPath", "pass --weights", StringComparison.Ordinal)
+            .Replace("WeightsPath or UseRandomWeights", "--weights or --random-weights", StringComparison.Ordinal);
+    }
+
     /// <summary>Writes <c>prefix: message</c> to standard error, made <see cref="Safe"/>.</summary>
     public static void Error(string prefix, string message) => Console.Error.WriteLine($"{prefix}: {Safe(message)}");
 }
