@@ -38,8 +38,10 @@ internal static class OutputArguments
     }
 
     /// <summary>
-    /// Creates the output folder <paramref name="folder"/> of a command that owns all of it (a run, a comparison) and marks
-    /// it, so that a later command never reads its files as data, even when it lies inside <c>--data</c>.
+    /// Checks the output folder <paramref name="folder"/> of a command that owns all of it (a run, a comparison) before the
+    /// data is listed, and marks it when it exists already (an earlier run's), so that its files are never read as data,
+    /// even when it lies inside <c>--data</c>. A new folder is created by the run and marked when the run returns
+    /// (<see cref="MarkOwned"/>); until then the folder walk knows it by what a run or comparison writes.
     /// </summary>
     /// <exception cref="ArgumentException">The folder is the data folder itself (or a folder holding it).</exception>
     public static void OwnedFolder(string folder, string option, string? data, string dataOption)
@@ -51,7 +53,13 @@ internal static class OutputArguments
             if (FileStat.SameFile(folder, data) || dataFull.StartsWith(full, StringComparison.Ordinal))
                 throw new ArgumentException($"{option} '{folder}' holds {dataOption} '{data}'; the output would be mixed with the images. Choose a folder beside or inside it.");
         }
-        OutputMarker.MarkFolder(folder);
+        if (Directory.Exists(folder)) OutputMarker.MarkFolder(folder);
+    }
+
+    /// <summary>Marks the output folder of a run or comparison that has returned as the command's own.</summary>
+    public static void MarkOwned(string folder)
+    {
+        if (Directory.Exists(folder)) OutputMarker.MarkFolder(folder);
     }
 
     /// <summary>

@@ -53,7 +53,7 @@ internal static partial class CompareCommand
         command.SetAction(result =>
         {
             var shared = training.Read(result);
-            // Marked before the data is listed: a results folder inside --data is never read as a class of images.
+            // Before the data is listed: a results folder inside --data is never read as a class of images.
             OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var candidates = Candidates(result.GetValue(variants), shared.ImageSize, result.GetValue(scaling), result.GetValue(scalingFactors)!);
@@ -116,6 +116,7 @@ internal static partial class CompareCommand
                 AnsiConsole.MarkupLine(Markup.Escape($"Comparing {candidates.Count} candidates ({string.Join(", ", candidates.Select(c => c.Name))}) on {images.Count:N0} images, " +
                     $"{images.Classes.Count} classes; strategy {(strategyValue == ComparisonStrategy.FineTune ? (scratch ? "fine-tune from scratch" : "fine-tune from published weights") : "features")}."));
                 var outcome = RunWithProgress(settings, images, interactive, cancel.Token);
+                OutputArguments.MarkOwned(outcome.OutputDirectory);
                 var files = ComparisonReport.Write(outcome, outcome.OutputDirectory);
                 PrintTable(outcome);
                 // Plain output: the line is one line even when redirected, for people and for scripts that grep it.

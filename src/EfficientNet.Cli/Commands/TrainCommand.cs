@@ -65,7 +65,7 @@ internal static class TrainCommand
             if (result.GetValue(fromScratch) && result.GetValue(weights) is { } file)
                 throw new ArgumentException($"{FromScratchFlag} and --weights '{file}' contradict each other: give one (--weights to start from a checkpoint file, {FromScratchFlag} to start from random weights).");
             var shared = training.Read(result);
-            // Marked before the data is listed: a run folder inside --data is never read as a class of images.
+            // Before the data is listed: a run folder inside --data is never read as a class of images.
             OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
@@ -121,6 +121,7 @@ internal static class TrainCommand
                 AnsiConsole.MarkupLine($"Training [bold]{options.Variant}[/] {(options.InitialWeights is null ? "from scratch" : $"from {Markup.Escape(options.InitialWeights)} weights")} " +
                     $"on {train.Count:N0} images, {train.Classes.Count} classes" + (val is null ? "" : $"; validating on {val.Count:N0}"));
                 var outcome = RunWithProgress(options, train, val, cancel.Token);
+                OutputArguments.MarkOwned(outcome.OutputDirectory);
                 PrintSummary(outcome);
                 if (result.GetValue(report) && outcome.History.Count > 0)
                     AnsiConsole.WriteLine($"Report: {TrainingReport.Write(outcome, outcome.OutputDirectory).Html}");
