@@ -68,7 +68,7 @@ public sealed partial class SharedOptionsTests
     [DataRow("--per-class", "0", "error: --per-class must be at least 1; got 0.")]
     [DataRow("--epochs", "0", "error: --epochs must be at least 1; got 0.")]
     [DataRow("--batch-size", "1", "error: --batch-size must be at least 2 (batch norm needs two images per step); got 1.")]
-    [DataRow("--image-size", "16", "error: --image-size must be at least 32 pixels (the network's total stride); got 16.")]
+    [DataRow("--image-size", "16", "error: --image-size must be from 32 to 2048 pixels; got 16.")]
     [DataRow("--warmup", "1", "error: --warmup must be in [0, 1); got 1.")]
     [DataRow("--schedule", "linear", "error: Unknown --schedule 'linear'. Valid: cosine, one-cycle, constant.")]
     [DataRow("--augment", "heavy", "error: Unknown --augment 'heavy'. Valid: standard, light, shift, none.")]

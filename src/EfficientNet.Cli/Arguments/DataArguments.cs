@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EfficientNet.Training.Training;
+using EfficientNet.Cli.Output;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.Preprocessing;
 
@@ -34,7 +35,7 @@ internal static class DataArguments
         Description = "Fashion-MNIST only: the original labels to keep, comma-separated (for example 5,6,7,8,9); they become classes 0…k−1.",
     };
 
-    public static Option<int?> PerClass() => new("--per-class") { Description = "Keep only the first N images of each class." };
+    public static Option<int?> PerClass() => new Option<int?>("--per-class") { Description = "Keep only the first N images of each class." }.Within(1);
 
     /// <summary>The EXIF flag of every command that decodes image files (train, predict, featurize).</summary>
     public static Option<bool> ApplyExifOrientation() => new("--apply-exif-orientation")
@@ -43,18 +44,31 @@ internal static class DataArguments
     };
 
     /// <summary>The pixel limit of image files (train).</summary>
-    public static Option<long> MaxImagePixels() => new("--max-image-pixels")
+    public static Option<long> MaxImagePixels() => new Option<long>("--max-image-pixels")
     {
         DefaultValueFactory = _ => ImageDecoder.DefaultMaxPixels,
         Description = "Largest width × height an image file may claim in its header; a larger one is skipped, with a warning, before it is decoded.",
-    };
+    }.Within(1);
 
     /// <summary>
     /// Opens images that need no labels (calibration): Fashion-MNIST as <see cref="Open"/> does, or a folder that is flat
     /// or has one sub-folder per class (<see cref="FileImageSet.FromFolderOrFlat"/>).
     /// </summary>
     public static LabeledImageSet OpenUnlabelled(string data) =>
-        IsFashionMnist(data) ? Open(data, null, null) : FileImageSet.FromFolderOrFlat(data);
+        IsFashionMnist(data) ? Open(data, null, null) : FromListing(ImageFolder.OpenOrFlat(data));
+
+    /// <summary>The images of a folder listing, after saying on standard error what the listing left out and why.</summary>
+    public static FileImageSet FromListing(ImageFolder folder)
+    {
+        ReportSkipped(folder);
+        return FileImageSet.FromFolder(folder);
+    }
+
+    /// <summary>Says, once each, what a folder listing left out (link cycles, FIFOs, output folders inside the data).</summary>
+    public static void ReportSkipped(ImageFolder folder)
+    {
+        foreach (string skipped in folder.Skipped) Terminal.Error("note", skipped);
+    }
 
     private static bool IsFashionMnist(string data) => data.Trim().ToLowerInvariant() is FashionMnist or FashionMnistTest;
 
@@ -62,8 +76,6 @@ internal static class DataArguments
     /// <exception cref="ArgumentException">A flag's value is out of range or does not parse; the message names the flag.</exception>
     public static LabeledImageSet Open(string data, string? classes, int? perClass)
     {
-        // Checked before the data is opened, which can take a while.
-        if (perClass is < 1) throw new ArgumentException($"--per-class must be at least 1; got {perClass}.");
         LabeledImageSet set;
         string key = data.Trim().ToLowerInvariant();
         if (IsFashionMnist(data))
@@ -74,7 +86,7 @@ internal static class DataArguments
         {
             if (!string.IsNullOrWhiteSpace(classes)) throw new ArgumentException("--classes applies to fashion-mnist only; an image folder's classes are its sub-folders.");
             if (!Directory.Exists(data)) throw new DirectoryNotFoundException($"Data folder '{data}' does not exist (give a folder with one sub-folder per class, or fashion-mnist).");
-            set = FileImageSet.FromFolder(data);
+            set = FromListing(ImageFolder.Open(data));
         }
         return perClass is { } n ? set.TakePerClass(n) : set;
     }

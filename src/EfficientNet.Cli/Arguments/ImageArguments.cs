@@ -12,15 +12,14 @@ internal static class ImageArguments
         Required = true,
     };
 
-    /// <summary>The file itself, or a folder's image files (recursive, ordinal order).</summary>
+    /// <summary>The file itself, or a folder's image files (recursive, ordinal order; what the walk leaves out is said on standard error).</summary>
     public static List<string> List(string images)
     {
         if (File.Exists(images)) return [images];
         if (!Directory.Exists(images)) throw new FileNotFoundException($"Images '{images}' is neither a file nor a folder.", images);
-        var files = Directory.EnumerateFiles(images, "*", SearchOption.AllDirectories)
-            .Where(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0)
-            throw new ArgumentException($"Folder '{images}' has no image files ({string.Join(", ", ImageFolder.ImageExtensions.Order(StringComparer.Ordinal))}).");
-        return files;
+        var folder = ImageFolder.OpenFlat(images);
+        DataArguments.ReportSkipped(folder);
+        // Paths as the user gave the folder, so that the output names them the way the user does.
+        return folder.Rows.Select(r => Path.Combine(images, r.Path)).ToList();
     }
 }

@@ -13,20 +13,20 @@ namespace EfficientNet.Cli.Arguments;
 /// </summary>
 internal static class RecipeArguments
 {
-    public static Option<int?> Resolution() => new("--resolution")
+    public static Option<int?> Resolution() => new Option<int?>("--resolution")
     {
         Description = "Network input side in pixels. Default: the size recorded in the weights file (a training run's), else the weights' published crop size. " +
                       "The recipe's mean, std and crop fraction are kept.",
-    };
+    }.Within(PreprocessingRecipe.MinimumInputSize, PreprocessingRecipe.MaximumInputSize, "pixels");
 
     public static Option<string?> Mean() => new("--mean") { Description = "Normalisation mean, one value or R,G,B on the 0–1 scale. Default: the weights' recipe's." };
 
     public static Option<string?> Std() => new("--std") { Description = "Normalisation std, one value or R,G,B. Default: the weights' recipe's." };
 
-    public static Option<double?> CropFraction() => new("--crop-fraction")
+    public static Option<double?> CropFraction() => new Option<double?>("--crop-fraction")
     {
         Description = "Centre crop as a fraction of the resize size (1 = no crop). Default: the weights' recipe's.",
-    };
+    }.Within(0, 1, openMin: true);
 
     /// <summary>
     /// <paramref name="recipe"/> with the flags' parts changed: the resolution first (keeping the crop fraction), then the
@@ -35,22 +35,13 @@ internal static class RecipeArguments
     /// <exception cref="ArgumentException">A flag's value is out of range or does not parse; the message names the flag.</exception>
     public static PreprocessingRecipe Apply(PreprocessingRecipe recipe, int? resolution, string? mean, string? std, double? cropFraction)
     {
-        if (resolution is { } size)
-        {
-            if (size < 32) throw new ArgumentException($"--resolution must be at least 32 pixels (the network's total stride); got {size}.");
-            recipe = recipe.WithCropSize(size);
-        }
+        if (resolution is { } size) recipe = recipe.WithCropSize(size);
         if (cropFraction is { } fraction)
-            recipe = recipe with { ResizeSize = PreprocessingRecipe.Centered(recipe.CropSize, CheckCropFraction(fraction)).ResizeSize };
+            recipe = recipe with { ResizeSize = PreprocessingRecipe.Centered(recipe.CropSize, fraction).ResizeSize };
         if (mean is not null) recipe = recipe with { Mean = ParseMean(mean) };
         if (std is not null) recipe = recipe with { Std = ParseStd(std) };
         return recipe;
     }
-
-    /// <summary>The value of --crop-fraction, checked.</summary>
-    /// <exception cref="ArgumentException">Outside (0, 1]; the message names the flag.</exception>
-    public static double CheckCropFraction(double fraction) =>
-        fraction > 0 && fraction <= 1 ? fraction : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--crop-fraction must be in (0, 1]; got {fraction}."));
 
     /// <summary>The value of --mean: one number or R,G,B, finite.</summary>
     /// <exception cref="ArgumentException">It does not parse or is not finite; the message names the flag.</exception>

@@ -14,32 +14,38 @@ internal sealed class TrainingArguments
     /// <param name="defaultEpochs">The command's default for --epochs: a single run trains longer than each candidate of a comparison.</param>
     public TrainingArguments(int defaultEpochs)
     {
-        Epochs = new("--epochs") { DefaultValueFactory = _ => defaultEpochs, Description = "Passes over the training images." };
-        BatchSize = new("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step." };
-        ImageSize = new("--image-size")
+        Epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => defaultEpochs, Description = "Passes over the training images." }.Within(1);
+        BatchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.BatchSize, Description = "Images per training step." }
+            .Within(2, why: "batch norm needs two images per step");
+        ImageSize = new Option<int?>("--image-size")
         {
             Description = "Network input side in pixels. Default: the variant's resolution (train: the size its --weights file records, when it records one).",
-        };
-        LearningRate = new("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate of the classifier." };
+        }.Within(PreprocessingRecipe.MinimumInputSize, PreprocessingRecipe.MaximumInputSize, "pixels");
+        LearningRate = new Option<double>("--lr") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LearningRate, Description = "Peak learning rate of the classifier." }
+            .Within(0, double.PositiveInfinity, openMin: true);
         string cosine = ScheduleKinds.ToName(ScheduleKind.CosineWithWarmup);
         Schedule = new("--schedule")
         {
             DefaultValueFactory = _ => cosine,
             Description = "Learning-rate schedule: " + Choices.Alternatives(ScheduleKinds.Names.Select(n => n == cosine ? n + " (with warm-up)" : n).ToList()),
         };
-        Warmup = new("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps." };
+        Warmup = new Option<double>("--warmup") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WarmupFraction, Description = "Warm-up share of the steps." }
+            .Within(0, 1, openMax: true);
         Augment = new("--augment") { DefaultValueFactory = _ => "standard", Description = "Training augmentation: standard, light, shift or none." };
         Mean = new("--mean") { Description = "Normalisation mean, one value or R,G,B on the 0–1 scale. Default: ImageNet's (or the weights')." };
         Std = new("--std") { Description = "Normalisation std, one value or R,G,B." };
-        CropFraction = new("--crop-fraction")
+        CropFraction = new Option<double?>("--crop-fraction")
         {
             Description = "Evaluation centre crop as a fraction of the resize size (1 = no crop). Default " +
                           PreprocessingRecipe.DefaultCropFraction.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".",
-        };
-        Seed = new("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random: the split, the initial weights, augmentation and batch order." };
-        Threads = new("--threads") { Description = "libtorch threads. Default: one per logical processor." };
+        }.Within(0, 1, openMin: true);
+        Seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of everything random: the split, the initial weights, augmentation and batch order." }.Whole();
+        Threads = new Option<int?>("--threads") { Description = "libtorch threads. Default: one per logical processor." }.Within(1, MaxThreads);
         NoResume = new("--no-resume") { Description = "Start over even if the output folder holds a checkpoint or a saved result of the same settings." };
     }
+
+    /// <summary>The most --threads: beyond any machine's logical processors, and a number of threads libtorch can start.</summary>
+    private const int MaxThreads = 1024;
 
     public Option<int> Epochs { get; }
 
@@ -75,18 +81,10 @@ internal sealed class TrainingArguments
     /// <exception cref="ArgumentException">A value is out of range or does not parse; the message names the flag, what it must be and what it got.</exception>
     public TrainingValues Read(ParseResult result)
     {
-        int epochs = result.GetValue(Epochs);
-        if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1; got {epochs}.");
-        int batchSize = result.GetValue(BatchSize);
-        if (batchSize < 2) throw new ArgumentException($"--batch-size must be at least 2 (batch norm needs two images per step); got {batchSize}.");
-        int? imageSize = result.GetValue(ImageSize);
-        if (imageSize is < 32) throw new ArgumentException($"--image-size must be at least 32 pixels (the network's total stride); got {imageSize}.");
-        double learningRate = result.GetValue(LearningRate);
-        if (!(learningRate > 0) || !double.IsFinite(learningRate)) throw new ArgumentException(FormattableString.Invariant($"--lr must be a positive number; got {learningRate}."));
-        double warmup = result.GetValue(Warmup);
-        if (!(warmup >= 0 && warmup < 1)) throw new ArgumentException(FormattableString.Invariant($"--warmup must be in [0, 1); got {warmup}."));
-        int? threads = result.GetValue(Threads);
-        if (threads is < 1) throw new ArgumentException($"--threads must be at least 1; got {threads}.");
+        // The ranges are checked by the parse (Numbers.Within).
+        int epochs = result.GetValue(Epochs), batchSize = result.GetValue(BatchSize);
+        int? imageSize = result.GetValue(ImageSize), threads = result.GetValue(Threads);
+        double learningRate = result.GetValue(LearningRate), warmup = result.GetValue(Warmup);
         string? mean = result.GetValue(Mean), std = result.GetValue(Std);
         double? cropFraction = result.GetValue(CropFraction);
         return new TrainingValues
@@ -100,7 +98,7 @@ internal sealed class TrainingArguments
             Augmentation = Choices.ParseEnum<AugmentationPreset>(result.GetValue(Augment)!, "--augment"),
             Mean = mean is null ? null : RecipeArguments.ParseMean(mean),
             Std = std is null ? null : RecipeArguments.ParseStd(std),
-            CropFraction = cropFraction is { } fraction ? RecipeArguments.CheckCropFraction(fraction) : null,
+            CropFraction = cropFraction,
             Seed = result.GetValue(Seed),
             Threads = threads,
             Resume = !result.GetValue(NoResume),

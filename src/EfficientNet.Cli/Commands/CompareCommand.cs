@@ -32,17 +32,17 @@ internal static partial class CompareCommand
         };
         var timePerVariant = new Option<string?>("--time-per-variant") { Description = "Wall-clock limit of each candidate's training, for example 90s, 5m, 1h30m; the last finished epoch is measured." };
         var totalTime = new Option<string?>("--total-time") { Description = "Wall-clock limit of all candidates' training together; candidates left without time are skipped." };
-        var maxLatency = new Option<double?>("--max-latency-ms") { Description = "Constraint: median batch-1 latency at most this many milliseconds." };
+        var maxLatency = new Option<double?>("--max-latency-ms") { Description = "Constraint: median batch-1 latency at most this many milliseconds." }.Within(0, double.PositiveInfinity, openMin: true);
         var maxParams = new Option<string?>("--max-params") { Description = "Constraint: at most this many parameters (5000000, 5e6, 5M, 500k)." };
-        var maxModelMb = new Option<double?>("--max-model-mb") { Description = "Constraint: ONNX file at most this many megabytes (10^6 bytes)." };
-        var minAccuracy = new Option<double?>("--min-accuracy") { Description = "Constraint: held-out accuracy at least this many percent." };
+        var maxModelMb = new Option<double?>("--max-model-mb") { Description = "Constraint: ONNX file at most this many megabytes (10^6 bytes)." }.Within(0, double.PositiveInfinity, openMin: true);
+        var minAccuracy = new Option<double?>("--min-accuracy") { Description = "Constraint: held-out accuracy at least this many percent." }.Within(0, 100);
         var metric = new Option<string>("--metric") { DefaultValueFactory = _ => "accuracy", Description = "Ranking metric: accuracy or macro-f1." };
         var scaling = new Option<string?>("--scaling") { Description = "Scaling study from B0: width, depth, resolution, compound (comma list), each at the MAC budgets of --scaling-factors." };
         var scalingFactors = new Option<string>("--scaling-factors") { DefaultValueFactory = _ => "2,4", Description = "MAC budgets of the scaling study as multiples of B0's." };
         var weights = new Option<string?>("--weights") { Description = "Starting weights: one checkpoint for every candidate, or b0=FILE,b1=FILE. Default: each variant's published ImageNet weights (cache, then download)." };
         var fromScratch = new Option<bool>("--from-scratch") { Description = "Fine-tune: train candidates without --weights from random initialisation instead of their published weights (needed for custom variants and --scaling; on small data expect accuracy near chance)." };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Features strategy: seeded random weights instead of published ones (demonstrations only)." };
-        var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." };
+        var holdOut = new Option<double>("--hold-out") { DefaultValueFactory = _ => EfficientNetComparisonSettings.Defaults.HoldOutFraction, Description = "Share of each class held out to measure every candidate." }.Within(0, 1, openMin: true, openMax: true);
         var output = new Option<string>("--output", "-o") { Description = "Results folder: results.json, results.csv, *.png, report.html and one folder per candidate.", Required = true };
         var command = new Command("compare", "Train several variants on your images and compare accuracy, size and speed; recommends one.")
         {
@@ -53,6 +53,8 @@ internal static partial class CompareCommand
         command.SetAction(result =>
         {
             var shared = training.Read(result);
+            // Before the data is listed: a results folder inside --data is never read as a class of images.
+            OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var images = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var candidates = Candidates(result.GetValue(variants), shared.ImageSize, result.GetValue(scaling), result.GetValue(scalingFactors)!);
             ApplyWeights(candidates, result.GetValue(weights));
@@ -114,6 +116,7 @@ internal static partial class CompareCommand
                 AnsiConsole.MarkupLine(Markup.Escape($"Comparing {candidates.Count} candidates ({string.Join(", ", candidates.Select(c => c.Name))}) on {images.Count:N0} images, " +
                     $"{images.Classes.Count} classes; strategy {(strategyValue == ComparisonStrategy.FineTune ? (scratch ? "fine-tune from scratch" : "fine-tune from published weights") : "features")}."));
                 var outcome = RunWithProgress(settings, images, interactive, cancel.Token);
+                OutputArguments.MarkOwned(outcome.OutputDirectory);
                 var files = ComparisonReport.Write(outcome, outcome.OutputDirectory);
                 PrintTable(outcome);
                 // Plain output: the line is one line even when redirected, for people and for scripts that grep it.

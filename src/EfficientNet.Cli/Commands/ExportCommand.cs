@@ -22,7 +22,7 @@ internal static class ExportCommand
         var variant = new Option<string?>("--variant") { Description = "b0 … b7, v2-s, v2-m, v2-l, lite0 … lite4. Default: the variant the file records, else identified from the checkpoint's shapes." };
         var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint: .pth (torch zip) or .safetensors.", Required = true };
         var format = WeightsArguments.Format();
-        var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." };
+        var classes = new Option<int?>("--classes") { Description = "Expected classifier outputs; a checkpoint with another count is refused." }.Within(1, OnnxModelMetadata.MaximumClasses);
         var resolution = RecipeArguments.Resolution();
         var mean = RecipeArguments.Mean();
         var std = RecipeArguments.Std();
@@ -40,6 +40,7 @@ internal static class ExportCommand
         {
             var weightsFile = result.GetValue(weights)!;
             if (!weightsFile.Exists) throw new FileNotFoundException($"Weights file '{weightsFile.FullName}' does not exist.", weightsFile.FullName);
+            OutputArguments.RefuseInput(result.GetValue(output)!.FullName, "--output", (weightsFile.FullName, "--weights"), (result.GetValue(labels)?.FullName, "--labels"));
             WeightFormat? weightFormat = WeightsArguments.ParseFormat(result.GetValue(format));
             var stateDict = StateDict.Load(weightsFile.FullName);
             var recorded = RecipeMetadata.FromMetadata(stateDict.Metadata, weightsFile.FullName);

@@ -35,7 +35,7 @@ internal static class FeaturizeCommand
         var weights = new Option<string?>("--weights") { Description = "A checkpoint (.pth, .safetensors) or a features .onnx model (export --features-only). Default: pretrained (torchvision ImageNet, cached, downloaded once)." };
         var format = WeightsArguments.Format();
         var randomWeights = new Option<bool>("--random-weights") { Description = "Seeded random weights instead of published ones (tests and demonstrations only)." };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of --random-weights." }.Whole();
         var resolution = RecipeArguments.Resolution();
         var batchSize = ScoringArguments.BatchSize(EfficientNetFeaturizerOptions.Defaults.BatchSize);
         var output = new Option<string>("--output", "-o") { Description = "The .csv or .parquet file to write (chosen by the extension).", Required = true };
@@ -48,8 +48,9 @@ internal static class FeaturizeCommand
         {
             string outputPath = result.GetValue(output)!;
             string kind = OutputArguments.Format(outputPath, "--output", ".csv", ".parquet");
-            var files = ImageArguments.List(result.GetValue(images)!);
             string? weightsArgument = result.GetValue(weights);
+            OutputArguments.RefuseInput(outputPath, "--output", (weightsArgument, "--weights"), (result.GetValue(images), "--images"));
+            var files = ImageArguments.List(result.GetValue(images)!);
             bool pretrained = weightsArgument is null || weightsArgument.Equals("pretrained", StringComparison.OrdinalIgnoreCase);
             if (!pretrained && !File.Exists(weightsArgument)) throw new FileNotFoundException($"Weights file '{weightsArgument}' does not exist.", weightsArgument);
             var recorded = pretrained ? null : RecipeMetadata.Read(Path.GetFullPath(weightsArgument!));
@@ -114,10 +115,10 @@ internal static class FeaturizeCommand
                 AtomicFile.Write(outputPath, s => WriteCsv(s, rows, width));
             }
             int failed = rows.Count(r => r.Error is not null);
-            foreach (var r in rows.Where(r => r.Error is not null)) Console.Error.WriteLine($"warning: {r.Path}: {r.Error}");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            foreach (var r in rows.Where(r => r.Error is not null)) Terminal.Error("warning", $"{r.Path}: {r.Error}");
+            Console.WriteLine(Terminal.Safe(string.Create(CultureInfo.InvariantCulture,
                 $"{rows.Count - failed} of {rows.Count} images featurized with EfficientNet-{featurizer.Metadata.Variant} ({width} features, {featurizer.Metadata.Resolution} px, weights {featurizer.Metadata.WeightFile})") +
-                (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}.");
+                (failed > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {failed} failed") : "") + $"; written to {outputPath}."));
             return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
@@ -180,7 +181,7 @@ internal static class FeaturizeCommand
             }
             else
             {
-                Console.Error.WriteLine($"warning: {formatter(state, exception)}");
+                Terminal.Error("warning", formatter(state, exception));
             }
         }
     }

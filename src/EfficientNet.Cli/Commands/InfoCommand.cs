@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EfficientNet.Cli.Arguments;
 using Microsoft.ML.EfficientNet.Architecture;
+using Microsoft.ML.EfficientNet.Onnx;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Microsoft.ML.EfficientNet.Weights;
 using Spectre.Console;
 
@@ -14,13 +17,22 @@ namespace EfficientNet.Cli.Commands;
 /// </summary>
 internal static class InfoCommand
 {
+    /// <summary>The largest φ: 224·1.15^15 ≈ 1,822 pixels, within the largest input size.</summary>
+    private const double MaxPhi = 15;
+
+    /// <summary>The largest custom width or depth multiplier: eight times B7's, with every count and MAC total far from overflowing.</summary>
+    private const double MaxMultiplier = 16;
+
     public static Command Create()
     {
-        var phi = new Option<double?>("--phi") { Description = "Add a variant scaled by the compound coefficient φ ≥ 0 (w = 1.1^φ, d = 1.2^φ, r = 224·1.15^φ)." };
-        var width = new Option<double?>("--width") { Description = "Add a custom variant with this width multiplier (needs --depth and --resolution)." };
-        var depth = new Option<double?>("--depth") { Description = "Depth multiplier of the custom variant." };
-        var resolution = new Option<int?>("--resolution") { Description = "Input resolution of the custom variant, in pixels." };
-        var classes = new Option<int>("--classes") { Description = "Classifier outputs used for the parameter count.", DefaultValueFactory = _ => 1000 };
+        // φ up to 15 keeps the resolution (224·1.15^φ) within the largest input size.
+        var phi = new Option<double?>("--phi") { Description = "Add a variant scaled by the compound coefficient φ ≥ 0 (w = 1.1^φ, d = 1.2^φ, r = 224·1.15^φ)." }.Within(0, MaxPhi, why: "the compound coefficient φ");
+        var width = new Option<double?>("--width") { Description = "Add a custom variant with this width multiplier (needs --depth and --resolution)." }.Within(0, MaxMultiplier, openMin: true);
+        var depth = new Option<double?>("--depth") { Description = "Depth multiplier of the custom variant." }.Within(0, MaxMultiplier, openMin: true);
+        var resolution = new Option<int?>("--resolution") { Description = "Input resolution of the custom variant, in pixels." }
+            .Within(PreprocessingRecipe.MinimumInputSize, PreprocessingRecipe.MaximumInputSize, "pixels");
+        var classes = new Option<int>("--classes") { Description = "Classifier outputs used for the parameter count.", DefaultValueFactory = _ => 1000 }
+            .Within(1, OnnxModelMetadata.MaximumClasses);
         var json = new Option<bool>("--json") { Description = "Print a JSON array (name, width, depth, resolution, dropout, params, macs, top1, top5, …) instead of a table." };
         var command = new Command("info", "Print the EfficientNet family: width, depth, resolution, dropout, stem, head, blocks, parameters, MACs and the published ImageNet top-1/top-5 of torchvision's weights.")
         {
@@ -61,7 +73,7 @@ internal static class InfoCommand
     private static void PrintJson(IReadOnlyList<Row> rows)
     {
         using var stream = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, Microsoft.ML.EfficientNet.IO.JsonFormat.Writer))
         {
             writer.WriteStartArray();
             foreach (var r in rows)

@@ -26,11 +26,11 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, or a weights file (a run's model.safetensors: its recipe and labels are used).",
+            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, an ML.NET model.zip saved from this library's trainer, or a weights file (a run's model.safetensors: its recipe and labels are used).",
             Required = true,
         };
         var images = ImageArguments.Images();
-        var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." };
+        var top = new Option<int>("--top") { DefaultValueFactory = _ => EfficientNetPredictorOptions.Defaults.Top, Description = "Classes reported per image." }.Within(1);
         var output = new Option<string?>("--output", "-o") { Description = "Also write the predictions to a .csv or .json file (chosen by the extension)." };
         var explain = new Option<string?>("--explain") { Description = "Folder to write one class activation map PNG per image into (the predicted class over the image)." };
         var batchSize = ScoringArguments.BatchSize(EfficientNetPredictorOptions.Defaults.BatchSize);
@@ -42,17 +42,18 @@ internal static class PredictCommand
         command.SetAction(result =>
         {
             int k = result.GetValue(top);
-            if (k < 1) throw new ArgumentException($"--top must be at least 1; got {k}.");
             int batch = ScoringArguments.Read(result, batchSize);
             string? outputPath = result.GetValue(output);
             var format = outputPath is null ? null : OutputArguments.Format(outputPath, "--output", ".csv", ".json");
+            string modelPath = RunFolder.ModelPathOf(result.GetValue(model)!);
+            if (outputPath is not null) OutputArguments.RefuseInput(outputPath, "--output", (modelPath, "--model"), (result.GetValue(images), "--images"));
             var files = ImageArguments.List(result.GetValue(images)!);
+            if (outputPath is not null) OutputArguments.RefuseInput(outputPath, "--output", files.Select(f => ((string?)f, "--images")).ToArray());
             string? explainFolder = result.GetValue(explain);
-            if (explainFolder is not null) Directory.CreateDirectory(explainFolder);
+            var maps = explainFolder is null ? null : new OutputArguments.SharedFolder(explainFolder, "--explain");
 
             using var predictor = EfficientNetPredictor.Load(result.GetValue(model)!, new EfficientNetPredictorOptions { BatchSize = batch, ApplyExifOrientation = result.GetValue(exifOrientation) });
             var rows = new List<Row>(files.Count);
-            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             bool warned = false;
             foreach (var p in predictor.Predict(files, k, explain: explainFolder is not null))
             {
@@ -62,10 +63,10 @@ internal static class PredictCommand
                     // The same for every map of the model: said once, before the table.
                     if (map.Warning is { } warning && !warned)
                     {
-                        Console.Error.WriteLine($"warning: {warning}");
+                        Terminal.Error("warning", warning);
                         warned = true;
                     }
-                    cam = Path.Combine(explainFolder!, UniqueName(names, p.Source));
+                    cam = maps!.Claim(CamStem(p.Source), ".cam.png");
                     try
                     {
                         map.SavePng(p.Source, cam);
@@ -87,10 +88,10 @@ internal static class PredictCommand
             Print(rows, k);
             int failed = rows.Count(r => r.Error is not null);
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{rows.Count - failed} of {rows.Count} images predicted with {predictor.ModelPath}") +
+            Console.WriteLine(Terminal.Safe(string.Create(c, $"{rows.Count - failed} of {rows.Count} images predicted with {predictor.ModelPath}") +
                 (failed > 0 ? string.Create(c, $"; {failed} failed") : "") +
                 (outputPath is not null ? $"; predictions in {outputPath}" : "") +
-                (explainFolder is not null ? $"; class activation maps in {explainFolder}" : "") + ".");
+                (explainFolder is not null ? $"; class activation maps in {explainFolder}" : "") + "."));
             return failed > 0 ? ExitCodes.SomeImagesFailed : 0;
         });
         return command;
@@ -99,14 +100,11 @@ internal static class PredictCommand
     /// <summary>One output row: the prediction, or the error that kept the image from being predicted.</summary>
     private sealed record Row(string Path, string? Label, float? Score, IReadOnlyList<ClassScore> Top, string? Error, string? Cam);
 
-    /// <summary><c>photo.cam.png</c> for <c>photo.jpg</c>; <c>photo-2.cam.png</c>, <c>photo-3.cam.png</c> … for later images with the same name.</summary>
-    private static string UniqueName(HashSet<string> taken, string source)
+    /// <summary>The name a map of <paramref name="source"/> starts with: <c>photo</c> for <c>photo.jpg</c> (<c>photo.cam.png</c>, then <c>photo-2.cam.png</c> … for later images with the same name).</summary>
+    private static string CamStem(string source)
     {
         string stem = Path.GetFileNameWithoutExtension(source);
-        if (stem.Length == 0) stem = "image";
-        string name = stem + ".cam.png";
-        for (int i = 2; !taken.Add(name); i++) name = string.Create(CultureInfo.InvariantCulture, $"{stem}-{i}.cam.png");
-        return name;
+        return stem.Length == 0 ? "image" : stem;
     }
 
     private static void Print(List<Row> rows, int k)
@@ -115,26 +113,26 @@ internal static class PredictCommand
         if (Console.IsOutputRedirected)
         {
             foreach (var r in rows)
-                Console.WriteLine(r.Error is not null ? $"{r.Path}\terror: {r.Error}"
-                    : string.Create(c, $"{r.Path}\t{r.Label}\t{r.Score:F4}\t") + string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}"))));
+                Console.WriteLine(r.Error is not null ? $"{Terminal.Safe(r.Path)}\terror: {Terminal.Safe(r.Error)}"
+                    : string.Create(c, $"{Terminal.Safe(r.Path)}\t{Terminal.Safe(r.Label!)}\t{r.Score:F4}\t") + Terminal.Safe(string.Join(", ", r.Top.Select(t => string.Create(c, $"{t.Label} {t.Score:F4}")))));
             return;
         }
         var table = new Table().Border(TableBorder.Simple).AddColumn("image").AddColumn("label").AddColumn(new TableColumn("score").RightAligned());
         if (k > 1) table.AddColumn($"top {k}");
         foreach (var r in rows)
         {
-            var cells = new List<string> { Markup.Escape(r.Path) };
+            var cells = new List<string> { Markup.Escape(Terminal.Safe(r.Path)) };
             if (r.Error is not null)
             {
                 cells.Add("[red]error[/]");
                 cells.Add("");
-                if (k > 1) cells.Add(Markup.Escape(r.Error));
+                if (k > 1) cells.Add(Markup.Escape(Terminal.Safe(r.Error)));
             }
             else
             {
-                cells.Add(Markup.Escape(r.Label!));
+                cells.Add(Markup.Escape(Terminal.Safe(r.Label!)));
                 cells.Add(r.Score!.Value.ToString("P1", c));
-                if (k > 1) cells.Add(Markup.Escape(string.Join(", ", r.Top.Skip(1).Select(t => string.Create(c, $"{t.Label} {t.Score:P1}")))));
+                if (k > 1) cells.Add(Markup.Escape(Terminal.Safe(string.Join(", ", r.Top.Skip(1).Select(t => string.Create(c, $"{t.Label} {t.Score:P1}"))))));
             }
             table.AddRow(cells.ToArray());
         }
@@ -143,7 +141,7 @@ internal static class PredictCommand
 
     private static void WriteJson(Stream stream, List<Row> rows, bool explain)
     {
-        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var json = new Utf8JsonWriter(stream, JsonFormat.Writer);
         json.WriteStartArray();
         foreach (var r in rows)
         {
@@ -178,7 +176,7 @@ internal static class PredictCommand
         foreach (var r in rows)
         {
             // top: the same list as the JSON output's, as a JSON array in one cell.
-            string top = JsonSerializer.Serialize(r.Top.Select(t => new { label = t.Label, score = t.Score }));
+            string top = JsonSerializer.Serialize(r.Top.Select(t => new { label = t.Label, score = t.Score }), JsonFormat.Compact);
             var cells = new List<string> { Csv.Field(r.Path), Csv.Field(r.Label ?? ""), r.Score?.ToString("R", c) ?? "", Csv.Field(top), Csv.Field(r.Error ?? "") };
             if (explain) cells.Add(Csv.Field(r.Cam ?? ""));
             writer.WriteLine(string.Join(",", cells));

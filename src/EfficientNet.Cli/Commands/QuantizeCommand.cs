@@ -21,7 +21,7 @@ internal static class QuantizeCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "An .onnx file of efficientnet export (--bare ones too), a run folder of efficientnet train, or a weights file (a run's model.safetensors: exported first with its recipe and labels).",
+            Description = "An .onnx file of efficientnet export (--bare ones too), a run folder of efficientnet train, an ML.NET model.zip saved from this library's trainer, or a weights file (a run's model.safetensors: exported first with its recipe and labels).",
             Required = true,
         };
         var calibration = new Option<string>("--calibration")
@@ -29,14 +29,15 @@ internal static class QuantizeCommand
             Description = "Calibration images: a folder (flat, or one sub-folder per class), fashion-mnist or fashion-mnist-test.",
             Required = true,
         };
-        var count = new Option<int>("--count") { DefaultValueFactory = _ => QuantizationOptions.Defaults.CalibrationImages, Description = "Calibration images used at most, taken from each class in turn." };
+        var count = new Option<int>("--count") { DefaultValueFactory = _ => QuantizationOptions.Defaults.CalibrationImages, Description = "Calibration images used at most, taken from each class in turn." }.Within(1);
         var output = new Option<FileInfo>("--output", "-o") { Description = "The int8 .onnx file to write.", Required = true };
         var method = new Option<string>("--method")
         {
             DefaultValueFactory = _ => QuantizationOptions.Defaults.Method.ToString().ToLowerInvariant(),
             Description = "How activation ranges are chosen: minmax, percentile or entropy.",
         };
-        var percentile = new Option<double>("--percentile") { DefaultValueFactory = _ => QuantizationOptions.Defaults.Percentile, Description = "For --method percentile: share of each tail kept, in percent." };
+        var percentile = new Option<double>("--percentile") { DefaultValueFactory = _ => QuantizationOptions.Defaults.Percentile, Description = "For --method percentile: share of each tail kept, in percent." }
+            .Within(50, 100);
         var layers = new Option<string?>("--layers")
         {
             Description = "Layers run as int8, comma-separated: convolutions, activations, squeeze-excitation, residuals, head, or all. Default: " +
@@ -51,6 +52,7 @@ internal static class QuantizeCommand
         {
             string path = RunFolder.ModelPathOf(result.GetValue(model)!);
             string data = result.GetValue(calibration)!;
+            OutputArguments.RefuseInput(result.GetValue(output)!.FullName, "--output", (path, "--model"));
             var images = DataArguments.OpenUnlabelled(data);
             // Warnings (skipped images) go to stderr, so --json output stays one JSON document.
             using var loggerFactory = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
@@ -68,6 +70,12 @@ internal static class QuantizeCommand
             long before = new FileInfo(path).Length, after = new FileInfo(target.FullName).Length;
             if (result.GetValue(json)) PrintJson(report, options, path, target.FullName, before, after);
             else Print(report, options, path, target.FullName, before, after);
+            // A model that never agrees with the float one, or whose outputs are not numbers, is not a result.
+            if (report.Top1Agreement is 0 || report.Top1Agreement is double.NaN || double.IsNaN(report.MeanCosine))
+            {
+                Output.Terminal.Error("error", $"the int8 model '{target.FullName}' does not work: it agrees with the float model on {report.Top1Agreement:P0} of the calibration images (mean cosine {report.MeanCosine:F3}). Try another --method or --layers.");
+                return 1;
+            }
             return 0;
         });
         return command;
@@ -138,5 +146,5 @@ internal static class QuantizeCommand
             bytesBefore = before,
             bytesAfter = after,
             seconds = r.Seconds,
-        }));
+        }, JsonFormat.Compact));
 }

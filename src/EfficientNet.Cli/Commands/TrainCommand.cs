@@ -7,6 +7,7 @@ using EfficientNet.Training.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.EfficientNet.Data;
 using Microsoft.ML.EfficientNet.IO;
+using Microsoft.ML.EfficientNet.Preprocessing;
 using Spectre.Console;
 
 namespace EfficientNet.Cli.Commands;
@@ -31,18 +32,18 @@ internal static class TrainCommand
         var format = WeightsArguments.Format();
         var keepClassifier = new Option<bool>("--keep-classifier") { Description = "Keep the classifier of --weights (same classes); default: a new classifier." };
         var mode = new Option<string>("--mode") { DefaultValueFactory = _ => "full", Description = "full, linear-probe or last-stages." };
-        var trainableStages = new Option<int>("--trainable-stages") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.TrainableStages, Description = "For last-stages: feature units trained (1 = head conv)." };
+        var trainableStages = new Option<int>("--trainable-stages") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.TrainableStages, Description = "For last-stages: feature units trained (1 = head conv)." }.Within(1, 9);
         var freezeBn = new Option<bool>("--freeze-bn") { Description = "Keep batch-norm statistics frozen (small batches)." };
-        var backboneLr = new Option<double?>("--backbone-lr") { Description = "Peak learning rate of the backbone. Default: --lr from scratch, --lr/10 from weights." };
+        var backboneLr = new Option<double?>("--backbone-lr") { Description = "Peak learning rate of the backbone. Default: --lr from scratch, --lr/10 from weights." }.Within(0, double.PositiveInfinity);
         var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => OptimizerKinds.ToName(OptimizerKind.AdamW), Description = Choices.Alternatives(OptimizerKinds.Names) };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WeightDecay, Description = "Weight decay." };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.WeightDecay, Description = "Weight decay." }.Within(0, double.PositiveInfinity);
         var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Also decay batch-norm parameters and biases." };
-        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LabelSmoothing, Description = "Label smoothing." };
-        var clip = new Option<double?>("--clip-grad") { Description = "Clip the gradient norm to this value." };
-        var ema = new Option<double?>("--ema") { Description = "EMA decay of the weights (for example 0.999); the EMA is evaluated and exported." };
-        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without validation improvement." };
-        var shift = new Option<int>("--shift") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ShiftPixels, Description = "Pixels of random shift for --augment shift." };
-        var valFraction = new Option<double>("--validation-fraction") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ValidationFraction, Description = "Share held out when --validation is not given." };
+        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.LabelSmoothing, Description = "Label smoothing." }.Within(0, 1, openMax: true);
+        var clip = new Option<double?>("--clip-grad") { Description = "Clip the gradient norm to this value." }.Within(0, double.PositiveInfinity, openMin: true);
+        var ema = new Option<double?>("--ema") { Description = "EMA decay of the weights (for example 0.999); the EMA is evaluated and exported." }.Within(0, 1, openMin: true, openMax: true);
+        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without validation improvement." }.Within(1);
+        var shift = new Option<int>("--shift") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ShiftPixels, Description = "Pixels of random shift for --augment shift." }.Within(0, PreprocessingRecipe.MaximumInputSize, "pixels");
+        var valFraction = new Option<double>("--validation-fraction") { DefaultValueFactory = _ => EfficientNetTrainingOptions.Defaults.ValidationFraction, Description = "Share held out when --validation is not given." }.Within(0, 1, openMax: true);
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu, cuda or cuda:N." };
         var noChannelsLast = new Option<bool>("--no-channels-last") { Description = "Train with NCHW tensors instead of channels-last." };
         var efficientSilu = new Option<bool>("--memory-efficient-silu") { Description = "SiLU that recomputes the sigmoid in the backward pass." };
@@ -64,6 +65,8 @@ internal static class TrainCommand
             if (result.GetValue(fromScratch) && result.GetValue(weights) is { } file)
                 throw new ArgumentException($"{FromScratchFlag} and --weights '{file}' contradict each other: give one (--weights to start from a checkpoint file, {FromScratchFlag} to start from random weights).");
             var shared = training.Read(result);
+            // Before the data is listed: a run folder inside --data is never read as a class of images.
+            OutputArguments.OwnedFolder(result.GetValue(output)!, "--output", result.GetValue(data), "--data");
             var train = DataArguments.Open(result.GetValue(data)!, result.GetValue(classes), result.GetValue(perClass));
             var val = result.GetValue(validation) is { } v ? DataArguments.Open(v, result.GetValue(classes), null) : null;
             if (val is not null && !val.Classes.SequenceEqual(train.Classes))
@@ -119,6 +122,7 @@ internal static class TrainCommand
                 AnsiConsole.MarkupLine($"Training [bold]{options.Variant}[/] {(options.InitialWeights is null ? "from scratch" : $"from {Markup.Escape(options.InitialWeights)} weights")} " +
                     $"on {train.Count:N0} images, {train.Classes.Count} classes" + (val is null ? "" : $"; validating on {val.Count:N0}"));
                 var outcome = RunWithProgress(options, train, val, cancel.Token);
+                OutputArguments.MarkOwned(outcome.OutputDirectory);
                 PrintSummary(outcome);
                 if (result.GetValue(report) && outcome.History.Count > 0)
                     AnsiConsole.WriteLine($"Report: {TrainingReport.Write(outcome, outcome.OutputDirectory).Html}");

@@ -47,7 +47,7 @@ internal static class ComparisonReport
         string json = Path.Combine(directory, "results.json"), csv = Path.Combine(directory, "results.csv"), html = Path.Combine(directory, "report.html");
         AtomicFile.Write(json, stream =>
         {
-            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            using var writer = new Utf8JsonWriter(stream, JsonFormat.Writer);
             writer.WriteStartArray();
             foreach (var c in result.Candidates)
                 WriteRow(writer, c, result.MeetsConstraints(c), result.Violations[c.Name], ReferenceEquals(c, result.Recommended));

@@ -84,7 +84,7 @@ internal sealed class ComparisonResultCache(string outputDirectory, EfficientNet
     public static void Save(string folder, string fingerprint, CandidateResult result) =>
         AtomicFile.Write(Path.Combine(folder, ResultFile), stream =>
         {
-            using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            using var json = new Utf8JsonWriter(stream, JsonFormat.Writer);
             json.WriteStartObject();
             json.WriteString("fingerprint", fingerprint);
             json.WritePropertyName("result");

@@ -16,7 +16,7 @@ namespace EfficientNet.Training.Training;
 /// </summary>
 internal static class RunExport
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = JsonFormat.Indented;
 
     /// <summary>Exports <see cref="RunFolder.BestWeightsPath"/> when an epoch completed (there are best weights); else nulls.</summary>
     /// <param name="folder">The run folder.</param>

@@ -21,11 +21,12 @@ public sealed class ImageFolder
     public static IReadOnlySet<string> ImageExtensions { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         { ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp" };
 
-    private ImageFolder(string root, IReadOnlyList<string> classes, IReadOnlyList<ImageFolderRow> rows)
+    private ImageFolder(string root, IReadOnlyList<string> classes, IReadOnlyList<ImageFolderRow> rows, IReadOnlyList<string> skipped)
     {
         Root = root;
         Classes = classes;
         Rows = rows;
+        Skipped = skipped;
     }
 
     /// <summary>Absolute path of the root folder.</summary>
@@ -37,29 +38,86 @@ public sealed class ImageFolder
     /// <summary>Every image with its class.</summary>
     public IReadOnlyList<ImageFolderRow> Rows { get; }
 
+    /// <summary>
+    /// What the listing left out, one sentence each naming the path and why: a link to a folder already listed (a
+    /// cycle is followed once), a file that is not a regular file (a FIFO named <c>.png</c>), a folder that holds
+    /// EfficientNetML's own output (a run or comparison folder inside the data, class activation maps).
+    /// </summary>
+    internal IReadOnlyList<string> Skipped { get; }
+
     /// <summary>Lists a folder.</summary>
     /// <param name="root">The folder with one sub-folder per class.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">It has fewer than two class folders with images.</exception>
+    /// <exception cref="InvalidDataException">It has fewer than two class folders with images, or a class folder's name
+    /// holds a control character (a line break would make it two lines of <c>labels.txt</c>).</exception>
     public static ImageFolder Open(string root)
+    {
+        var folder = TryOpenClasses(root);
+        if (folder.Classes.Count < 2)
+            throw new InvalidDataException($"Image folder '{folder.Root}' needs at least two sub-folders with images (one per class); found {folder.Classes.Count}.");
+        return folder;
+    }
+
+    /// <summary>
+    /// Lists every image file under a folder, recursively, as one class, <see cref="FileImageSet.UnlabelledClass"/>
+    /// (images that need no labels: calibration, prediction).
+    /// </summary>
+    /// <param name="root">The folder.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">It holds no image files.</exception>
+    internal static ImageFolder OpenFlat(string root)
+    {
+        root = FullExistingFolder(root);
+        var walker = new FolderWalker();
+        walker.EnterRoot(root);
+        var files = walker.ImageFiles(root);
+        if (files.Count == 0)
+            throw new InvalidDataException($"Image folder '{root}' holds no image files ({string.Join(", ", ImageExtensions.Order(StringComparer.Ordinal))}).");
+        return new ImageFolder(root, [FileImageSet.UnlabelledClass],
+            files.Select(f => new ImageFolderRow { Path = System.IO.Path.GetRelativePath(root, f), Label = FileImageSet.UnlabelledClass }).ToList(), walker.Skipped);
+    }
+
+    /// <summary>
+    /// <see cref="Open"/> when the folder has at least two class folders with images, else <see cref="OpenFlat"/>: images
+    /// that need no labels may come either way.
+    /// </summary>
+    /// <param name="root">The folder.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">It holds no image files.</exception>
+    internal static ImageFolder OpenOrFlat(string root)
+    {
+        var folder = TryOpenClasses(root);
+        return folder.Classes.Count >= 2 ? folder : OpenFlat(root);
+    }
+
+    private static string FullExistingFolder(string root)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         root = System.IO.Path.GetFullPath(root);
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist.");
+        return root;
+    }
+
+    private static ImageFolder TryOpenClasses(string root)
+    {
+        root = FullExistingFolder(root);
+        var walker = new FolderWalker();
+        walker.EnterRoot(root);
+        // Every class folder is entered before any is walked, so a link from one class into another is not followed.
+        var classFolders = FolderWalker.SubFolders(root).Where(walker.Enter).ToList();
         var rows = new List<ImageFolderRow>();
         var classes = new List<string>();
-        foreach (string folder in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
+        foreach (string folder in classFolders)
         {
-            var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
-                .Where(f => ImageExtensions.Contains(System.IO.Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+            var files = walker.ImageFiles(folder);
             if (files.Count == 0) continue;
             string name = System.IO.Path.GetFileName(folder);
+            if (name.Any(char.IsControl))
+                throw new InvalidDataException($"Class folder '{folder}' has a control character in its name ({string.Join(", ", name.Where(char.IsControl).Distinct().Select(c => $"U+{(int)c:X4}"))}); a class name must fit on one line. Rename the folder.");
             classes.Add(name);
             rows.AddRange(files.Select(f => new ImageFolderRow { Path = System.IO.Path.GetRelativePath(root, f), Label = name }));
         }
-        if (classes.Count < 2)
-            throw new InvalidDataException($"Image folder '{root}' needs at least two sub-folders with images (one per class); found {classes.Count}.");
-        return new ImageFolder(root, classes, rows);
+        return new ImageFolder(root, classes, rows, walker.Skipped);
     }
 
     /// <summary>

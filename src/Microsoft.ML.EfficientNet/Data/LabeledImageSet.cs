@@ -138,9 +138,13 @@ internal sealed class FileImageSet : LabeledImageSet
 
     /// <summary>All images of a folder with one sub-folder per class.</summary>
     /// <param name="root">The folder.</param>
-    public static new FileImageSet FromFolder(string root)
+    public static new FileImageSet FromFolder(string root) => FromFolder(ImageFolder.Open(root));
+
+    /// <summary>The images of a listed folder, labelled by their class folders.</summary>
+    /// <param name="folder">The listing (<see cref="ImageFolder.Open"/>, <see cref="ImageFolder.OpenOrFlat"/>); its <see cref="ImageFolder.Skipped"/> is the caller's to report.</param>
+    public static FileImageSet FromFolder(ImageFolder folder)
     {
-        var folder = ImageFolder.Open(root);
+        ArgumentNullException.ThrowIfNull(folder);
         var index = folder.Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
         return new FileImageSet(folder.Rows.Select(r => Path.Combine(folder.Root, r.Path)), folder.Rows.Select(r => index[r.Label]), folder.Classes);
     }
@@ -149,26 +153,14 @@ internal sealed class FileImageSet : LabeledImageSet
     public const string UnlabelledClass = "(unlabelled)";
 
     /// <summary>
-    /// The images of a folder with one sub-folder per class (as <see cref="FromFolder"/>), or, when it has fewer than two
+    /// The images of a folder with one sub-folder per class (as <see cref="FromFolder(string)"/>), or, when it has fewer than two
     /// class folders with images, every image under it as one class, <see cref="UnlabelledClass"/>: calibration images need
     /// no labels.
     /// </summary>
     /// <param name="root">The folder.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">It holds no image files.</exception>
-    public static new FileImageSet FromFolderOrFlat(string root)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(root);
-        root = Path.GetFullPath(root);
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist.");
-        bool HasImages(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f)));
-        if (Directory.GetDirectories(root).Count(HasImages) >= 2) return FromFolder(root);
-        var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .Where(f => ImageFolder.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0)
-            throw new InvalidDataException($"Image folder '{root}' holds no image files ({string.Join(", ", ImageFolder.ImageExtensions.Order())}).");
-        return new FileImageSet(files, new int[files.Count], [UnlabelledClass]);
-    }
+    public static new FileImageSet FromFolderOrFlat(string root) => FromFolder(ImageFolder.OpenOrFlat(root));
 
     /// <inheritdoc />
     public override int Count => _paths.Length;

@@ -34,7 +34,7 @@ internal static class OnnxModelEvaluation
         ArgumentNullException.ThrowIfNull(images);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "At least one image per batch.");
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"Model '{modelPath}' does not exist.", modelPath);
-        byte[] model = File.ReadAllBytes(modelPath);
+        byte[] model = Onnx.EfficientNetOnnxExporter.ReadOrExport(modelPath);
         var metadata = OnnxModelValidation.Check(model, modelPath, OnnxExportOptions.LogitsOutputName);
         var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
         long[] map = ClassMap(images.Classes, labels, metadata.Labels is not null);

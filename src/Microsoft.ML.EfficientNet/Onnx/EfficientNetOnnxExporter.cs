@@ -81,7 +81,8 @@ public static class EfficientNetOnnxExporter
 
     /// <summary>
     /// The ONNX model that <paramref name="model"/> names, for commands and APIs that score: an <c>.onnx</c> file as it is;
-    /// a run folder's <c>model.onnx</c>; or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
+    /// a run folder's <c>model.onnx</c>; the ONNX model inside an ML.NET <c>model.zip</c> saved from this library's
+    /// pipelines; or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
     /// features, and with the preprocessing and labels the file records (a run's <c>model.safetensors</c> then scores as its
     /// <c>model.onnx</c> does; a published file gets its published recipe and no labels).
     /// </summary>
@@ -93,8 +94,10 @@ public static class EfficientNetOnnxExporter
         ArgumentException.ThrowIfNullOrEmpty(model);
         string path = RunFolder.ModelPathOf(model);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-        if (CheckpointFileKind.Detect(path) is not (CheckpointFileKind.Kind.SafeTensors or CheckpointFileKind.Kind.TorchZip or CheckpointFileKind.Kind.TorchLegacy))
-            return File.ReadAllBytes(path);
+        var kind = CheckpointFileKind.Detect(path);
+        if (kind is not (CheckpointFileKind.Kind.SafeTensors or CheckpointFileKind.Kind.TorchZip or CheckpointFileKind.Kind.TorchLegacy))
+            return FileStat.ReadAllBytes(path, "model");
+        if (kind == CheckpointFileKind.Kind.TorchZip && MLNetModelZip.TryReadOnnx(path) is { } embedded) return embedded;
         return Export(EfficientNetCheckpoint.Load(path), new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures });
     }
 

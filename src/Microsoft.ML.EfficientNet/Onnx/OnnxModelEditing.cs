@@ -79,6 +79,38 @@ internal static class OnnxModelEditing
     }
 
     /// <summary>
+    /// The exported classifier back from a model <see cref="AsMlNetClassifier"/> made (as an ML.NET <c>model.zip</c> holds
+    /// it): the nodes and initializers that compute <c>logits</c>, that one output [N, <paramref name="classes"/>], and the
+    /// input named <c>image</c> again. A model that already outputs <c>logits</c>, or computes none, is returned as it is.
+    /// </summary>
+    internal static byte[] AsExportedClassifier(byte[] model, int classes)
+    {
+        var proto = ModelProto.Parser.ParseFrom(model);
+        var graph = proto.Graph;
+        string logits = OnnxExportOptions.LogitsOutputName;
+        if (graph.Output.Any(o => o.Name == logits) || !graph.Node.Any(n => n.Output.Contains(logits))) return model;
+        var needed = new HashSet<string>(StringComparer.Ordinal) { logits };
+        var kept = new List<NodeProto>();
+        foreach (var node in graph.Node.Reverse())
+        {
+            if (!node.Output.Any(needed.Contains)) continue;
+            kept.Add(node);
+            foreach (string value in node.Input) needed.Add(value);
+        }
+        kept.Reverse();
+        graph.Node.Clear();
+        graph.Node.Add(kept);
+        var initializers = graph.Initializer.Where(i => needed.Contains(i.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.Add(initializers);
+        graph.Output.Clear();
+        graph.Output.Add(OnnxGraphBuilder.FloatTensor(logits, "N", classes));
+        var names = initializers.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        string input = graph.Input.First(i => !names.Contains(i.Name)).Name;
+        return RenameValues(proto.ToByteArray(), new Dictionary<string, string> { [input] = OnnxExportOptions.ImageInputName });
+    }
+
+    /// <summary>
     /// Adds the last feature map, the input of the global average pool before the classifier ([N, C, h, w], the head's
     /// 1×1 conv + folded BN + SiLU), as graph output <paramref name="featureMapName"/>, and reads that classifier's weights
     /// from the initializers. With them a class activation map needs no gradients: for the pool + linear head,

@@ -59,8 +59,9 @@ internal sealed record OnnxModelMetadata(string Variant, int NumClasses, int Fea
     public static OnnxModelMetadata Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        IO.FileStat.RequireRegular(path, "model");
         using var stream = File.OpenRead(path);
-        return Parse(stream, path);
+        return Parse(stream, $"'{path}'");
     }
 
     /// <summary>Reads the metadata of ONNX bytes written by <see cref="EfficientNetOnnxExporter"/>.</summary>
@@ -68,8 +69,18 @@ internal sealed record OnnxModelMetadata(string Variant, int NumClasses, int Fea
     public static OnnxModelMetadata Read(byte[] model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return Read(model, "the ONNX model");
+    }
+
+    /// <summary>Reads the metadata of ONNX bytes, naming <paramref name="source"/> in errors.</summary>
+    /// <param name="model">The ONNX model bytes.</param>
+    /// <param name="source">Where the bytes came from, as errors name it (a quoted file name).</param>
+    /// <exception cref="InvalidDataException">The bytes are not ONNX, or a metadata key is missing or damaged; the message names <paramref name="source"/> and the key.</exception>
+    public static OnnxModelMetadata Read(byte[] model, string source)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         using var stream = new MemoryStream(model, writable: false);
-        return Parse(stream, "the ONNX model");
+        return Parse(stream, source);
     }
 
     private static OnnxModelMetadata Parse(Stream stream, string source)
@@ -83,17 +94,62 @@ internal sealed record OnnxModelMetadata(string Variant, int NumClasses, int Fea
         {
             throw new InvalidDataException($"{source} is not a valid ONNX model ({e.Message}).", e);
         }
-        var p = model.MetadataProps.ToDictionary(e => e.Key, e => e.Value);
+        // A key may appear twice in a damaged or forged file; the last one wins, as ONNX Runtime's lookup does.
+        var p = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in model.MetadataProps) p[entry.Key] = entry.Value;
         string Get(string key) => p.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{source} has no '{key}' in its metadata_props: it was not exported by EfficientNetML (efficientnet export).");
-        var c = CultureInfo.InvariantCulture;
-        var recipe = new PreprocessingRecipe(int.Parse(Get("resize_size"), c), int.Parse(Get("crop_size"), c),
-            RgbValues.Parse(Get("mean")), RgbValues.Parse(Get("std")),
+        InvalidDataException Damaged(string key, string expected) =>
+            new($"{source} has a damaged '{key}' in its metadata_props: '{Shorten(p[key])}' is not {expected}.");
+        int Int(string key, int min, int max) =>
+            int.TryParse(Get(key), NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max ? v
+                : throw Damaged(key, string.Create(CultureInfo.InvariantCulture, $"a whole number from {min} to {max:N0}"));
+        RgbValues Rgb(string key, bool positive)
+        {
+            try
+            {
+                var v = RgbValues.Parse(Get(key));
+                if (v.ToArray().All(x => float.IsFinite(x) && (!positive || x > 0))) return v;
+            }
+            catch (FormatException)
+            {
+            }
+            throw Damaged(key, positive ? "one or three finite numbers > 0" : "one or three finite numbers");
+        }
+        // A resize side above the crop side is what a crop fraction below 1 gives.
+        int resize = Int("resize_size", PreprocessingRecipe.MinimumInputSize, 4 * PreprocessingRecipe.MaximumInputSize);
+        int crop = Int("crop_size", PreprocessingRecipe.MinimumInputSize, PreprocessingRecipe.MaximumInputSize);
+        var recipe = new PreprocessingRecipe(resize, crop, Rgb("mean", positive: false), Rgb("std", positive: true),
             p.TryGetValue("interpolation", out var i) && i == "bilinear" ? ResizeInterpolation.Bilinear : ResizeInterpolation.Bicubic);
-        return new OnnxModelMetadata(Get("variant"), int.Parse(Get("num_classes"), c), int.Parse(Get("feature_width"), c), recipe,
-            Get("input_format") == "normalized",
-            p.TryGetValue("labels", out var labels) ? JsonSerializer.Deserialize<string[]>(labels) : null,
+        int classes = Int("num_classes", 1, MaximumClasses);
+        string[]? labels = null;
+        if (p.TryGetValue("labels", out var labelsText))
+        {
+            try
+            {
+                labels = JsonSerializer.Deserialize<string[]>(labelsText);
+            }
+            catch (JsonException)
+            {
+            }
+            if (labels is null || labels.Any(l => l is null)) throw Damaged("labels", "a JSON array of strings");
+            if (labels.Length != classes)
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{source} has {labels.Length} 'labels' in its metadata_props for {classes} classes ('num_classes'); each output needs one label."));
+        }
+        double eps = double.TryParse(Get("bn_eps"), NumberStyles.Float, CultureInfo.InvariantCulture, out double epsilon) && double.IsFinite(epsilon) && epsilon > 0 && epsilon < 1 ? epsilon
+            : throw Damaged("bn_eps", "a number in (0, 1)");
+        return new OnnxModelMetadata(Get("variant"), classes, Int("feature_width", 1, MaximumClasses), recipe,
+            Get("input_format") == "normalized", labels,
             Get("weight_source"), Get("weight_file"), Get("weight_sha256"),
-            Get("padding") == "tf-same" ? PaddingMode.TensorFlowSame : PaddingMode.Symmetric, double.Parse(Get("bn_eps"), c));
+            Get("padding") == "tf-same" ? PaddingMode.TensorFlowSame : PaddingMode.Symmetric, eps);
     }
+
+    /// <summary>
+    /// The most classes (and feature channels) a model may have, 1,000,000: far above any classifier, far below what
+    /// allocation could not survive. Metadata and flags claiming more are refused.
+    /// </summary>
+    public const int MaximumClasses = 1_000_000;
+
+    private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

@@ -29,15 +29,14 @@ internal static class OnnxModelValidation
         if (proto.Graph is null || proto.Graph.Node.Count == 0)
             throw new InvalidDataException($"'{path}' is not an ONNX model ({model.Length:N0} bytes, no graph): the file is damaged or not ONNX.");
 
-        OnnxModelMetadata metadata;
-        try
-        {
-            metadata = OnnxModelMetadata.Read(model);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"'{path}': {e.Message}", e);
-        }
+        var metadata = OnnxModelMetadata.Read(model, $"'{path}'");
+
+        // What EfficientNetML writes uses the standard operator set and keeps every weight inside the file: an operator
+        // of another domain would need code from elsewhere, and external data could name any file on the machine.
+        if (proto.Graph.Node.FirstOrDefault(n => n.Domain is not ("" or "ai.onnx")) is { } custom)
+            throw new InvalidDataException($"'{path}' uses operator '{custom.OpType}' of domain '{custom.Domain}' (node '{custom.Name}'), which EfficientNetML never writes; it was not loaded.");
+        if (proto.Graph.Initializer.FirstOrDefault(t => t.DataLocation == TensorProto.Types.DataLocation.External) is { } external)
+            throw new InvalidDataException($"'{path}' keeps initializer '{external.Name}' in an external file ({string.Join(", ", external.ExternalData.Where(e => e.Key == "location").Select(e => e.Value))}); EfficientNetML models hold their weights inside the file, so it was not loaded.");
 
         var initializers = proto.Graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var inputs = proto.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
@@ -60,6 +59,9 @@ internal static class OnnxModelValidation
                 throw new InvalidDataException($"'{path}' has outputs [{string.Join(", ", outputs)}] but no '{required}' output, which is needed here. " +
                     (required == OnnxExportOptions.FeaturesOutputName ? "Export it with --features-only or --features." : "Export it without --features-only."));
         }
+        if (proto.Graph.Output.FirstOrDefault(o => o.Name == OnnxExportOptions.LogitsOutputName)?.Type?.TensorType?.Shape?.Dim is { Count: 2 } logits &&
+            logits[1].HasDimValue && logits[1].DimValue != metadata.NumClasses)
+            throw new InvalidDataException($"'{path}' records {metadata.NumClasses} classes ('num_classes' in its metadata_props) but its '{OnnxExportOptions.LogitsOutputName}' output has {logits[1].DimValue}.");
         return metadata;
     }
 }

@@ -65,6 +65,12 @@ internal sealed class ImageDecoder
     public long MaxPixels { get; }
 
     /// <summary>
+    /// Largest image file read: 4 bytes per pixel of <see cref="MaxPixels"/> (an uncompressed 32-bit BMP) plus 16 MB of
+    /// headers and metadata. No image within the pixel limit needs more; a larger file is refused before it is read.
+    /// </summary>
+    internal long MaxFileBytes => MaxPixels > (long.MaxValue - (16 << 20)) / 4 ? long.MaxValue : 4 * MaxPixels + (16 << 20);
+
+    /// <summary>
     /// True the first time <paramref name="source"/> is reported as failed to this decoder, false after: a loader that
     /// meets a bad file every epoch warns about it once per run.
     /// </summary>
@@ -124,6 +130,12 @@ internal sealed class ImageDecoder
     {
         ArgumentNullException.ThrowIfNull(path);
         if (minShorterSide is < 1) throw new ArgumentOutOfRangeException(nameof(minShorterSide), minShorterSide, "The shorter side must be at least 1 pixel.");
+        // The file's kind and size come first, from its metadata: a FIFO would block the read forever, and a file far
+        // larger than any image within the pixel limit would be read whole before the header is seen.
+        var stat = IO.FileStat.RequireRegular(path, "image");
+        if (stat.Length > MaxFileBytes)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' is {stat.Length:N0} bytes, more than the limit of {MaxFileBytes:N0} for an image file (4 bytes per pixel of MaxImagePixels, plus 16 MB); it was not read."));
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length == 0) throw new InvalidDataException($"'{path}' is empty (0 bytes), not an image.");
         using var data = SKData.CreateCopy(bytes);

@@ -66,6 +66,16 @@ public sealed record PreprocessingRecipe(int ResizeSize, int CropSize, RgbValues
     /// </summary>
     public const double DefaultCropFraction = 0.875;
 
+    /// <summary>Smallest network input side, 32 pixels: the network's total stride.</summary>
+    internal const int MinimumInputSize = 32;
+
+    /// <summary>
+    /// Largest network input side accepted, 2048 pixels: over three times B7's 600, and small enough that one image's
+    /// tensors (side² × channels × 4 bytes) stay far from the 2 GB an array may hold. Metadata, options and flags claiming
+    /// more are refused.
+    /// </summary>
+    internal const int MaximumInputSize = 2048;
+
     /// <summary>A centre-crop recipe: resize to ⌊crop/cropFraction⌋, crop <paramref name="cropSize"/>, ImageNet statistics by default.</summary>
     /// <param name="cropSize">Network input side, in pixels.</param>
     /// <param name="cropFraction">Crop side over resize side, in (0, 1]; 1 means no crop.</param>

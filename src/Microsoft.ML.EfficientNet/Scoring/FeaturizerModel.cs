@@ -40,7 +40,7 @@ internal sealed record FeaturizerModel(byte[] Onnx, byte[] RowOnnx, OnnxModelMet
         string description;
         if (options.WeightsPath is { } path && IsOnnx(path))
         {
-            onnx = File.ReadAllBytes(path);
+            onnx = IO.FileStat.ReadAllBytes(path, "model");
             var metadata = OnnxModelValidation.Check(onnx, path);
             if (metadata.Variant != variant.Name)
                 throw new ArgumentException($"'{path}' is an EfficientNet-{metadata.Variant} model but the featurizer was asked for {variant.Name}.", nameof(options));

@@ -7,6 +7,8 @@ internal static class CheckpointFileKind
 
     internal static Kind Detect(string path)
     {
+        // Before opening: a FIFO would block the open until a writer came.
+        IO.FileStat.RequireRegular(path, "weights or model file");
         Span<byte> head = stackalloc byte[16];
         int read;
         using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);

@@ -23,7 +23,7 @@ internal static class SafeTensorsFile
     /// (truncated file); or <c>__metadata__</c> is not an object of strings. The message names the tensor or key and the file.</exception>
     public static StateDict Read(string path)
     {
-        byte[] file = File.ReadAllBytes(path);
+        byte[] file = IO.FileStat.ReadAllBytes(path, "safetensors file");
         if (file.Length < 8) throw new InvalidDataException($"'{path}' is too short to be a safetensors file ({file.Length} bytes).");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         if (headerLength > (ulong)(file.Length - 8))
@@ -101,6 +101,7 @@ internal static class SafeTensorsFile
     /// message names the file (and the key).</exception>
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
+        IO.FileStat.RequireRegular(path, "safetensors file");
         using var stream = File.OpenRead(path);
         Span<byte> length = stackalloc byte[8];
         stream.ReadExactly(length);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Compression;
 
 namespace Microsoft.ML.EfficientNet.Weights;
@@ -52,6 +53,13 @@ internal static class TorchCheckpointReader
             var pickleEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
                 ?? throw new InvalidDataException($"'{path}' is a zip file but not a torch checkpoint: it has no '<archive>/data.pkl' entry.");
             string archive = pickleEntry.FullName[..^"data.pkl".Length];
+            // Every entry's size is declared in the zip's directory: their total is checked before anything is inflated,
+            // so a small file whose entries would inflate to gigabytes (each within deflate's ratio) costs nothing.
+            var data = zip.Entries.Where(e => e.FullName.StartsWith(archive + "data/", StringComparison.Ordinal)).ToList();
+            long declared = data.Sum(e => Math.Max(0, e.Length));
+            if (declared > MaxTensorBytes)
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"'{path}' declares {declared:N0} bytes of tensor data in {data.Count} entries, more than the limit of {MaxTensorBytes:N0} (four times the largest EfficientNet checkpoint, V2-L's, about 0.5 GB); nothing was inflated."));
             var byteOrder = zip.GetEntry(archive + "byteorder");
             if (byteOrder is not null && ReadAll(byteOrder, path).AsSpan().SequenceEqual("big"u8))
                 throw new InvalidDataException($"'{path}' was saved on a big-endian machine; only little-endian checkpoints are supported.");
@@ -243,7 +251,11 @@ internal static class TorchCheckpointReader
     // Deflate cannot expand data more than about 1032:1; a larger declared size is a forged or damaged header.
     private const long MaxDeflateRatio = 1032;
 
-    private static byte[] ReadAll(ZipArchiveEntry entry, string path)
+    /// <summary>The most tensor data a torch checkpoint may declare, 2 GiB: four times the largest EfficientNet checkpoint (V2-L, about 0.5 GB).</summary>
+    internal const long MaxTensorBytes = 2L << 30;
+
+    /// <summary>An entry's bytes, once its declared size is known to fit the bytes stored (deflate's ratio) and one array.</summary>
+    internal static byte[] ReadAll(ZipArchiveEntry entry, string path)
     {
         // The declared size comes from the zip's header: check it against the bytes really present before allocating it.
         long fileLength = new FileInfo(path).Length;

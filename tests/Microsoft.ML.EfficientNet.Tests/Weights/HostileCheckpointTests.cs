@@ -290,6 +290,52 @@ public sealed class HostileCheckpointTests
     }
 
     [TestMethod]
+    public void EntriesThatTogetherWouldInflateBeyondAnyCheckpointAreRefusedBeforeInflating()
+    {
+        // Three 800 KB storages, each declaring 800 MB: every one within deflate's 1032:1, 2.4 GB together.
+        using var dir = new TemporaryDirectory();
+        string path = Path.Combine(dir.Path, "bomb.pth");
+        var random = new Random(5);
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            void Add(string entry, byte[] bytes)
+            {
+                using var s = zip.CreateEntry(entry, CompressionLevel.NoCompression).Open();
+                s.Write(bytes);
+            }
+            Add("archive/data.pkl", Pickle.StateDict(("w", Pickle.Tensor(4))));
+            Add("archive/byteorder", "little"u8.ToArray());
+            for (int i = 0; i < 3; i++)
+            {
+                var bytes = new byte[800_000];
+                random.NextBytes(bytes);
+                Add($"archive/data/{i}", bytes);
+            }
+        }
+        byte[] file = File.ReadAllBytes(path);
+        int patched = 0;
+        for (int e = 0; e < 3; e++)
+        {
+            byte[] name = Encoding.ASCII.GetBytes($"archive/data/{e}");
+            for (int i = 0; i + 46 + name.Length < file.Length; i++)
+            {
+                uint signature = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(i));
+                if (signature == 0x04034b50 && file.AsSpan(i + 30, name.Length).SequenceEqual(name) && file[i + 30 + name.Length - 1] == name[^1] && BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(i + 26)) == name.Length)
+                { BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(i + 22), 800_000_000u); patched++; }
+                if (signature == 0x02014b50 && file.AsSpan(i + 46, name.Length).SequenceEqual(name) && BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(i + 28)) == name.Length)
+                { BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(i + 24), 800_000_000u); patched++; }
+            }
+        }
+        Assert.AreEqual(6, patched);
+        File.WriteAllBytes(path, file);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => StateDict.Load(path));
+        Assert.IsTrue(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "nothing was inflated");
+        Assert.AreEqual($"'{path}' declares 2,400,000,000 bytes of tensor data in 3 entries, more than the limit of 2,147,483,648 (four times the largest EfficientNet checkpoint, V2-L's, about 0.5 GB); nothing was inflated.", error.Message);
+    }
+
+    [TestMethod]
     public void TensorShapeLargerThanItsStorageIsRefusedWithoutAllocating()
     {
         // _rebuild_tensor_v2(storage of 4 floats, 0, (2^30,), (1,), …): 4 GiB of floats claimed from 16 bytes.
