@@ -107,7 +107,7 @@ public sealed class EfficientNetPredictor : IDisposable
     public ImagePrediction Predict(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(encodedImage);
-        return PredictionResults.Single(Run([PredictorImageSources.Bytes(encodedImage)], top, explain));
+        return PredictionResults.Single(Run([_sources.Bytes(encodedImage)], top, explain));
     }
 
     /// <summary>Predicts one decoded image (for example from ML.NET's <c>LoadImages</c>); the image is not disposed.</summary>
@@ -205,29 +205,13 @@ public sealed class EfficientNetPredictor : IDisposable
                 }
             }
             var (input, scored) = _pixels.Extract(images, (i, e) => errors[i] = PredictionResults.Unreadable(items[i].Source, e));
-
-            int classes = _session.OutputWidth;
-            var logits = new float[Math.Max(1, scored.Count) * classes];
-            FeatureMapBatch? maps = null;
-            if (scored.Count > 0)
-            {
-                if (explain)
-                {
-                    var (values, channels, height, width) = _session.ScoreWithFeatureMap(input, scored.Count, logits);
-                    maps = new FeatureMapBatch(values, channels, height, width);
-                }
-                else _session.Score(input, scored.Count, logits);
-            }
+            var (logits, maps) = RunBatch(input, scored.Count, explain);
 
             var results = new ImagePrediction[items.Count];
             for (int s = 0; s < scored.Count; s++)
             {
                 int i = scored[s];
-                var row = logits.AsSpan(s * classes, classes).ToArray();
-                var probabilities = PredictionResults.Softmax(row);
-                var order = PredictionResults.Rank(row, probabilities, Labels, top);
-                var map = maps is { } m ? _maps.Explain(m, s, classIndex ?? order[0].ClassIndex, probabilities, row) : null;
-                results[i] = new ImagePrediction(items[i].Source, order, row, map, null);
+                results[i] = Result(items[i].Source, logits, s, maps, top, classIndex);
             }
             for (int i = 0; i < items.Count; i++) results[i] ??= PredictionResults.Failed(items[i].Source, errors[i], _options.Logger);
             return [.. results];
@@ -236,6 +220,72 @@ public sealed class EfficientNetPredictor : IDisposable
         {
             for (int i = 0; i < items.Count; i++) if (items[i].Owned) images[i]?.Dispose();
         }
+    }
+
+    /// <summary>Where the predictor's images come from, decoded with its decoder (orientation, pixel limit).</summary>
+    internal PredictorImageSources Sources => _sources;
+
+    /// <summary>Floats in one image's input: the length of <see cref="PrepareInput"/>'s result.</summary>
+    internal int InputLength => _session.InputLength;
+
+    /// <summary>
+    /// Loads one image and extracts its input as a batch of one would, on the calling thread: the half of a prediction
+    /// that <see cref="BatchingPredictor"/> does before an image joins a batch.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The image cannot be read, decoded or resized; the message names it and why.</exception>
+    internal float[] PrepareInput(PredictorImage item)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string? error = null;
+        MLImage? image = null;
+        try
+        {
+            image = item.Load();
+            var (input, scored) = _pixels.Extract([image], (_, e) => error = PredictionResults.Unreadable(item.Source, e));
+            if (scored.Count == 1) return input;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error = PredictionResults.Unreadable(item.Source, e);
+        }
+        finally
+        {
+            if (item.Owned) image?.Dispose();
+        }
+        throw new InvalidDataException(error ?? $"'{item.Source}' could not be read as an image.");
+    }
+
+    /// <summary>
+    /// One session run over <paramref name="count"/> images' inputs, packed one after another: their logits, and
+    /// their feature maps when <paramref name="featureMaps"/> is set.
+    /// </summary>
+    internal (float[] Logits, FeatureMapBatch? Maps) RunBatch(float[] input, int count, bool featureMaps)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var logits = new float[Math.Max(1, count) * _session.OutputWidth];
+        if (count == 0) return (logits, null);
+        if (!featureMaps)
+        {
+            _session.Score(input, count, logits);
+            return (logits, null);
+        }
+        var (values, channels, height, width) = _session.ScoreWithFeatureMap(input, count, logits);
+        return (logits, new FeatureMapBatch(values, channels, height, width));
+    }
+
+    /// <summary>
+    /// The prediction of image <paramref name="index"/> of a batch <see cref="RunBatch"/> scored: softmax, the best
+    /// <paramref name="top"/> classes, and its activation map when the batch has maps (for
+    /// <paramref name="classIndex"/>, default the predicted class).
+    /// </summary>
+    internal ImagePrediction Result(string source, float[] logits, int index, FeatureMapBatch? maps, int top, int? classIndex)
+    {
+        int classes = _session.OutputWidth;
+        var row = logits.AsSpan(index * classes, classes).ToArray();
+        var probabilities = PredictionResults.Softmax(row);
+        var order = PredictionResults.Rank(row, probabilities, Labels, top);
+        var map = maps is { } m ? _maps.Explain(m, index, classIndex ?? order[0].ClassIndex, probabilities, row) : null;
+        return new ImagePrediction(source, order, row, map, null);
     }
 
     private static void CheckTop(int top)
