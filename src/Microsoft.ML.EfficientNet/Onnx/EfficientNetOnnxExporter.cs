@@ -62,7 +62,8 @@ public static class EfficientNetOnnxExporter
 
     /// <summary>
     /// The ONNX model that <paramref name="model"/> names, for commands and APIs that score: an <c>.onnx</c> file as it is;
-    /// a run folder's <c>model.onnx</c>; or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
+    /// a run folder's <c>model.onnx</c>; the classifier inside an ML.NET <c>model.zip</c> the EfficientNet trainer saved
+    /// (<c>mlContext.Model.Save</c>); or a checkpoint (<c>.safetensors</c>, <c>.pth</c>) exported here with logits and
     /// features, and with the preprocessing and labels the file records (a run's <c>model.safetensors</c> then scores as its
     /// <c>model.onnx</c> does; a published file gets its published recipe and no labels).
     /// </summary>
@@ -74,6 +75,8 @@ public static class EfficientNetOnnxExporter
         ArgumentException.ThrowIfNullOrEmpty(model);
         string path = RunFolder.ModelPathOf(model);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        // An ML.NET model.zip is a zip archive as a torch checkpoint is: told apart by its OnnxModel entry first.
+        if (MLNetModelZip.IsModelZip(path)) return MLNetModelZip.ReadClassifier(path);
         if (CheckpointFileKind.Detect(path) is not (CheckpointFileKind.Kind.SafeTensors or CheckpointFileKind.Kind.TorchZip or CheckpointFileKind.Kind.TorchLegacy))
             return File.ReadAllBytes(path);
         return Export(EfficientNetCheckpoint.Load(path), new OnnxExportOptions { Outputs = OnnxOutputs.LogitsAndFeatures });

@@ -44,10 +44,11 @@ public sealed class EfficientNetPredictor : IDisposable
 
     /// <summary>
     /// Opens a model: an <c>.onnx</c> file with a <c>logits</c> output, a run folder of <c>efficientnet train</c> (its
-    /// <c>model.onnx</c>), or a weights file (<c>.safetensors</c>, <c>.pth</c>), exported in memory with the preprocessing
-    /// and labels it records (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).
+    /// <c>model.onnx</c>), an ML.NET <c>model.zip</c> the EfficientNet trainer saved (the classifier inside it), or a
+    /// weights file (<c>.safetensors</c>, <c>.pth</c>), exported in memory with the preprocessing and labels it records
+    /// (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).
     /// </summary>
-    /// <param name="model">The model file, weights file or run folder.</param>
+    /// <param name="model">The model file, ML.NET model.zip, weights file or run folder.</param>
     /// <param name="options">Batching, threads and GPU; default: batches of <see cref="EfficientNetPredictorOptions.Defaults.BatchSize"/> on the CPU.</param>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an EfficientNetML ONNX model with a <c>logits</c> output; the message names it.</exception>
