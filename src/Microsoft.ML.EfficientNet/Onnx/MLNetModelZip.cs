@@ -66,9 +66,33 @@ internal static class MLNetModelZip
         var dims = input.Type.TensorType.Shape.Dim;
         object batch = dims.Count > 0 && dims[0].DimParam is { Length: > 0 } symbol ? symbol : "batch";
         int classes = OnnxModelMetadata.Read(onnx).NumClasses;
+        // ML.NET's outputs go: their label Reshape holds one row only, and a scoring session runs batches.
+        graph.Output.Clear();
         graph.Output.Add(OnnxGraphBuilder.FloatTensor(OnnxExportOptions.LogitsOutputName, batch, classes));
+        KeepOnlyWhatLogitsNeed(graph);
         var bytes = model.ToByteArray();
         return input.Name == OnnxExportOptions.ImageInputName ? bytes
             : OnnxModelEditing.RenameValues(bytes, new Dictionary<string, string> { [input.Name] = OnnxExportOptions.ImageInputName });
+    }
+
+    /// <summary>Removes the nodes and initializers the <c>logits</c> output does not depend on.</summary>
+    private static void KeepOnlyWhatLogitsNeed(GraphProto graph)
+    {
+        var needed = new HashSet<string>(StringComparer.Ordinal) { OnnxExportOptions.LogitsOutputName };
+        var kept = new List<NodeProto>();
+        // Nodes are topologically ordered, so one backward pass finds every producer of a needed value.
+        for (int i = graph.Node.Count - 1; i >= 0; i--)
+        {
+            var node = graph.Node[i];
+            if (!node.Output.Any(needed.Contains)) continue;
+            kept.Add(node);
+            foreach (string input in node.Input) needed.Add(input);
+        }
+        kept.Reverse();
+        graph.Node.Clear();
+        graph.Node.Add(kept);
+        var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.Add(initializers);
     }
 }

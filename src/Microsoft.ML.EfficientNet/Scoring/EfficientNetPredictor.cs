@@ -245,6 +245,11 @@ public sealed class EfficientNetPredictor : IDisposable
             var (input, scored) = _pixels.Extract([image], (_, e) => error = PredictionResults.Unreadable(item.Source, e));
             if (scored.Count == 1) return input;
         }
+        catch (InvalidDataException)
+        {
+            // The decoder's own message names the image and says why.
+            throw;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             error = PredictionResults.Unreadable(item.Source, e);

@@ -32,6 +32,12 @@ public sealed class MLNetModelZipTests
         CollectionAssert.AreEqual(expected.Logits!.ToArray(), actual.Logits!.ToArray());
         CollectionAssert.AreEqual(fromOnnx.Labels.ToArray(), fromZip.Labels.ToArray());
         Assert.AreEqual(expected.ActivationMap!.Mean, actual.ActivationMap!.Mean, 1e-6);
+        // A batch of several: the ML.NET graph's one-row label output must not be computed.
+        var images = ImageData.GoodRows().Select(r => Path.Combine(ImageData.Folder, r.Path)).ToArray();
+        var batch = fromZip.Predict(images).ToArray();
+        var alone = fromOnnx.Predict(images).ToArray();
+        Assert.AreEqual(images.Length, batch.Length);
+        for (int i = 0; i < images.Length; i++) Assert.AreEqual(alone[i].Label, batch[i].Label, images[i]);
 
         string featurizerZip = Path.Combine(dir.Path, "features.zip");
         var featuresOnly = EfficientNetOnnxExporter.Export(ClassActivationMapTests.TinyModel(dir.Path).Checkpoint, new OnnxExportOptions { Outputs = OnnxOutputs.Features });
