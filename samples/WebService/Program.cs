@@ -47,7 +47,7 @@ app.MapGet("/", () => Results.Stream(typeof(ScoringService).Assembly.GetManifest
 
 app.MapGet("/health", (ScoringService service) => Results.Json(new HealthResponse(
     "ok", service.Predictor.ModelPath, service.Predictor.Labels.Count, service.Predictor.Metadata.Preprocessing.CropSize,
-    service.Options.MaxBatch, service.Options.MaxWaitMilliseconds, service.Batcher.ScoredImages, service.Batcher.Batches)));
+    service.Options.MaxBatch, service.Options.MaxWaitMilliseconds, service.Batcher.QueueLength, service.Batcher.ScoredImages, service.Batcher.Batches)));
 
 app.MapPost("/predict", async (HttpContext context, ScoringService service) =>
 {
@@ -125,7 +125,7 @@ internal sealed record LabelScore(string Label, float Score);
 internal sealed record ErrorResponse(string Error);
 
 /// <summary>The answer of <c>GET /health</c>.</summary>
-internal sealed record HealthResponse(string Status, string Model, int Classes, int InputSize, int MaxBatch, int MaxWaitMs, long ScoredImages, long Batches);
+internal sealed record HealthResponse(string Status, string Model, int Classes, int InputSize, int MaxBatch, int MaxWaitMs, int Queued, long ScoredImages, long Batches);
 
 /// <summary>The entry point's type, for <c>WebApplicationFactory&lt;Program&gt;</c> in the tests.</summary>
 public partial class Program;

@@ -63,6 +63,9 @@ public sealed class BatchingPredictor : IAsyncDisposable
     /// <summary>Images scored so far, over all batches (cancelled ones are not scored).</summary>
     public long ScoredImages => Interlocked.Read(ref _scoredImages);
 
+    /// <summary>Images accepted and waiting for a batch now (at most <see cref="BatchingPredictorOptions.QueueCapacity"/>).</summary>
+    public int QueueLength => _queue.Reader.Count;
+
     /// <summary>Session runs so far; <see cref="ScoredImages"/> ÷ this is the mean batch size.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
