@@ -28,6 +28,8 @@ public sealed class BatchingPredictor : IAsyncDisposable
     private readonly Channel<Request> _queue;
     private readonly Task _consumer;
     private long _scoredImages, _batches;
+    // Callers between accepting an image and queueing it: the images a waiting batch may still get.
+    private int _preparing;
 
     /// <summary>Awaited by the consumer before it takes each batch from the queue: lets tests hold it while they fill the queue.</summary>
     internal Func<Task>? BeforeBatchForTests { get; set; }
@@ -121,8 +123,20 @@ public sealed class BatchingPredictor : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         // The caller's thread does the decoding and pixel work, so the consumer only packs and runs batches.
-        var input = _predictor.PrepareInput(image);
-        var request = new Request(image.Source, input, top, explain, cancellationToken);
+        Interlocked.Increment(ref _preparing);
+        try
+        {
+            return Enqueue(image.Source, _predictor.PrepareInput(image), top, explain, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _preparing);
+        }
+    }
+
+    private Task<ImagePrediction> Enqueue(string source, float[] input, int top, bool explain, CancellationToken cancellationToken)
+    {
+        var request = new Request(source, input, top, explain, cancellationToken);
         if (cancellationToken.CanBeCanceled)
             request.Registration = cancellationToken.Register(static r => ((Request)r!).Completion.TrySetCanceled(((Request)r!).CancellationToken), request);
         if (!_queue.Writer.TryWrite(request))
@@ -149,16 +163,23 @@ public sealed class BatchingPredictor : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds waiting images to <paramref name="batch"/> until it is full, <see cref="BatchingPredictorOptions.MaxWait"/> has passed, or the queue is completed.</summary>
+    /// <summary>
+    /// Adds waiting images to <paramref name="batch"/> until it is full, <see cref="BatchingPredictorOptions.MaxWait"/>
+    /// has passed, the queue is completed, or no caller is preparing an image that could still join it.
+    /// </summary>
     private async Task FillAsync(ChannelReader<Request> reader, List<Request> batch)
     {
         while (batch.Count < _options.MaxBatch && reader.TryRead(out var next)) batch.Add(next);
-        if (batch.Count == _options.MaxBatch || _options.MaxWait == TimeSpan.Zero) return;
+        // A lone client gains nothing from waiting: its next image comes only after this answer.
+        if (batch.Count == _options.MaxBatch || _options.MaxWait == TimeSpan.Zero || Volatile.Read(ref _preparing) == 0) return;
         using var deadline = new CancellationTokenSource(_options.MaxWait);
         try
         {
             while (batch.Count < _options.MaxBatch && await reader.WaitToReadAsync(deadline.Token).ConfigureAwait(false))
+            {
                 while (batch.Count < _options.MaxBatch && reader.TryRead(out var next)) batch.Add(next);
+                if (Volatile.Read(ref _preparing) == 0) return;
+            }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {

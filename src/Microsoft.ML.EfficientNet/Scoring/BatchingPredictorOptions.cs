@@ -24,8 +24,8 @@ public sealed class BatchingPredictorOptions
 
     /// <summary>
     /// Longest a batch waits for more images after its first one arrives, zero or more: a batch is scored when it holds
-    /// <see cref="MaxBatch"/> images or this time has passed, whichever comes first. Default
-    /// <see cref="Defaults.MaxWaitMilliseconds"/> ms.
+    /// <see cref="MaxBatch"/> images, when this time has passed, or when no other caller is preparing an image (so a
+    /// lone client never waits), whichever comes first. Default <see cref="Defaults.MaxWaitMilliseconds"/> ms.
     /// </summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromMilliseconds(Defaults.MaxWaitMilliseconds);
 

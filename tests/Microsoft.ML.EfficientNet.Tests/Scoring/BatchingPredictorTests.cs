@@ -46,6 +46,20 @@ public sealed class BatchingPredictorTests
     }
 
     [TestMethod]
+    public async Task ALoneRequestIsScoredWithoutWaitingForABatchToFill()
+    {
+        using var dir = new TemporaryDirectory();
+        using var predictor = EfficientNetPredictor.Load(ClassActivationMapTests.TinyModel(dir.Path).Model);
+        var images = GoodImages();
+        await using var batcher = new BatchingPredictor(predictor, new BatchingPredictorOptions { MaxBatch = 8, MaxWait = TimeSpan.FromSeconds(20) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 3; i++) Assert.AreEqual(predictor.Predict(images[i]).Label, (await batcher.PredictAsync(images[i])).Label);
+        // No other caller was preparing an image, so no batch waited its 20 s.
+        Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(10), $"3 lone requests took {clock.Elapsed}");
+        Assert.AreEqual(3, batcher.Batches);
+    }
+
+    [TestMethod]
     public async Task AFullQueueRefusesTheNextImageAndScoresTheAcceptedOnes()
     {
         using var dir = new TemporaryDirectory();
