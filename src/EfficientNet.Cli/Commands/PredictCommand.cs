@@ -26,7 +26,7 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, or a weights file (a run's model.safetensors: its recipe and labels are used).",
+            Description = "A run folder of efficientnet train (its model.onnx), an .onnx file from efficientnet export, the model.zip the ML.NET trainer saved, or a weights file (a run's model.safetensors: its recipe and labels are used).",
             Required = true,
         };
         var images = ImageArguments.Images();
