@@ -15,9 +15,12 @@ internal static class ServiceModel
 {
     public static readonly string[] Labels = ["cat", "dog", "bird", "fish", "frog"];
 
+    /// <summary>The folder of the exported model, deleted after the assembly's tests (<see cref="ServiceModelCleanup"/>).</summary>
+    public static readonly string Folder = Path.Combine(Path.GetTempPath(), "efficientnetml-webservice-" + Environment.ProcessId);
+
     private static readonly Lazy<string> LazyPath = new(() =>
     {
-        string folder = Path.Combine(Path.GetTempPath(), "efficientnetml-webservice-" + Environment.ProcessId);
+        string folder = Folder;
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, "model.onnx");
         var spec = EfficientNetSpec.Create(EfficientNetVariant.Custom(0.25, 0.25, 96, name: "tiny96"), numClasses: Labels.Length);
@@ -43,4 +46,15 @@ internal static class ServiceModel
 
     /// <summary>The generated test images' bytes (two shapes, JPEG and PNG).</summary>
     public static byte[][] Images() => ImageData.GoodRows().Select(r => File.ReadAllBytes(Path.Combine(ImageData.Folder, r.Path))).ToArray();
+}
+
+/// <summary>Deletes the exported model once every test of the assembly has run.</summary>
+[TestClass]
+public static class ServiceModelCleanup
+{
+    [AssemblyCleanup]
+    public static void DeleteTheModel()
+    {
+        try { Directory.Delete(ServiceModel.Folder, recursive: true); } catch (DirectoryNotFoundException) { } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
 }

@@ -100,11 +100,14 @@ public sealed class EfficientNetPredictor : IDisposable
         return PredictionResults.Single(Predict([imagePath], top, explain));
     }
 
-    /// <summary>Predicts one encoded image (the contents of a JPEG, PNG, BMP, GIF or WebP file).</summary>
+    /// <summary>
+    /// Predicts one encoded image (the contents of a JPEG, PNG, BMP, GIF or WebP file), decoded as a file is: truncated
+    /// data and a header claiming more than <see cref="EfficientNetPredictorOptions.MaxImagePixels"/> are refused.
+    /// </summary>
     /// <param name="encodedImage">The file's bytes.</param>
     /// <param name="top">Classes to report, at least 1. Default 5.</param>
     /// <param name="explain">Also compute the predicted class's activation map. Default false.</param>
-    /// <exception cref="InvalidDataException">The bytes cannot be decoded as an image.</exception>
+    /// <exception cref="InvalidDataException">The bytes are empty, not an image, truncated or too large; the message says which.</exception>
     public ImagePrediction Predict(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(encodedImage);
