@@ -46,7 +46,7 @@ app.UseStatusCodePages(async status =>
 app.MapGet("/", () => Results.Stream(typeof(ScoringService).Assembly.GetManifestResourceStream("index.html")!, "text/html; charset=utf-8"));
 
 app.MapGet("/health", (ScoringService service) => Results.Json(new HealthResponse(
-    "ok", service.Predictor.ModelPath, service.Predictor.Labels.Count, service.Predictor.Metadata.Preprocessing.CropSize,
+    "ok", service.Predictor.ModelPath, service.Predictor.Labels.Count, service.Predictor.ExecutionProvider,
     service.Options.MaxBatch, service.Options.MaxWaitMilliseconds, service.Batcher.QueueLength, service.Batcher.ScoredImages, service.Batcher.Batches)));
 
 app.MapPost("/predict", async (HttpContext context, ScoringService service) =>
@@ -125,7 +125,7 @@ internal sealed record LabelScore(string Label, float Score);
 internal sealed record ErrorResponse(string Error);
 
 /// <summary>The answer of <c>GET /health</c>.</summary>
-internal sealed record HealthResponse(string Status, string Model, int Classes, int InputSize, int MaxBatch, int MaxWaitMs, int Queued, long ScoredImages, long Batches);
+internal sealed record HealthResponse(string Status, string Model, int Classes, string Provider, int MaxBatch, int MaxWaitMs, int Queued, long ScoredImages, long Batches);
 
 /// <summary>The entry point's type, for <c>WebApplicationFactory&lt;Program&gt;</c> in the tests.</summary>
 public partial class Program;

@@ -20,8 +20,8 @@ public sealed class ScoringService : IAsyncDisposable
             MaxWait = TimeSpan.FromMilliseconds(options.MaxWaitMilliseconds),
             QueueCapacity = options.QueueCapacity,
         });
-        logger.LogInformation("Serving {Model} ({Classes} classes, {Size} px, {Provider}); batches of up to {MaxBatch}, waiting up to {MaxWait} ms; queue {Queue}; body limit {Body:N0} bytes",
-            Predictor.ModelPath, Predictor.Labels.Count, Predictor.Metadata.Preprocessing.CropSize, Predictor.ExecutionProvider,
+        logger.LogInformation("Serving {Model} ({Classes} classes, {Provider}); batches of up to {MaxBatch}, waiting up to {MaxWait} ms; queue {Queue}; body limit {Body:N0} bytes",
+            Predictor.ModelPath, Predictor.Labels.Count, Predictor.ExecutionProvider,
             options.MaxBatch, options.MaxWaitMilliseconds, options.QueueCapacity, options.MaxBodyBytes);
     }
 

@@ -53,7 +53,7 @@ public sealed class WebServiceTests
         Assert.AreEqual("ok", health.GetProperty("status").GetString());
         Assert.AreEqual(Path.GetFullPath(ServiceModel.ModelPath), health.GetProperty("model").GetString());
         Assert.AreEqual(5, health.GetProperty("classes").GetInt32());
-        Assert.AreEqual(96, health.GetProperty("inputSize").GetInt32());
+        Assert.AreEqual("CPU", health.GetProperty("provider").GetString());
         Assert.AreEqual(4, health.GetProperty("maxBatch").GetInt32());
     }
 
