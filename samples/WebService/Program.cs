@@ -56,7 +56,7 @@ app.MapPost("/predict", async (HttpContext context, ScoringService service) =>
     if (topError is not null) return Error(StatusCodes.Status400BadRequest, topError);
     var (image, status, error) = await ImageBody.ReadAsync(context, service.Options.MaxBodyBytes);
     if (image is null) return Error(status, error!);
-    return await Scored(context, () => service.Batcher.PredictAsync(image, top, context.RequestAborted, "the image"),
+    return await Scored(context, () => service.Batcher.PredictAsync(image, top, "the image", context.RequestAborted),
         p => Results.Json(new PredictResponse(p.Top.Select(c => new LabelScore(c.Label, c.Score)).ToArray(), Math.Round(clock.Elapsed.TotalMilliseconds, 1))));
 });
 
@@ -64,7 +64,7 @@ app.MapPost("/explain", async (HttpContext context, ScoringService service) =>
 {
     var (image, status, error) = await ImageBody.ReadAsync(context, service.Options.MaxBodyBytes);
     if (image is null) return Error(status, error!);
-    return await Scored(context, () => service.Batcher.ExplainAsync(image, top: 1, context.RequestAborted, "the image"), p =>
+    return await Scored(context, () => service.Batcher.ExplainAsync(image, top: 1, "the image", context.RequestAborted), p =>
     {
         var map = p.ActivationMap!;
         context.Response.Headers["X-Label"] = Uri.EscapeDataString(map.Label);

@@ -74,13 +74,13 @@ public sealed class BatchingPredictor : IAsyncDisposable
     /// <summary>Predicts one encoded image (the contents of a JPEG, PNG, BMP, GIF or WebP file) in the next batch.</summary>
     /// <param name="encodedImage">The file's bytes; decoded on the calling thread.</param>
     /// <param name="top">Classes to report, at least 1 (fewer when the model has fewer). Default 5.</param>
-    /// <param name="cancellationToken">Cancels the call; an image still waiting is then not scored.</param>
     /// <param name="source">What the bytes are, for error messages and <see cref="ImagePrediction.Source"/>. Default <c>bytes</c>.</param>
+    /// <param name="cancellationToken">Cancels the call; an image still waiting is then not scored.</param>
     /// <exception cref="InvalidDataException">The bytes are not a decodable image (not an image, truncated, too many
     /// pixels); the message says why.</exception>
     /// <exception cref="PredictionQueueFullException">The queue is full; nothing was accepted.</exception>
     /// <exception cref="ObjectDisposedException">The batcher is stopping or stopped.</exception>
-    public Task<ImagePrediction> PredictAsync(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, CancellationToken cancellationToken = default, string source = "bytes")
+    public Task<ImagePrediction> PredictAsync(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, string source = "bytes", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encodedImage);
         ArgumentNullException.ThrowIfNull(source);
@@ -105,12 +105,12 @@ public sealed class BatchingPredictor : IAsyncDisposable
     /// </summary>
     /// <param name="encodedImage">The file's bytes; decoded on the calling thread.</param>
     /// <param name="top">Classes to report, at least 1. Default 5.</param>
-    /// <param name="cancellationToken">Cancels the call; an image still waiting is then not scored.</param>
     /// <param name="source">What the bytes are, for error messages. Default <c>bytes</c>.</param>
+    /// <param name="cancellationToken">Cancels the call; an image still waiting is then not scored.</param>
     /// <exception cref="InvalidDataException">The bytes are not a decodable image; the message says why.</exception>
     /// <exception cref="PredictionQueueFullException">The queue is full; nothing was accepted.</exception>
     /// <exception cref="ObjectDisposedException">The batcher is stopping or stopped.</exception>
-    public Task<ImagePrediction> ExplainAsync(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, CancellationToken cancellationToken = default, string source = "bytes")
+    public Task<ImagePrediction> ExplainAsync(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, string source = "bytes", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encodedImage);
         ArgumentNullException.ThrowIfNull(source);
