@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # python3-torch/torchvision: the reference implementation the parity fixtures come from; python3-onnx: onnx.checker;
 # imagemagick: test images; dataset-fashion-mnist: the real data set for training checks and the main job;
-# fonts-dejavu-core: the font the training report's charts are labelled with.
-packages=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil imagemagick dataset-fashion-mnist fonts-dejavu-core)
+# fonts-dejavu-core: the font the training report's charts are labelled with; chromium: the web service's page driven
+# headless in its tests; hey: the web service's load measurement (samples/load-test.sh).
+packages=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil imagemagick dataset-fashion-mnist fonts-dejavu-core chromium hey)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -84,7 +84,8 @@ internal sealed class ImageDecoder
     /// <exception cref="IOException">The file cannot be read.</exception>
     public RgbImage DecodeRgb(string path)
     {
-        using var bitmap = DecodeBitmap(path, minShorterSide: null);
+        ArgumentNullException.ThrowIfNull(path);
+        using var bitmap = DecodeBitmap(ReadImageFile(path), path, minShorterSide: null);
         var bytes = bitmap.GetPixelSpan();
         bool bgra = bitmap.ColorType == SKColorType.Bgra8888;
         int w = bitmap.Width, h = bitmap.Height, stride = bitmap.RowBytes;
@@ -114,11 +115,47 @@ internal sealed class ImageDecoder
     /// <exception cref="IOException">The file cannot be read.</exception>
     public MLImage DecodeMLImage(string path, int? minShorterSide = null)
     {
-        using var bitmap = DecodeBitmap(path, minShorterSide);
+        ArgumentNullException.ThrowIfNull(path);
+        return ToMLImage(DecodeBitmap(ReadImageFile(path), path, minShorterSide), path);
+    }
+
+    /// <summary>
+    /// Decodes an encoded image in memory (a file's bytes, a request body) into an <see cref="MLImage"/>, with the same
+    /// checks and pixels as <see cref="DecodeMLImage(string, int?)"/>: truncated data and oversized headers are refused.
+    /// </summary>
+    /// <param name="encodedImage">The bytes of a JPEG, PNG, GIF, BMP, WebP or ICO file.</param>
+    /// <param name="source">What the bytes are, for messages and <see cref="MLImage.Tag"/>.</param>
+    /// <returns>A 32-bit image; the caller disposes it.</returns>
+    /// <exception cref="InvalidDataException">The bytes are empty, not an image, truncated, damaged or too large; the
+    /// message names <paramref name="source"/>.</exception>
+    internal MLImage DecodeMLImage(byte[] encodedImage, string source)
+    {
+        ArgumentNullException.ThrowIfNull(encodedImage);
+        ArgumentNullException.ThrowIfNull(source);
+        return ToMLImage(DecodeBitmap(encodedImage, source, minShorterSide: null), source);
+    }
+
+    private static MLImage ToMLImage(SKBitmap decoded, string tag)
+    {
+        using var bitmap = decoded;
         var format = bitmap.ColorType == SKColorType.Bgra8888 ? MLPixelFormat.Bgra32 : MLPixelFormat.Rgba32;
         var image = MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, format, bitmap.GetPixelSpan());
-        image.Tag = path;
+        image.Tag = tag;
         return image;
+    }
+
+    /// <summary>
+    /// The bytes of an image file, its kind and size checked first from its metadata: a FIFO would block the read
+    /// forever, and a file far larger than any image within the pixel limit would be read whole before the header is seen.
+    /// </summary>
+    private byte[] ReadImageFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var stat = IO.FileStat.RequireRegular(path, "image");
+        if (stat.Length > MaxFileBytes)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' is {stat.Length:N0} bytes, more than the limit of {MaxFileBytes:N0} for an image file (4 bytes per pixel of MaxImagePixels, plus 16 MB); it was not read."));
+        return File.ReadAllBytes(path);
     }
 
     /// <summary>
@@ -126,17 +163,9 @@ internal sealed class ImageDecoder
     /// <c>LoadImages</c> does) unless the data is incomplete, then 32-bit as <see cref="MLImage"/> holds them, then the
     /// orientation. Returns a Bgra8888 or Rgba8888 bitmap with tight rows.
     /// </summary>
-    private SKBitmap DecodeBitmap(string path, int? minShorterSide)
+    private SKBitmap DecodeBitmap(byte[] bytes, string path, int? minShorterSide)
     {
-        ArgumentNullException.ThrowIfNull(path);
         if (minShorterSide is < 1) throw new ArgumentOutOfRangeException(nameof(minShorterSide), minShorterSide, "The shorter side must be at least 1 pixel.");
-        // The file's kind and size come first, from its metadata: a FIFO would block the read forever, and a file far
-        // larger than any image within the pixel limit would be read whole before the header is seen.
-        var stat = IO.FileStat.RequireRegular(path, "image");
-        if (stat.Length > MaxFileBytes)
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"'{path}' is {stat.Length:N0} bytes, more than the limit of {MaxFileBytes:N0} for an image file (4 bytes per pixel of MaxImagePixels, plus 16 MB); it was not read."));
-        byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length == 0) throw new InvalidDataException($"'{path}' is empty (0 bytes), not an image.");
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data)

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Microsoft.ML.EfficientNet.Quantization;
 
 /// <summary>How the range of each quantised activation is chosen from the calibration images.</summary>
-public enum CalibrationMethod
+internal enum CalibrationMethod
 {
     /// <summary>The smallest and largest value seen: nothing is clipped, but one outlier widens every step.</summary>
     MinMax,
@@ -18,7 +18,7 @@ public enum CalibrationMethod
 
 /// <summary>Which layers of an EfficientNet run as int8 kernels; the rest stay float between dequantise/quantise pairs.</summary>
 [Flags]
-public enum QuantizedLayers
+internal enum QuantizedLayers
 {
     /// <summary>Nothing is quantised.</summary>
     None = 0,
@@ -52,7 +52,7 @@ public sealed class QuantizationOptions
         public const int CalibrationImages = 256;
 
         /// <summary>Range method. Chosen by measurement on Fashion-MNIST models (docs/QUANTIZATION.md).</summary>
-        public const CalibrationMethod Method = CalibrationMethod.Percentile;
+        internal const CalibrationMethod Method = CalibrationMethod.Percentile;
 
         /// <summary>Percentile of each tail kept by <see cref="CalibrationMethod.Percentile"/>, in percent.</summary>
         public const double Percentile = 99.999;
@@ -63,7 +63,7 @@ public sealed class QuantizationOptions
         /// (final pooling and classifier) is a sliver of the time and stays float, so class activation maps can read its
         /// weights.
         /// </summary>
-        public const QuantizedLayers Layers = QuantizedLayers.Convolutions | QuantizedLayers.Activations | QuantizedLayers.SqueezeExcitation | QuantizedLayers.Residuals;
+        internal const QuantizedLayers Layers = QuantizedLayers.Convolutions | QuantizedLayers.Activations | QuantizedLayers.SqueezeExcitation | QuantizedLayers.Residuals;
 
         /// <summary>Images per ONNX Runtime call while calibrating.</summary>
         public const int BatchSize = 8;
@@ -73,14 +73,14 @@ public sealed class QuantizationOptions
     public int CalibrationImages { get; set; } = Defaults.CalibrationImages;
 
     /// <summary>How activation ranges are chosen; default <see cref="Defaults.Method"/>.</summary>
-    public CalibrationMethod Method { get; set; } = Defaults.Method;
+    internal CalibrationMethod Method { get; set; } = Defaults.Method;
 
     /// <summary>For <see cref="CalibrationMethod.Percentile"/>: the share of each tail's values kept, in percent (50–100);
     /// default <see cref="Defaults.Percentile"/>.</summary>
     public double Percentile { get; set; } = Defaults.Percentile;
 
     /// <summary>Layers run as int8; default <see cref="Defaults.Layers"/>.</summary>
-    public QuantizedLayers Layers { get; set; } = Defaults.Layers;
+    internal QuantizedLayers Layers { get; set; } = Defaults.Layers;
 
     /// <summary>Images per ONNX Runtime call while calibrating and checking; default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;

@@ -45,10 +45,11 @@ public sealed class EfficientNetPredictor : IDisposable
 
     /// <summary>
     /// Opens a model: an <c>.onnx</c> file with a <c>logits</c> output, a run folder of <c>efficientnet train</c> (its
-    /// <c>model.onnx</c>), or a weights file (<c>.safetensors</c>, <c>.pth</c>), exported in memory with the preprocessing
-    /// and labels it records (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).
+    /// <c>model.onnx</c>), an ML.NET <c>model.zip</c> the EfficientNet trainer saved (the classifier inside it), or a
+    /// weights file (<c>.safetensors</c>, <c>.pth</c>), exported in memory with the preprocessing and labels it records
+    /// (<see cref="EfficientNetOnnxExporter.ReadOrExport"/>).
     /// </summary>
-    /// <param name="model">The model file, weights file or run folder.</param>
+    /// <param name="model">The model file, ML.NET model.zip, weights file or run folder.</param>
     /// <param name="options">Batching, threads and GPU; default: batches of <see cref="EfficientNetPredictorOptions.Defaults.BatchSize"/> on the CPU.</param>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an EfficientNetML ONNX model with a <c>logits</c> output; the message names it.</exception>
@@ -100,15 +101,18 @@ public sealed class EfficientNetPredictor : IDisposable
         return PredictionResults.Single(Predict([imagePath], top, explain));
     }
 
-    /// <summary>Predicts one encoded image (the contents of a JPEG, PNG, BMP, GIF or WebP file).</summary>
+    /// <summary>
+    /// Predicts one encoded image (the contents of a JPEG, PNG, BMP, GIF or WebP file), decoded as a file is: truncated
+    /// data and a header claiming more than <see cref="EfficientNetPredictorOptions.MaxImagePixels"/> are refused.
+    /// </summary>
     /// <param name="encodedImage">The file's bytes.</param>
     /// <param name="top">Classes to report, at least 1. Default 5.</param>
     /// <param name="explain">Also compute the predicted class's activation map. Default false.</param>
-    /// <exception cref="InvalidDataException">The bytes cannot be decoded as an image.</exception>
+    /// <exception cref="InvalidDataException">The bytes are empty, not an image, truncated or too large; the message says which.</exception>
     public ImagePrediction Predict(byte[] encodedImage, int top = EfficientNetPredictorOptions.Defaults.Top, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(encodedImage);
-        return PredictionResults.Single(Run([PredictorImageSources.Bytes(encodedImage)], top, explain));
+        return PredictionResults.Single(Run([_sources.Bytes(encodedImage)], top, explain));
     }
 
     /// <summary>Predicts one decoded image (for example from ML.NET's <c>LoadImages</c>); the image is not disposed.</summary>
@@ -206,29 +210,13 @@ public sealed class EfficientNetPredictor : IDisposable
                 }
             }
             var (input, scored) = _pixels.Extract(images, (i, e) => errors[i] = PredictionResults.Unreadable(items[i].Source, e));
-
-            int classes = _session.OutputWidth;
-            var logits = new float[Math.Max(1, scored.Count) * classes];
-            FeatureMapBatch? maps = null;
-            if (scored.Count > 0)
-            {
-                if (explain)
-                {
-                    var (values, channels, height, width) = _session.ScoreWithFeatureMap(input, scored.Count, logits);
-                    maps = new FeatureMapBatch(values, channels, height, width);
-                }
-                else _session.Score(input, scored.Count, logits);
-            }
+            var (logits, maps) = RunBatch(input, scored.Count, explain);
 
             var results = new ImagePrediction[items.Count];
             for (int s = 0; s < scored.Count; s++)
             {
                 int i = scored[s];
-                var row = logits.AsSpan(s * classes, classes).ToArray();
-                var probabilities = PredictionResults.Softmax(row);
-                var order = PredictionResults.Rank(row, probabilities, Labels, top);
-                var map = maps is { } m ? _maps.Explain(m, s, classIndex ?? order[0].ClassIndex, probabilities, row) : null;
-                results[i] = new ImagePrediction(items[i].Source, order, row, map, null);
+                results[i] = Result(items[i].Source, logits, s, maps, top, classIndex);
             }
             for (int i = 0; i < items.Count; i++) results[i] ??= PredictionResults.Failed(items[i].Source, errors[i], _options.Logger);
             return [.. results];
@@ -237,6 +225,77 @@ public sealed class EfficientNetPredictor : IDisposable
         {
             for (int i = 0; i < items.Count; i++) if (items[i].Owned) images[i]?.Dispose();
         }
+    }
+
+    /// <summary>Where the predictor's images come from, decoded with its decoder (orientation, pixel limit).</summary>
+    internal PredictorImageSources Sources => _sources;
+
+    /// <summary>Floats in one image's input: the length of <see cref="PrepareInput"/>'s result.</summary>
+    internal int InputLength => _session.InputLength;
+
+    /// <summary>
+    /// Loads one image and extracts its input as a batch of one would, on the calling thread: the half of a prediction
+    /// that <see cref="BatchingPredictor"/> does before an image joins a batch.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The image cannot be read, decoded or resized; the message names it and why.</exception>
+    internal float[] PrepareInput(PredictorImage item)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string? error = null;
+        MLImage? image = null;
+        try
+        {
+            image = item.Load();
+            var (input, scored) = _pixels.Extract([image], (_, e) => error = PredictionResults.Unreadable(item.Source, e));
+            if (scored.Count == 1) return input;
+        }
+        catch (InvalidDataException)
+        {
+            // The decoder's own message names the image and says why.
+            throw;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error = PredictionResults.Unreadable(item.Source, e);
+        }
+        finally
+        {
+            if (item.Owned) image?.Dispose();
+        }
+        throw new InvalidDataException(error ?? $"'{item.Source}' could not be read as an image.");
+    }
+
+    /// <summary>
+    /// One session run over <paramref name="count"/> images' inputs, packed one after another: their logits, and
+    /// their feature maps when <paramref name="featureMaps"/> is set.
+    /// </summary>
+    internal (float[] Logits, FeatureMapBatch? Maps) RunBatch(float[] input, int count, bool featureMaps)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var logits = new float[Math.Max(1, count) * _session.OutputWidth];
+        if (count == 0) return (logits, null);
+        if (!featureMaps)
+        {
+            _session.Score(input, count, logits);
+            return (logits, null);
+        }
+        var (values, channels, height, width) = _session.ScoreWithFeatureMap(input, count, logits);
+        return (logits, new FeatureMapBatch(values, channels, height, width));
+    }
+
+    /// <summary>
+    /// The prediction of image <paramref name="index"/> of a batch <see cref="RunBatch"/> scored: softmax, the best
+    /// <paramref name="top"/> classes, and its activation map when the batch has maps (for
+    /// <paramref name="classIndex"/>, default the predicted class).
+    /// </summary>
+    internal ImagePrediction Result(string source, float[] logits, int index, FeatureMapBatch? maps, int top, int? classIndex)
+    {
+        int classes = _session.OutputWidth;
+        var row = logits.AsSpan(index * classes, classes).ToArray();
+        var probabilities = PredictionResults.Softmax(row);
+        var order = PredictionResults.Rank(row, probabilities, Labels, top);
+        var map = maps is { } m ? _maps.Explain(m, index, classIndex ?? order[0].ClassIndex, probabilities, row) : null;
+        return new ImagePrediction(source, order, row, map, null);
     }
 
     private static void CheckTop(int top)

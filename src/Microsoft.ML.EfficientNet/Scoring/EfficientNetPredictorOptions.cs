@@ -44,8 +44,8 @@ public sealed class EfficientNetPredictorOptions
     public bool ApplyExifOrientation { get; set; } = EfficientNetFeaturizerOptions.Defaults.ApplyExifOrientation;
 
     /// <summary>
-    /// For image files: the largest width × height a file may claim in its header; a larger one is that row's error,
-    /// before any pixel memory is allocated. Default <see cref="EfficientNetFeaturizerOptions.Defaults.MaxImagePixels"/>.
+    /// For image files and encoded bytes: the largest width × height an image may claim in its header; a larger one is
+    /// that row's error, before any pixel memory is allocated. Default <see cref="EfficientNetFeaturizerOptions.Defaults.MaxImagePixels"/>.
     /// </summary>
     public long MaxImagePixels { get; set; } = EfficientNetFeaturizerOptions.Defaults.MaxImagePixels;
 }

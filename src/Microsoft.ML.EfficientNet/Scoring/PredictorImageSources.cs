@@ -23,9 +23,10 @@ internal sealed class PredictorImageSources(ImageDecoder decoder)
     /// <summary>An image file, decoded with the predictor's decoder (orientation, pixel limit, warnings).</summary>
     public PredictorImage File(string path) => new(path, () => decoder.DecodeMLImage(path), Owned: true);
 
-    /// <summary>An encoded image in memory.</summary>
-    public static PredictorImage Bytes(byte[] encodedImage) =>
-        new("bytes", () => MLImage.CreateFromStream(new MemoryStream(encodedImage, writable: false)), Owned: true);
+    /// <summary>An encoded image in memory, decoded with the predictor's decoder as a file would be.</summary>
+    /// <param name="encodedImage">The file's bytes.</param>
+    /// <param name="source">What the bytes are, for messages. Default <c>bytes</c>.</param>
+    public PredictorImage Bytes(byte[] encodedImage, string source = "bytes") => new(source, () => decoder.DecodeMLImage(encodedImage, source), Owned: true);
 
     /// <summary>A decoded image, which stays the caller's.</summary>
     public static PredictorImage Image(MLImage image) => new(image.Tag ?? "image", () => image, Owned: false);

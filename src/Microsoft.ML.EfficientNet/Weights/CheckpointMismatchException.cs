@@ -10,7 +10,7 @@ internal sealed record ShapeMismatch(string Key, string Expected, string Actual)
 /// A checkpoint does not fit the network it is loaded into. The message names every missing, unexpected and
 /// shape-mismatched key; the lists are also available as properties.
 /// </summary>
-public sealed class CheckpointMismatchException : Exception
+internal sealed class CheckpointMismatchException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">The full message.</param>

@@ -1,0 +1,2 @@
+// Tests share two cores with native thread pools (ONNX Runtime): run them one at a time.
+[assembly: DoNotParallelize]
