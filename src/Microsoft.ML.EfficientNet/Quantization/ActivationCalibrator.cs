@@ -34,8 +34,9 @@ internal static class ActivationCalibrator
     /// <param name="batches">Makes the calibration batches again for each pass: pixels as the model's input takes them, and the image count.</param>
     /// <param name="method">How a range is chosen.</param>
     /// <param name="percentile">For <see cref="CalibrationMethod.Percentile"/>: share of each tail kept, in percent.</param>
+    /// <param name="fullRange">Activations given their minimum and maximum whatever <paramref name="method"/> says.</param>
     public static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<string> activations,
-        Func<IEnumerable<(float[] Pixels, int Count)>> batches, CalibrationMethod method, double percentile)
+        Func<IEnumerable<(float[] Pixels, int Count)>> batches, CalibrationMethod method, double percentile, IReadOnlySet<string> fullRange)
     {
         var observed = model.Clone();
         var declared = observed.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
@@ -68,7 +69,7 @@ internal static class ActivationCalibrator
         if (method != CalibrationMethod.MinMax) Pass((s, values, _) => s.ObserveHistogram(values));
         return stats.ToDictionary(p => p.Key, p =>
         {
-            var (low, high) = p.Value.Range(method, percentile);
+            var (low, high) = p.Value.Range(fullRange.Contains(p.Key) ? CalibrationMethod.MinMax : method, percentile);
             return new ActivationRange(low, high, p.Value.ChannelMeans());
         }, StringComparer.Ordinal);
     }

@@ -71,7 +71,7 @@ public static class EfficientNetQuantizer
         IEnumerable<ImageBatch> Batches() => new EvaluationBatches(images, metadata.Preprocessing, options.BatchSize, options.Logger, normalize: metadata.Bare, decoder).All();
 
         var plan = QdqPlan.Create(proto.Graph, options.Layers);
-        var ranges = ActivationCalibrator.Calibrate(proto, plan.Activations, () => Batches().Select(b => (b.Pixels, b.Count)), options.Method, options.Percentile);
+        var ranges = ActivationCalibrator.Calibrate(proto, plan.Activations, () => Batches().Select(b => (b.Pixels, b.Count)), options.Method, options.Percentile, plan.FullRange);
         QdqRewriter.Apply(proto, plan, ranges);
         string method = options.Method == CalibrationMethod.Percentile
             ? string.Create(CultureInfo.InvariantCulture, $"percentile {options.Percentile}")

@@ -17,10 +17,11 @@ namespace Microsoft.ML.EfficientNet.Quantization;
 /// </remarks>
 internal sealed class QdqPlan
 {
-    private QdqPlan(IReadOnlyList<NodeProto> nodes, IReadOnlyList<string> activations)
+    private QdqPlan(IReadOnlyList<NodeProto> nodes, IReadOnlyList<string> activations, IReadOnlySet<string> fullRange)
     {
         Nodes = nodes;
         Activations = activations;
+        FullRange = fullRange;
     }
 
     /// <summary>The quantised nodes, in graph order.</summary>
@@ -28,6 +29,13 @@ internal sealed class QdqPlan
 
     /// <summary>Activations that get a QuantizeLinear/DequantizeLinear pair, in graph order.</summary>
     public IReadOnlyList<string> Activations { get; }
+
+    /// <summary>
+    /// Activations whose range is their minimum and maximum whatever the calibration method: sigmoid outputs (bounded in
+    /// [0, 1] already; clipping a squeeze-and-excitation gate silences the channels it opens most) and pooled
+    /// [N, C, 1, 1] tensors (one value per image and channel: too few values for a histogram to describe a tail).
+    /// </summary>
+    public IReadOnlySet<string> FullRange { get; }
 
     /// <summary>Classes each node of <paramref name="graph"/> and picks those in <paramref name="layers"/>.</summary>
     public static QdqPlan Create(GraphProto graph, QuantizedLayers layers)
@@ -71,7 +79,9 @@ internal sealed class QdqPlan
         // Graph order, so calibration outputs and inserted pairs follow the network.
         var order = graph.Node.SelectMany(n => n.Output).Concat(graph.Input.Select(i => i.Name)).Select((name, i) => (name, i))
             .GroupBy(p => p.name).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
-        return new QdqPlan(chosen, activations.OrderBy(t => order.GetValueOrDefault(t, int.MaxValue)).ToList());
+        var sigmoids = graph.Node.Where(n => n.OpType == "Sigmoid").SelectMany(n => n.Output);
+        var fullRange = activations.Where(a => pooled.Contains(a)).Concat(activations.Intersect(sigmoids, StringComparer.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        return new QdqPlan(chosen, activations.OrderBy(t => order.GetValueOrDefault(t, int.MaxValue)).ToList(), fullRange);
     }
 
     private static QuantizedLayers? Classify(NodeProto node, List<string> inputs, HashSet<string> pooled, Dictionary<string, List<NodeProto>> consumers)
