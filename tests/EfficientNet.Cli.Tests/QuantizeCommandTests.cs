@@ -29,6 +29,16 @@ public sealed class QuantizeCommandTests
         using var report = JsonDocument.Parse(quantized.Output);
         var r = report.RootElement;
         Assert.AreEqual(128, r.GetProperty("images").GetInt32());
+        // The 672 training images after the 128 that calibrate are held out to measure the drop, labelled with the
+        // model's classes: accuracy on both sides, within the default bound of one point.
+        Assert.AreEqual(800 - 128, r.GetProperty("heldOutImages").GetInt32());
+        Assert.AreEqual(1.0, r.GetProperty("maxAccuracyDrop").GetDouble());
+        Assert.AreEqual(7, r.GetProperty("weightBits").GetInt32());
+        double drop = r.GetProperty("accuracyDrop").GetDouble();
+        Assert.AreEqual(100 * (r.GetProperty("fp32Accuracy").GetDouble() - r.GetProperty("int8Accuracy").GetDouble()), drop, 1e-9);
+        Assert.IsTrue(r.GetProperty("withinMaxAccuracyDrop").GetBoolean() && drop <= 1.0 + 1e-9, $"drop {drop}");
+        // Each float block was a step of the search.
+        Assert.IsTrue(r.GetProperty("steps").GetArrayLength() >= r.GetProperty("floatLayers").GetArrayLength());
         Assert.AreEqual("logits", r.GetProperty("compared").GetString());
         // This two-epoch model has small margins (label smoothing, 2 epochs): ~4 % of its calibration images flip.
         Assert.IsTrue(r.GetProperty("top1Agreement").GetDouble() >= 0.9, $"agreement {r.GetProperty("top1Agreement")}");
