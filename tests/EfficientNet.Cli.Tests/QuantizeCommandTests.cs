@@ -97,7 +97,8 @@ public sealed class QuantizeCommandTests
         StringAssert.Contains(quantized.Error, "broken.png");
         using var report = JsonDocument.Parse(quantized.Output);
         var r = report.RootElement;
-        // 16 readable images, no more than --count: a quarter is held out to measure the int8 model, the rest calibrate.
+        // 17 files, no more than --count: a quarter (4) is held out to measure the int8 model, the rest calibrate (12 of
+        // them readable).
         Assert.AreEqual(12, r.GetProperty("images").GetInt32());
         Assert.AreEqual(4, r.GetProperty("heldOutImages").GetInt32());
         Assert.AreEqual("entropy", r.GetProperty("method").GetString());

@@ -114,12 +114,12 @@ public static class EfficientNetQuantizer
 
         var plan = QdqPlan.Create(proto.Graph, options.Layers);
         var ranges = ActivationCalibrator.Calibrate(proto, plan.Activations, () => Batches(images)().Select(b => (b.Pixels, b.Count)), options.Method,
-            options.Percentile, plan.FullRange);
+            options.Percentile, plan.FullRange, out int calibrated);
         string method = options.Method == CalibrationMethod.Percentile
             ? string.Create(CultureInfo.InvariantCulture, $"percentile {options.Percentile}")
             : options.Method.ToString().ToLowerInvariant();
         string how = string.Create(CultureInfo.InvariantCulture,
-            $"int8 QDQ: uint8 activations ({method}, {images.Count} images), {options.WeightBits}-bit weights per channel; layers {options.Layers}");
+            $"int8 QDQ: uint8 activations ({method}, {calibrated} images), {options.WeightBits}-bit weights per channel; layers {options.Layers}");
 
         byte[] Build(IReadOnlySet<string> floatLayers, out QdqPlan built)
         {
@@ -139,7 +139,7 @@ public static class EfficientNetQuantizer
         var outcome = search.Run(options.MaxAccuracyDrop, measure: heldOut is not null && check.HasLogits);
         byte[] quantized = Build(outcome.FloatLayers, out var final);
         var c = outcome.Comparison;
-        var report = new QuantizationReport(images.Count, check.Output, c.Top1Agreement, c.MeanCosine, c.Float32Accuracy, c.Int8Accuracy,
+        var report = new QuantizationReport(calibrated, check.Output, c.Top1Agreement, c.MeanCosine, c.Float32Accuracy, c.Int8Accuracy,
             final.Nodes.Count, final.Activations.Count, clock.Elapsed.TotalSeconds)
         {
             HeldOutImages = heldOut is null ? 0 : c.Images,
