@@ -47,7 +47,7 @@ public sealed class BenchBoundaryTests
         string[] expected =
         [
             "efficientnet", "EfficientNet.Benchmarks", "EfficientNet.Cli.Tests", "EfficientNet.Packaging.Tests", "EfficientNet.Training",
-            "EfficientNet.Training.Tests", "Microsoft.ML.EfficientNet.Gpu.Tests", "Microsoft.ML.EfficientNet.Tests",
+            "EfficientNet.Training.Tests", "EfficientNet.WebService.Tests", "Microsoft.ML.EfficientNet.Gpu.Tests", "Microsoft.ML.EfficientNet.Tests",
         ];
         CollectionAssert.AreEqual(expected.Order(StringComparer.Ordinal).ToList(), friends, string.Join(", ", friends));
     }

@@ -43,10 +43,25 @@ internal static class QuantizeCommand
             Description = "Layers run as int8, comma-separated: convolutions, activations, squeeze-excitation, residuals, head, or all. Default: " +
                           LayerNames(QuantizationOptions.Defaults.Layers) + ".",
         };
+        var maxDrop = new Option<double>("--max-accuracy-drop")
+        {
+            DefaultValueFactory = _ => QuantizationOptions.Defaults.MaxAccuracyDrop,
+            Description = "Percentage points the int8 model may lose on the held-out images (accuracy with labels of the model's classes, else top-1 disagreement); past it, layers fall back to float, most sensitive first.",
+        };
+        var heldOut = new Option<int>("--held-out")
+        {
+            DefaultValueFactory = _ => QuantizationOptions.Defaults.HeldOutImages,
+            Description = "Images of --calibration after the first --count held out to measure the int8 model, at most (a set no larger than --count gives a quarter); 0 measures on the calibration images and searches nothing.",
+        };
+        var weightBits = new Option<int>("--weight-bits")
+        {
+            DefaultValueFactory = _ => QuantizationOptions.Defaults.WeightBits,
+            Description = "Bits of the int8 weights: 7 (no saturation on x86 CPUs without VNNI) or 8.",
+        };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("quantize", "Quantise a model to int8 (static, calibrated on images; QDQ, per-channel weights) and compare it with the float model.")
         {
-            model, calibration, count, output, method, percentile, layers, json,
+            model, calibration, count, output, method, percentile, layers, maxDrop, heldOut, weightBits, json,
         };
         command.SetAction(result =>
         {
@@ -63,6 +78,9 @@ internal static class QuantizeCommand
                 Method = ParseMethod(result.GetValue(method)!),
                 Percentile = result.GetValue(percentile),
                 Layers = result.GetValue(layers) is { } l ? ParseLayers(l) : QuantizationOptions.Defaults.Layers,
+                MaxAccuracyDrop = result.GetValue(maxDrop),
+                HeldOutImages = result.GetValue(heldOut),
+                WeightBits = result.GetValue(weightBits),
                 Logger = loggerFactory.CreateLogger("efficientnet"),
             };
             var target = result.GetValue(output)!;
@@ -116,8 +134,9 @@ internal static class QuantizeCommand
     {
         var c = CultureInfo.InvariantCulture;
         AnsiConsole.WriteLine($"{output}: int8 from {input} ({before / 1048576.0:F1} MB → {after / 1048576.0:F1} MB) in {r.Seconds:F1} s");
-        AnsiConsole.WriteLine($"{r.QuantizedNodes} nodes int8 ({LayerNames(options.Layers)}), {r.Activations} activation ranges by {options.Method.ToString().ToLowerInvariant()}");
-        var table = new Table().Border(TableBorder.Simple).AddColumn($"on the {r.Images} calibration images").AddColumn(new TableColumn("value").RightAligned());
+        AnsiConsole.WriteLine($"{r.QuantizedNodes} nodes int8 ({LayerNames(options.Layers)}), {r.Activations} activation ranges by {options.Method.ToString().ToLowerInvariant()} on {r.Images} images");
+        string on = r.HeldOutImages > 0 ? $"on {r.HeldOutImages} held-out images" : $"on the {r.Images} calibration images";
+        var table = new Table().Border(TableBorder.Simple).AddColumn(on).AddColumn(new TableColumn("value").RightAligned());
         if (r.Top1Agreement is { } agreement) table.AddRow("top-1 agreement with fp32", agreement.ToString("P2", c));
         table.AddRow($"mean cosine of {r.Output}", r.MeanCosine.ToString("F5", c));
         if (r.Float32Accuracy is { } fp32 && r.Int8Accuracy is { } int8)
@@ -125,7 +144,18 @@ internal static class QuantizeCommand
             table.AddRow("accuracy fp32", fp32.ToString("P2", c));
             table.AddRow("accuracy int8", int8.ToString("P2", c));
         }
+        if (r.AccuracyDrop is { } drop) table.AddRow(r.Float32Accuracy is null ? "points lost (top-1 changes)" : "points lost", drop.ToString("F2", c));
         AnsiConsole.Write(table);
+        foreach (var step in r.Steps)
+            AnsiConsole.WriteLine(string.Create(c, $"  {step.Layer} float (sensitivity {step.Sensitivity:P1}): {step.AccuracyDrop:F2} points lost, agreement {step.Top1Agreement:P2}"));
+        if (r.WithinMaxAccuracyDrop is { } within)
+        {
+            string layers = r.FloatLayers.Count == 0 ? "every layer int8" : $"float layers: {string.Join(", ", r.FloatLayers)}";
+            string all = r.FloatLayers.Count == 0 ? "" : string.Create(c, $" (all int8: {r.AllLayersAccuracyDrop:F2})");
+            AnsiConsole.WriteLine(within
+                ? string.Create(c, $"Within --max-accuracy-drop {r.MaxAccuracyDrop:0.##}: {r.AccuracyDrop:F2} points lost{all}; {layers}.")
+                : string.Create(c, $"--max-accuracy-drop {r.MaxAccuracyDrop:0.##} cannot be met with at most half of the layers float; the best found loses {r.AccuracyDrop:F2} points{all}; {layers}."));
+        }
     }
 
     private static void PrintJson(QuantizationReport r, QuantizationOptions options, string input, string output, long before, long after) =>
@@ -146,5 +176,14 @@ internal static class QuantizeCommand
             bytesBefore = before,
             bytesAfter = after,
             seconds = r.Seconds,
+            heldOutImages = r.HeldOutImages,
+            weightBits = options.WeightBits,
+            maxAccuracyDrop = r.MaxAccuracyDrop,
+            accuracyDrop = r.AccuracyDrop,
+            withinMaxAccuracyDrop = r.WithinMaxAccuracyDrop,
+            allLayersAccuracyDrop = r.AllLayersAccuracyDrop,
+            allLayersTop1Agreement = r.AllLayersTop1Agreement,
+            floatLayers = r.FloatLayers,
+            steps = r.Steps.Select(s => new { layer = s.Layer, sensitivity = s.Sensitivity, accuracyDrop = s.AccuracyDrop, top1Agreement = s.Top1Agreement }),
         }, JsonFormat.Compact));
 }

@@ -34,8 +34,10 @@ internal static class ActivationCalibrator
     /// <param name="batches">Makes the calibration batches again for each pass: pixels as the model's input takes them, and the image count.</param>
     /// <param name="method">How a range is chosen.</param>
     /// <param name="percentile">For <see cref="CalibrationMethod.Percentile"/>: share of each tail kept, in percent.</param>
+    /// <param name="fullRange">Activations given their minimum and maximum whatever <paramref name="method"/> says.</param>
+    /// <param name="images">The calibration images read (unreadable ones are skipped).</param>
     public static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<string> activations,
-        Func<IEnumerable<(float[] Pixels, int Count)>> batches, CalibrationMethod method, double percentile)
+        Func<IEnumerable<(float[] Pixels, int Count)>> batches, CalibrationMethod method, double percentile, IReadOnlySet<string> fullRange, out int images)
     {
         var observed = model.Clone();
         var declared = observed.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
@@ -53,22 +55,23 @@ internal static class ActivationCalibrator
         using var session = new EfficientNetOnnxSession(observed.ToByteArray(), model.Graph.Output[0].Name, featureMapOutputName: null, parallelism: 1);
 
         var stats = activations.ToDictionary(a => a, _ => new Statistics(), StringComparer.Ordinal);
-        void Pass(Observation observe)
+        int Pass(Observation observe)
         {
-            int images = 0;
+            int read = 0;
             foreach (var (pixels, count) in batches())
             {
                 session.Observe(pixels, count, activations, (name, values, dimensions) => observe(stats[name], values, dimensions.Length >= 2 ? (int)dimensions[1] : 1));
-                images += count;
+                read += count;
             }
-            if (images == 0) throw new InvalidDataException("None of the calibration images could be read.");
+            if (read == 0) throw new InvalidDataException("None of the calibration images could be read.");
+            return read;
         }
 
-        Pass((s, values, channels) => s.ObserveRange(values, channels));
+        images = Pass((s, values, channels) => s.ObserveRange(values, channels));
         if (method != CalibrationMethod.MinMax) Pass((s, values, _) => s.ObserveHistogram(values));
         return stats.ToDictionary(p => p.Key, p =>
         {
-            var (low, high) = p.Value.Range(method, percentile);
+            var (low, high) = p.Value.Range(fullRange.Contains(p.Key) ? CalibrationMethod.MinMax : method, percentile);
             return new ActivationRange(low, high, p.Value.ChannelMeans());
         }, StringComparer.Ordinal);
     }

@@ -11,8 +11,11 @@ using Microsoft.ML.EfficientNet.Runtime;
 
 namespace Microsoft.ML.EfficientNet.Quantization;
 
-/// <summary>How close an int8 model stays to its float original on the calibration images.</summary>
-/// <param name="Images">Calibration images scored by both models.</param>
+/// <summary>
+/// How close an int8 model stays to its float original: measured on the held-out images when the model has logits and
+/// images were held out (<see cref="HeldOutImages"/>), else on the calibration images; which layers stayed float.
+/// </summary>
+/// <param name="Images">Calibration images the ranges come from.</param>
 /// <param name="Output">The output compared: <c>logits</c> when the model has it, else <c>features</c>.</param>
 /// <param name="Top1Agreement">Share of images whose highest logit is the same class in both models, or null for a
 /// features-only model.</param>
@@ -23,7 +26,41 @@ namespace Microsoft.ML.EfficientNet.Quantization;
 /// <param name="Activations">Activations given a calibrated range.</param>
 /// <param name="Seconds">Wall-clock time of calibration, rewriting and the check.</param>
 public sealed record QuantizationReport(int Images, string Output, double? Top1Agreement, double MeanCosine,
-    double? Float32Accuracy, double? Int8Accuracy, int QuantizedNodes, int Activations, double Seconds);
+    double? Float32Accuracy, double? Int8Accuracy, int QuantizedNodes, int Activations, double Seconds)
+{
+    /// <summary>Images held out of calibration that the comparison was measured on; 0 when it was measured on the calibration images.</summary>
+    public int HeldOutImages { get; init; }
+
+    /// <summary>Percentage points lost by the written model: accuracy when the images carry the model's classes, else
+    /// top-1 disagreement with the float model; null for a features-only model.</summary>
+    public double? AccuracyDrop { get; init; }
+
+    /// <summary>The drop with every chosen layer int8, before any fell back to float.</summary>
+    public double? AllLayersAccuracyDrop { get; init; }
+
+    /// <summary>Top-1 agreement with every chosen layer int8, before any fell back to float.</summary>
+    public double? AllLayersTop1Agreement { get; init; }
+
+    /// <summary>The bound asked for (<see cref="QuantizationOptions.MaxAccuracyDrop"/>).</summary>
+    public double MaxAccuracyDrop { get; init; }
+
+    /// <summary>Whether <see cref="AccuracyDrop"/> is within <see cref="MaxAccuracyDrop"/>; null when nothing was held out to measure it.</summary>
+    public bool? WithinMaxAccuracyDrop { get; init; }
+
+    /// <summary>Layers left float (exporter block names such as <c>features.6.2</c>), in graph order; empty when every chosen layer is int8.</summary>
+    public IReadOnlyList<string> FloatLayers { get; init; } = [];
+
+    /// <summary>The accuracy-aware search: each layer left float, in the order tried, with the drop measured after it.</summary>
+    internal IReadOnlyList<QuantizationStep> Steps { get; init; } = [];
+}
+
+/// <summary>One step of the accuracy-aware search.</summary>
+/// <param name="Layer">The layer left float in this step (with those of the earlier steps).</param>
+/// <param name="Sensitivity">How much closer to the float model the outputs come with only this layer float: the share
+/// of the all-int8 model's mean squared output error it removes.</param>
+/// <param name="AccuracyDrop">The drop, in percentage points, with this and the earlier layers float.</param>
+/// <param name="Top1Agreement">Top-1 agreement with the float model with this and the earlier layers float.</param>
+internal sealed record QuantizationStep(string Layer, double Sensitivity, double AccuracyDrop, double Top1Agreement);
 
 /// <summary>An int8 model and how it compares with its float original.</summary>
 /// <param name="Model">The serialised ONNX model (QDQ form).</param>
@@ -41,6 +78,9 @@ public static class EfficientNetQuantizer
 {
     /// <summary>Metadata key recording how a model was quantised.</summary>
     public const string MetadataKey = "quantization";
+
+    /// <summary>Held-out images each layer's sensitivity is measured on: enough to order the layers, a quarter of the default check.</summary>
+    private const int SensitivityImages = 256;
 
     /// <summary>Quantises <paramref name="model"/> with ranges calibrated on <paramref name="calibration"/>.</summary>
     /// <param name="model">A float model written by <c>efficientnet export</c> or <c>train</c> (with or without preprocessing).</param>
@@ -65,27 +105,53 @@ public static class EfficientNetQuantizer
             throw new InvalidDataException("The model is already quantised (its metadata has 'quantization'); quantise the float model it came from.");
         if (calibration.Count == 0) throw new ArgumentException("The calibration set has no images.", nameof(calibration));
 
-        var images = Spread(calibration, options.CalibrationImages);
+        bool logits = OnnxModelEditing.Signature(model).Outputs.Contains(OnnxExportOptions.LogitsOutputName);
+        var (images, heldOut) = Split(calibration, options.CalibrationImages, logits ? options.HeldOutImages : 0);
         // One decoder for every pass, so an unreadable image is reported once.
         var decoder = new ImageDecoder(logger: options.Logger);
-        IEnumerable<ImageBatch> Batches() => new EvaluationBatches(images, metadata.Preprocessing, options.BatchSize, options.Logger, normalize: metadata.Bare, decoder).All();
+        Func<IEnumerable<ImageBatch>> Batches(LabeledImageSet set) =>
+            () => new EvaluationBatches(set, metadata.Preprocessing, options.BatchSize, options.Logger, normalize: metadata.Bare, decoder).All();
 
         var plan = QdqPlan.Create(proto.Graph, options.Layers);
-        var ranges = ActivationCalibrator.Calibrate(proto, plan.Activations, () => Batches().Select(b => (b.Pixels, b.Count)), options.Method, options.Percentile);
-        QdqRewriter.Apply(proto, plan, ranges);
+        var ranges = ActivationCalibrator.Calibrate(proto, plan.Activations, () => Batches(images)().Select(b => (b.Pixels, b.Count)), options.Method,
+            options.Percentile, plan.FullRange, out int calibrated);
         string method = options.Method == CalibrationMethod.Percentile
             ? string.Create(CultureInfo.InvariantCulture, $"percentile {options.Percentile}")
             : options.Method.ToString().ToLowerInvariant();
-        proto.MetadataProps.Add(new StringStringEntryProto
-        {
-            Key = MetadataKey,
-            Value = string.Create(CultureInfo.InvariantCulture,
-                $"int8 QDQ: uint8 activations ({method}, {images.Count} images), int8 weights per channel; layers {options.Layers}"),
-        });
-        byte[] quantized = proto.ToByteArray();
+        string how = string.Create(CultureInfo.InvariantCulture,
+            $"int8 QDQ: uint8 activations ({method}, {calibrated} images), {options.WeightBits}-bit weights per channel; layers {options.Layers}");
 
-        var report = Compare(model, quantized, Batches, images.Classes, metadata, options.BatchSize);
-        return new QuantizationResult(quantized, report with { QuantizedNodes = plan.Nodes.Count, Activations = plan.Activations.Count, Seconds = clock.Elapsed.TotalSeconds });
+        byte[] Build(IReadOnlySet<string> floatLayers, out QdqPlan built)
+        {
+            var copy = proto.Clone();
+            built = QdqPlan.Create(copy.Graph, options.Layers, floatLayers);
+            QdqRewriter.Apply(copy, built, ranges, options.WeightBits);
+            copy.MetadataProps.Add(new StringStringEntryProto
+            {
+                Key = MetadataKey,
+                Value = floatLayers.Count == 0 ? how : $"{how}; float layers {string.Join(", ", plan.Layers.Where(floatLayers.Contains))}",
+            });
+            return copy.ToByteArray();
+        }
+
+        var check = new Int8Check(model, Batches(heldOut ?? images), calibration.Classes, metadata, options.BatchSize);
+        var search = new FallbackSearch(plan.Layers, layers => check.Compare(Build(layers, out _), SensitivityImages), layers => check.Compare(Build(layers, out _)));
+        var outcome = search.Run(options.MaxAccuracyDrop, measure: heldOut is not null && check.HasLogits);
+        byte[] quantized = Build(outcome.FloatLayers, out var final);
+        var c = outcome.Comparison;
+        var report = new QuantizationReport(calibrated, check.Output, c.Top1Agreement, c.MeanCosine, c.Float32Accuracy, c.Int8Accuracy,
+            final.Nodes.Count, final.Activations.Count, clock.Elapsed.TotalSeconds)
+        {
+            HeldOutImages = heldOut is null ? 0 : c.Images,
+            AccuracyDrop = c.Drop,
+            AllLayersAccuracyDrop = outcome.AllLayers.Drop,
+            AllLayersTop1Agreement = outcome.AllLayers.Top1Agreement,
+            MaxAccuracyDrop = options.MaxAccuracyDrop,
+            WithinMaxAccuracyDrop = heldOut is null || c.Drop is null ? null : c.Drop <= options.MaxAccuracyDrop + 1e-9,
+            FloatLayers = plan.Layers.Where(outcome.FloatLayers.Contains).ToList(),
+            Steps = outcome.Steps,
+        };
+        return new QuantizationResult(quantized, report);
     }
 
     /// <summary>Quantises the model file at <paramref name="modelPath"/> (or a run folder's model) into <paramref name="outputPath"/>, written atomically.</summary>
@@ -104,71 +170,40 @@ public static class EfficientNetQuantizer
         return result.Report;
     }
 
-    /// <summary>Up to <paramref name="count"/> images, taking one of each class in turn, so a small count still covers every class.</summary>
-    private static LabeledImageSet Spread(LabeledImageSet set, int count)
+    /// <summary>
+    /// The calibration images and the held-out ones (null when none are held out): the first <paramref name="count"/>
+    /// images spread over the classes calibrate, and up to <paramref name="heldOut"/> of the rest measure; a set no
+    /// larger than <paramref name="count"/> gives a quarter of its images to the measurement.
+    /// </summary>
+    private static (LabeledImageSet Calibration, LabeledImageSet? HeldOut) Split(LabeledImageSet set, int count, int heldOut)
     {
-        if (set.Count <= count) return set;
-        var byClass = Enumerable.Range(0, set.Count).GroupBy(set.Label).Select(g => new Queue<int>(g)).ToList();
+        if (heldOut == 0) return (Spread(set, count), null);
+        var all = Enumerable.Range(0, set.Count).ToList();
+        if (set.Count <= count)
+        {
+            int measured = Math.Min(heldOut, set.Count / 4);
+            if (measured == 0) return (set, null);
+            var measuredIndices = Spread(all, set.Label, measured);
+            return (set.Subset(all.Except(measuredIndices).ToList()), set.Subset(measuredIndices));
+        }
+        var calibrationIndices = Spread(all, set.Label, count);
+        var rest = all.Except(calibrationIndices).ToList();
+        return (set.Subset(calibrationIndices), set.Subset(Spread(rest, i => set.Label(i), heldOut)));
+    }
+
+    private static LabeledImageSet Spread(LabeledImageSet set, int count) =>
+        set.Count <= count ? set : set.Subset(Spread(Enumerable.Range(0, set.Count).ToList(), set.Label, count));
+
+    /// <summary>Up to <paramref name="count"/> of <paramref name="indices"/>, taking one of each class in turn, so a small count still covers every class; in their order.</summary>
+    private static List<int> Spread(IReadOnlyList<int> indices, Func<int, int> label, int count)
+    {
+        if (indices.Count <= count) return indices.ToList();
+        var byClass = indices.GroupBy(label).Select(g => new Queue<int>(g)).ToList();
         var chosen = new List<int>(count);
         while (chosen.Count < count)
             foreach (var queue in byClass)
                 if (chosen.Count < count && queue.TryDequeue(out int i)) chosen.Add(i);
         chosen.Sort();
-        return set.Subset(chosen);
-    }
-
-    private static QuantizationReport Compare(byte[] floatModel, byte[] int8Model, Func<IEnumerable<ImageBatch>> batches, IReadOnlyList<string> classes,
-        OnnxModelMetadata metadata, int batchSize)
-    {
-        var outputs = OnnxModelEditing.Signature(floatModel).Outputs;
-        string output = outputs.Contains(OnnxExportOptions.LogitsOutputName) ? OnnxExportOptions.LogitsOutputName : outputs[0];
-        bool logits = output == OnnxExportOptions.LogitsOutputName;
-        long[]? map = null;
-        if (logits)
-        {
-            var labels = metadata.Labels ?? Enumerable.Range(0, metadata.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
-            try
-            {
-                map = OnnxModelEvaluation.ClassMap(classes, labels, metadata.Labels is not null);
-            }
-            catch (ArgumentException)
-            {
-                // Unlabelled images, or other classes than the model's: agreement only.
-            }
-        }
-
-        using var reference = new EfficientNetOnnxSession(floatModel, output, parallelism: 1);
-        using var quantized = new EfficientNetOnnxSession(int8Model, output, parallelism: 1);
-        int width = reference.OutputWidth;
-        var a = new float[batchSize * width];
-        var b = new float[batchSize * width];
-        int count = 0, agree = 0, rightFloat = 0, rightInt8 = 0;
-        double cosine = 0;
-        foreach (var batch in batches())
-        {
-            reference.Score(batch.Pixels, batch.Count, a);
-            quantized.Score(batch.Pixels, batch.Count, b);
-            for (int i = 0; i < batch.Count; i++)
-            {
-                var x = a.AsSpan(i * width, width);
-                var y = b.AsSpan(i * width, width);
-                cosine += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(x, y);
-                if (logits)
-                {
-                    int cx = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(x), cy = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(y);
-                    if (cx == cy) agree++;
-                    if (map is not null)
-                    {
-                        long target = map[batch.Labels[i]];
-                        if (cx == target) rightFloat++;
-                        if (cy == target) rightInt8++;
-                    }
-                }
-            }
-            count += batch.Count;
-        }
-        if (count == 0) throw new InvalidDataException("None of the calibration images could be read.");
-        return new QuantizationReport(count, output, logits ? agree / (double)count : null, cosine / count,
-            map is null ? null : rightFloat / (double)count, map is null ? null : rightInt8 / (double)count, 0, 0, 0);
+        return chosen;
     }
 }

@@ -15,22 +15,52 @@ namespace Microsoft.ML.EfficientNet.Quantization;
 /// (QLinearConv, QLinearMul, QLinearAdd, QLinearSigmoid, …). Graph outputs and the in-graph preprocessing (everything
 /// before the first convolution) stay float; a graph output that a quantised node reads is quantised for that reader.
 /// </remarks>
-internal sealed class QdqPlan
+internal sealed partial class QdqPlan
 {
-    private QdqPlan(IReadOnlyList<NodeProto> nodes, IReadOnlyList<string> activations)
+    private QdqPlan(IReadOnlyList<NodeProto> nodes, IReadOnlyList<string> activations, IReadOnlySet<string> fullRange)
     {
         Nodes = nodes;
+        Layers = nodes.Select(LayerOf).Distinct(StringComparer.Ordinal).ToList();
         Activations = activations;
+        FullRange = fullRange;
     }
 
     /// <summary>The quantised nodes, in graph order.</summary>
     public IReadOnlyList<NodeProto> Nodes { get; }
 
+    /// <summary>The layers of the quantised nodes (see <see cref="LayerOf"/>), in graph order: the units the accuracy-aware
+    /// search leaves float.</summary>
+    public IReadOnlyList<string> Layers { get; }
+
     /// <summary>Activations that get a QuantizeLinear/DequantizeLinear pair, in graph order.</summary>
     public IReadOnlyList<string> Activations { get; }
 
-    /// <summary>Classes each node of <paramref name="graph"/> and picks those in <paramref name="layers"/>.</summary>
-    public static QdqPlan Create(GraphProto graph, QuantizedLayers layers)
+    /// <summary>
+    /// Activations whose range is their minimum and maximum whatever the calibration method: sigmoid outputs (bounded in
+    /// [0, 1] already; clipping a squeeze-and-excitation gate silences the channels it opens most) and pooled
+    /// [N, C, 1, 1] tensors (one value per image and channel: too few values for a histogram to describe a tail).
+    /// </summary>
+    public IReadOnlySet<string> FullRange { get; }
+
+    /// <summary>
+    /// The layer a node belongs to, read from the name of its first output (node names differ between exporter
+    /// versions; output names are the state-dict prefixes): <c>features.2.0</c> for every node of the first block of
+    /// stage 2, its expansion, depthwise, squeeze-and-excitation, projection and residual; <c>features.0.0</c> the stem,
+    /// the last <c>features.N.0</c> the head convolution; any other node is a layer of its own. A block is the unit
+    /// because its nodes share activations: leaving one convolution of it float still quantises its input and output.
+    /// </summary>
+    public static string LayerOf(NodeProto node)
+    {
+        string name = node.Output.Count > 0 ? node.Output[0] : node.Name;
+        return BlockPrefix().Match(name) is { Success: true } m ? m.Value : name;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^features\.\d+\.\d+(?=\.|$)")]
+    private static partial System.Text.RegularExpressions.Regex BlockPrefix();
+
+    /// <summary>Classes each node of <paramref name="graph"/> and picks those in <paramref name="layers"/>, except the
+    /// nodes of <paramref name="floatLayers"/>.</summary>
+    public static QdqPlan Create(GraphProto graph, QuantizedLayers layers, IReadOnlySet<string>? floatLayers = null)
     {
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
@@ -54,7 +84,7 @@ internal sealed class QdqPlan
             if (!inNetwork) continue;
 
             var layer = Classify(node, activationInputs, pooled, consumers);
-            if (layer is { } l && layers.HasFlag(l)) chosen.Add(node);
+            if (layer is { } l && layers.HasFlag(l) && floatLayers?.Contains(LayerOf(node)) != true) chosen.Add(node);
         }
 
         var activations = new List<string>();
@@ -71,7 +101,9 @@ internal sealed class QdqPlan
         // Graph order, so calibration outputs and inserted pairs follow the network.
         var order = graph.Node.SelectMany(n => n.Output).Concat(graph.Input.Select(i => i.Name)).Select((name, i) => (name, i))
             .GroupBy(p => p.name).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
-        return new QdqPlan(chosen, activations.OrderBy(t => order.GetValueOrDefault(t, int.MaxValue)).ToList());
+        var sigmoids = graph.Node.Where(n => n.OpType == "Sigmoid").SelectMany(n => n.Output);
+        var fullRange = activations.Where(a => pooled.Contains(a)).Concat(activations.Intersect(sigmoids, StringComparer.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        return new QdqPlan(chosen, activations.OrderBy(t => order.GetValueOrDefault(t, int.MaxValue)).ToList(), fullRange);
     }
 
     private static QuantizedLayers? Classify(NodeProto node, List<string> inputs, HashSet<string> pooled, Dictionary<string, List<NodeProto>> consumers)

@@ -20,8 +20,10 @@ internal static class QdqRewriter
     /// <param name="model">The float model.</param>
     /// <param name="plan">Which nodes and activations are quantised.</param>
     /// <param name="ranges">The calibrated range of every activation in the plan.</param>
-    public static void Apply(ModelProto model, QdqPlan plan, IReadOnlyDictionary<string, ActivationRange> ranges)
+    /// <param name="weightBits">Bits of the symmetric weights, 7 or 8.</param>
+    public static void Apply(ModelProto model, QdqPlan plan, IReadOnlyDictionary<string, ActivationRange> ranges, int weightBits)
     {
+        int weightLevels = (1 << (weightBits - 1)) - 1;
         var graph = model.Graph;
         var builder = new OnnxGraphBuilder(graph);
         var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
@@ -52,7 +54,7 @@ internal static class QdqRewriter
             for (int i = 0; i < node.Input.Count; i++)
                 if (dequantized.TryGetValue(node.Input[i], out var d)) node.Input[i] = d;
             if (quantizedNodes.Contains(node) && node.OpType is "Conv" or "Gemm")
-                QuantizeWeights(node, builder, initializers, scales, dequantized, replacedWeights, ranges);
+                QuantizeWeights(node, builder, initializers, scales, dequantized, replacedWeights, ranges, weightLevels);
             graph.Node.Add(node);
             foreach (string output in node.Output.Where(activations.Contains)) AddPair(output);
         }
@@ -100,7 +102,8 @@ internal static class QdqRewriter
     }
 
     private static void QuantizeWeights(NodeProto node, OnnxGraphBuilder builder, Dictionary<string, TensorProto> initializers,
-        Dictionary<string, float> scales, Dictionary<string, string> dequantized, HashSet<string> replaced, IReadOnlyDictionary<string, ActivationRange> ranges)
+        Dictionary<string, float> scales, Dictionary<string, string> dequantized, HashSet<string> replaced, IReadOnlyDictionary<string, ActivationRange> ranges,
+        int weightLevels)
     {
         // Weight and bias stay float unless the activation input is quantised too: the integer kernel needs all three.
         string inputName = dequantized.FirstOrDefault(p => p.Value == node.Input[0]).Key;
@@ -117,9 +120,9 @@ internal static class QdqRewriter
             var row = w.AsSpan(o * perOutput, perOutput);
             // MaxMagnitude returns the signed value of largest magnitude.
             float max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(row));
-            float scale = max > 0 ? max / 127f : 1f;
+            float scale = max > 0 ? max / weightLevels : 1f;
             weightScales[o] = scale;
-            for (int i = 0; i < perOutput; i++) quantized[o * perOutput + i] = (sbyte)Math.Clamp(MathF.Round(row[i] / scale), -127, 127);
+            for (int i = 0; i < perOutput; i++) quantized[o * perOutput + i] = (sbyte)Math.Clamp(MathF.Round(row[i] / scale), -weightLevels, weightLevels);
         }
         string wq = builder.RawInitializer(weight.Name + "_quantized", TensorProto.Types.DataType.Int8, weight.Dims.ToArray(), MemoryMarshal.AsBytes(quantized.AsSpan()));
         string ws = builder.Initializer(weight.Name + "_scale", [outputs], weightScales);

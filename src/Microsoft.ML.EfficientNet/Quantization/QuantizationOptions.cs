@@ -51,8 +51,9 @@ public sealed class QuantizationOptions
         /// <summary>Calibration images used at most (the first ones of the set, spread over its classes).</summary>
         public const int CalibrationImages = 256;
 
-        /// <summary>Range method. Chosen by measurement on Fashion-MNIST models (docs/QUANTIZATION.md).</summary>
-        internal const CalibrationMethod Method = CalibrationMethod.Percentile;
+        /// <summary>Range method. Chosen by measurement on Fashion-MNIST models (docs/QUANTIZATION.md): entropy clips the
+        /// long tails of the convolution outputs that min-max and percentile keep.</summary>
+        internal const CalibrationMethod Method = CalibrationMethod.Entropy;
 
         /// <summary>Percentile of each tail kept by <see cref="CalibrationMethod.Percentile"/>, in percent.</summary>
         public const double Percentile = 99.999;
@@ -67,6 +68,23 @@ public sealed class QuantizationOptions
 
         /// <summary>Images per ONNX Runtime call while calibrating.</summary>
         public const int BatchSize = 8;
+
+        /// <summary>
+        /// Percentage points of accuracy the int8 model may lose on the held-out images before layers fall back to float
+        /// (top-1 disagreement with the float model when the images carry no labels of the model's classes).
+        /// </summary>
+        public const double MaxAccuracyDrop = 1.0;
+
+        /// <summary>Images held out of calibration, at most, to measure the int8 model against the float one.</summary>
+        public const int HeldOutImages = 1000;
+
+        /// <summary>
+        /// Bits of the int8 weights: 7 (values −63…63). x86 CPUs without VNNI (AVX2, AVX-512 before VNNI) multiply uint8
+        /// activations by int8 weights with an instruction that sums pairs of products into 16 bits and saturates when
+        /// both are large; 7-bit weights cannot saturate it, so the file scores the same on every x86 CPU. Measured in
+        /// docs/QUANTIZATION.md.
+        /// </summary>
+        public const int WeightBits = 7;
     }
 
     /// <summary>Calibration images used at most; default <see cref="Defaults.CalibrationImages"/>.</summary>
@@ -85,6 +103,26 @@ public sealed class QuantizationOptions
     /// <summary>Images per ONNX Runtime call while calibrating and checking; default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;
 
+    /// <summary>
+    /// Percentage points of accuracy the int8 model may lose against the float model on the held-out images; default
+    /// <see cref="Defaults.MaxAccuracyDrop"/>. When the drop is larger, layers fall back to float one by one, most
+    /// sensitive first, until it is within this bound (or half of them are float: the report then says it could not be
+    /// met). Needs a model with a <c>logits</c> output; with labels of the model's classes the drop is accuracy, else top-1
+    /// disagreement with the float model.
+    /// </summary>
+    public double MaxAccuracyDrop { get; set; } = Defaults.MaxAccuracyDrop;
+
+    /// <summary>
+    /// Images of the calibration set held out of calibration to measure the int8 model, at most; default
+    /// <see cref="Defaults.HeldOutImages"/>. They are the images after the first <see cref="CalibrationImages"/>; a set
+    /// with no more images than that gives a quarter of them. 0 measures on the calibration images and searches nothing.
+    /// Models without a <c>logits</c> output hold nothing out.
+    /// </summary>
+    public int HeldOutImages { get; set; } = Defaults.HeldOutImages;
+
+    /// <summary>Bits of the quantised weights, 7 or 8; default <see cref="Defaults.WeightBits"/>.</summary>
+    public int WeightBits { get; set; } = Defaults.WeightBits;
+
     /// <summary>Receives warnings about calibration images that cannot be read (they are skipped). Default none.</summary>
     public ILogger? Logger { get; set; }
 
@@ -93,6 +131,9 @@ public sealed class QuantizationOptions
         if (CalibrationImages < 1) throw new ArgumentOutOfRangeException(nameof(CalibrationImages), CalibrationImages, "At least one calibration image is needed.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least one image per batch.");
         if (Percentile is < 50 or > 100) throw new ArgumentOutOfRangeException(nameof(Percentile), Percentile, "The percentile is a share in percent between 50 and 100.");
+        if (!(MaxAccuracyDrop is >= 0 and <= 100)) throw new ArgumentOutOfRangeException(nameof(MaxAccuracyDrop), MaxAccuracyDrop, "The accuracy drop is in percentage points, between 0 and 100.");
+        if (HeldOutImages < 0) throw new ArgumentOutOfRangeException(nameof(HeldOutImages), HeldOutImages, "Held-out images cannot be negative.");
+        if (WeightBits is not (7 or 8)) throw new ArgumentOutOfRangeException(nameof(WeightBits), WeightBits, "Weights have 7 or 8 bits.");
         if (Layers == QuantizedLayers.None) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Quantise at least one kind of layer.");
     }
 }
