@@ -120,8 +120,9 @@ public sealed class CompareCommandTests
         Assert.IsFalse(run.Output.Contains("top-5", StringComparison.Ordinal), "three classes: no top-5 column");
         StringAssert.Contains(run.Output, "Chance (always the most frequent class of the 24 held-out images): 33.33 %");
 
-        // The same results again, under a constraint: nothing is retrained, and reused results are judged the same way.
-        var again = CliRunner.Run(Args(output, "b0,w0.25-d0.25-r32", 40, "--min-accuracy", "101"));
+        // The same results again, under a constraint none of them meets (100 %, the largest the flag takes): nothing is
+        // retrained, and reused results are judged the same way.
+        var again = CliRunner.Run(Args(output, "b0,w0.25-d0.25-r32", 40, "--min-accuracy", "100"));
         Assert.AreEqual(0, again.ExitCode, again.Output + again.Error);
         Assert.AreEqual(recommended, again.Output.Split('\n').Single(l => l.StartsWith("Recommended:", StringComparison.Ordinal)));
         Assert.IsTrue(Rows(output).All(r => r.GetProperty("reused").GetBoolean()));
