@@ -33,19 +33,22 @@ internal static class ReportCharts
     }
 
     /// <summary>A confusion-matrix heatmap: cells shaded by the share of the true class (row), each labelled with its count.</summary>
-    internal static byte[] Heatmap(string title, IReadOnlyList<string> classes, long[,] counts)
+    internal static byte[] Heatmap(string title, string subtitle, IReadOnlyList<string> classes, long[,] counts)
     {
         int k = classes.Count;
         const int cell = 64;
         using var measure = Text(13);
         float labelWidth = classes.Select(c => measure.MeasureText(c)).DefaultIfEmpty(0).Max() + 16;
-        float left = labelWidth + 40, top = 70, gridSide = k * cell;
-        int width = (int)(left + gridSide + 110), height = (int)(top + gridSide + labelWidth + 50);
+        float left = labelWidth + 40, top = 90, gridSide = k * cell;
+        using var subtitlePaint = Text(14);
+        // Wide enough for the subtitle, which carries the interval, however few the classes.
+        int width = (int)Math.Max(left + gridSide + 110, subtitlePaint.MeasureText(subtitle) + 40), height = (int)(top + gridSide + labelWidth + 50);
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
         using var titlePaint = Text(18, bold: true);
         DrawCentered(canvas, title, width / 2f, 32, titlePaint);
+        DrawCentered(canvas, subtitle, width / 2f, 58, subtitlePaint);
 
         using var fill = new SKPaint { Style = SKPaintStyle.Fill, IsAntialias = false };
         using var countPaint = Text(13);

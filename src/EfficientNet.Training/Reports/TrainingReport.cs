@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using EfficientNet.Training.Training;
+using Microsoft.ML.EfficientNet.Evaluation;
 
 namespace EfficientNet.Training.Reports;
 
@@ -98,7 +99,7 @@ internal static class TrainingReport
             new(name, validation ? ReportCharts.Orange : ReportCharts.Blue, history.Select(h => ((double)h.Epoch + 1, value(h))).ToList(), Dashed: !validation);
         return ReportCharts.Panels(1200, 480, "Training curves", [
             ("Loss", "mean loss", [Line("train (label-smoothed)", h => h.TrainLoss, false), Line("validation (cross-entropy)", h => h.ValidationLoss, true)], null),
-            ("Accuracy", "accuracy (%)", [Line("train (augmented)", h => 100 * h.TrainAccuracy, false), Line("validation", h => 100 * h.ValidationAccuracy, true)], (0, 100)),
+            ("Accuracy", "accuracy (%)", [Line("train (during the epoch)", h => 100 * h.TrainAccuracy, false), Line("validation", h => 100 * h.ValidationAccuracy, true)], (0, 100)),
         ]);
     }
 
@@ -107,7 +108,11 @@ internal static class TrainingReport
     public static byte[] RenderConfusion(ReportEvaluation evaluation)
     {
         ArgumentNullException.ThrowIfNull(evaluation);
-        return ReportCharts.Heatmap(string.Create(CultureInfo.InvariantCulture, $"Confusion matrix, accuracy {evaluation.Accuracy:P2}"), evaluation.Classes, evaluation.Confusion);
+        // The accuracy is a claim: its interval and the rate of always answering the commonest class go with it.
+        var judged = ChanceAssessment.FromConfusion(evaluation.Confusion);
+        string subtitle = string.Create(CultureInfo.InvariantCulture,
+            $"accuracy {evaluation.Accuracy:P2} (95 % interval {judged.Low:P2}–{judged.High:P2}), majority-class rate {judged.ChanceAccuracy:P2}");
+        return ReportCharts.Heatmap("Confusion matrix", subtitle, evaluation.Classes, evaluation.Confusion);
     }
 
     private static TrainingReportFiles Write(string directory, IReadOnlyList<EpochMetrics> history, IReadOnlyList<(string Name, string Value)> facts, ReportEvaluation? evaluation)

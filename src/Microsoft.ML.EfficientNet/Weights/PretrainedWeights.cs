@@ -144,7 +144,7 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
         ArgumentNullException.ThrowIfNull(variant);
         if (!variant.IsLite) return Torchvision(variant);
         var published = Find(WeightFormat.TimmTensorFlow, variant)
-            ?? throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
+            ?? throw NotPublished(variant);
         return published with { Url = new Uri(BaseUrl(TimmReleaseBaseUrl), published.FileName) };
     }
 
@@ -158,9 +158,12 @@ public sealed record PretrainedWeights(EfficientNetVariant Variant, string FileN
     {
         ArgumentNullException.ThrowIfNull(variant);
         var published = Find(WeightFormat.TorchVision, variant)
-            ?? throw new ArgumentException($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
+            ?? throw NotPublished(variant);
         return published with { Url = new Uri(BaseUrl(TorchvisionBaseUrl), published.FileName) };
     }
+
+    private static ArgumentException NotPublished(EfficientNetVariant variant) =>
+        new($"No pretrained weights are published for '{variant.Name}'; pass WeightsPath or train it.", nameof(variant));
 
     private static Uri BaseUrl(Uri publisher) =>
         Environment.GetEnvironmentVariable(BaseUrlVariable) is { Length: > 0 } mirror

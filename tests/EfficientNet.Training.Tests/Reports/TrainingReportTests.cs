@@ -63,7 +63,11 @@ public sealed class TrainingReportTests
         var files = TrainingReport.Write(Result(dir.Path), Path.Combine(dir.Path, "report"), Evaluation());
         Assert.AreEqual(Path.Combine(dir.Path, "report", TrainingReport.CurvesFileName), files.Curves);
         AssertPng(files.Curves, 1000, 400);
-        AssertPng(files.Confusion!, 3 * 64, 3 * 64);
+        // Three classes make a narrow grid; the picture widens for the subtitle with the interval and the chance rate.
+        AssertPng(files.Confusion!, 450, 3 * 64);
+        Directory.CreateDirectory(Path.Combine(Fixtures.RepositoryRoot, "artifacts", "reports"));
+        File.Copy(files.Confusion!, Path.Combine(Fixtures.RepositoryRoot, "artifacts", "reports", "confusion-matrix.png"), overwrite: true);
+        File.Copy(files.Curves, Path.Combine(Fixtures.RepositoryRoot, "artifacts", "reports", "training-curves.png"), overwrite: true);
         string html = File.ReadAllText(files.Html);
         StringAssert.Contains(html, $"<img src=\"{TrainingReport.CurvesFileName}\"");
         StringAssert.Contains(html, $"<img src=\"{TrainingReport.ConfusionFileName}\"");
