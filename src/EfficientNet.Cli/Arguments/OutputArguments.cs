@@ -32,7 +32,7 @@ internal static class OutputArguments
         foreach (var (path, flag) in inputs)
         {
             if (path is null) continue;
-            if (FileStat.SameFile(output, path) || string.Equals(Path.GetFullPath(output), Path.GetFullPath(path), StringComparison.Ordinal))
+            if (FileStat.SameFile(output, path))
                 throw new ArgumentException($"{option} '{output}' is the same file as {flag} '{path}'; writing it would destroy the input. Choose another {option}.");
         }
     }

@@ -64,9 +64,14 @@ internal readonly record struct FileStat(FileKind Kind, long Length, string Iden
         return file.Exists ? new FileStat(FileKind.Regular, file.Length, RealPath(path)) : new FileStat(FileKind.Missing, 0, "");
     }
 
-    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> name the same existing file or folder (links, <c>..</c> and hard links resolved).</summary>
+    /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> name the same file or folder: the same existing one (links,
+    /// <c>..</c> and hard links resolved), or the same path once made absolute and normalised (a <c>..</c> through a
+    /// folder that does not exist yet).
+    /// </summary>
     public static bool SameFile(string a, string b)
     {
+        if (string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal)) return true;
         var x = Of(a);
         return x.Kind != FileKind.Missing && x.Identity == Of(b).Identity;
     }

@@ -54,7 +54,7 @@ public static class EfficientNetOnnxExporter
     {
         ArgumentException.ThrowIfNullOrEmpty(weightsPath);
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
-        if (string.Equals(Path.GetFullPath(weightsPath), Path.GetFullPath(outputPath), StringComparison.Ordinal))
+        if (FileStat.SameFile(weightsPath, outputPath))
             throw new ArgumentException($"The ONNX output '{outputPath}' is the checkpoint being read; choose another file.", nameof(outputPath));
         Export(EfficientNetCheckpoint.Load(weightsPath), outputPath, options);
     }
